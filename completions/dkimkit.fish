@@ -1,0 +1,71 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_dkimkit_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_dkimkit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_dkimkit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_dkimkit_using_subcommand
+    set -l cmd (__fish_dkimkit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -s h -l help -d 'Print help'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s b -l bits -d 'Size of the RSA key in bits, 1024 to 4096 [default: 2048]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s d -l domain -d 'The signing domain; repeat it to make a key for each domain, written to DIR/DOMAIN/' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s D -l directory -d 'Directory to write the files in (created if missing)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s s -l selector -d 'The selector: the files are SELECTOR.private and SELECTOR.txt' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l key-type -d 'The key type' -r -f -a "rsa\t'RSA (rsa-sha256), what every receiver verifies'
+ed25519\t'Ed25519 (ed25519-sha256, RFC 8463): small and fast, but not verified everywhere yet'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s h -l hash-algorithms -d 'Hash algorithms the key may be used with (h=), separated by \':\'; "rsa-sha256" means sha256, sha1 is refused (RFC 8301)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s n -l note -d 'A note for people reading the record (n=)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l format -d 'Print the record(s) on standard output in this format' -r -f -a "bind\t'The BIND zone-file entry, as SELECTOR.txt holds it'
+value\t'The record as one line without quotes, for DNS providers\' web forms'
+json\t'JSON: name, value, strings, key type and bits, file paths'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l force -d 'Replace existing files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s v -l verbose -d 'Say what is done, on standard error'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l help -d 'Print help (-h is --hash-algorithms, as in opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s a -l append-domain -d 'Write the record\'s name fully qualified (SELECTOR._domainkey.DOMAIN.), not relative to the zone'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s r -l restrict -d 'Restrict the key to email (s=email)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s S -l nosubdomains -d 'Forbid signing for subdomains: i= must be in exactly the d= domain (t=s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l subdomains -d 'Allow signing for subdomains (the default; kept for opendkim-genkey\'s flag)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l json -d 'Print JSON (the same as --format json)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s k -l key -d 'The private key file: PEM, DER, or a base64 Ed25519 seed' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s d -l domain -d 'The signing domain (named in the comment, and with -a in the record\'s name)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s s -l selector -d 'The selector' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s h -l hash-algorithms -d 'Hash algorithms the key may be used with (h=), separated by \':\'; "rsa-sha256" means sha256, sha1 is refused (RFC 8301)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s n -l note -d 'A note for people reading the record (n=)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l format -d 'Print the record(s) on standard output in this format' -r -f -a "bind\t'The BIND zone-file entry, as SELECTOR.txt holds it'
+value\t'The record as one line without quotes, for DNS providers\' web forms'
+json\t'JSON: name, value, strings, key type and bits, file paths'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l help -d 'Print help (-h is --hash-algorithms, as in genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s a -l append-domain -d 'Write the record\'s name fully qualified (SELECTOR._domainkey.DOMAIN.), not relative to the zone'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s r -l restrict -d 'Restrict the key to email (s=email)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s S -l nosubdomains -d 'Forbid signing for subdomains: i= must be in exactly the d= domain (t=s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d 'Allow signing for subdomains (the default; kept for opendkim-genkey\'s flag)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

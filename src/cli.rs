@@ -1,0 +1,325 @@
+//! The command line, as clap definitions and nothing else. The man pages and shell completions
+//! in man/ and completions/ are generated from these (`dkimkit generate-docs .`).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use dkim_core::record::{HashAlgorithm, parse_hash_list};
+use dkim_core::{DomainName, KeyType, Selector};
+
+/// The exit statuses every subcommand shares (DESIGN.md), for `--help` and the man pages.
+pub const EXIT_STATUSES: &[(u8, &str)] = &[
+    (0, "Success: everything checked is good."),
+    (
+        1,
+        "A check failed: a signature does not verify, a key does not match, a record is missing \
+         or invalid.",
+    ),
+    (
+        2,
+        "Usage error, unreadable or malformed input, or an I/O error (for example a file that \
+         exists already). Nothing was written.",
+    ),
+    (
+        3,
+        "Temporary failure only (DNS timeout, SERVFAIL): cron and CI may retry later.",
+    ),
+];
+
+/// Examples, as (what it does, the command), by subcommand name ("" for dkimkit itself).
+pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
+    match command {
+        "" => &[
+            (
+                "Generate a key for example.com with a date selector, in opendkim's key folder:",
+                "dkimkit genkey -d example.com -s 202611 -D /etc/opendkim/keys/example.com",
+            ),
+            (
+                "Print the record of an existing key, as a DNS provider's web form wants it:",
+                "dkimkit record -k 202611.private -d example.com -s 202611 --format value",
+            ),
+        ],
+        "genkey" => &[
+            (
+                "An opendkim-genkey invocation from a setup guide, with only the program name changed:",
+                "dkimkit genkey -b 2048 -h rsa-sha256 -r -s 201908 -d example.com -v",
+            ),
+            (
+                "An Ed25519 key beside the RSA one (RFC 8463), printed as JSON:",
+                "dkimkit genkey --key-type ed25519 -s 202611e -d example.com --json",
+            ),
+            (
+                "Onboard three domains at once: keys go to keys/DOMAIN/202611.{private,txt}:",
+                "dkimkit genkey -D keys -s 202611 -d example.com -d example.net -d example.org",
+            ),
+        ],
+        "record" => &[
+            (
+                "Rebuild a lost 202611.txt from the private key:",
+                "dkimkit record -k 202611.private -d example.com -s 202611 > 202611.txt",
+            ),
+            (
+                "The one-line value for a DNS provider's web form:",
+                "dkimkit record -k 202611.private -s 202611 --format value",
+            ),
+        ],
+        _ => &[],
+    }
+}
+
+/// The text after the options in `--help`: examples and exit statuses.
+fn help_footer(command: &str) -> String {
+    let mut text = String::new();
+    let examples = examples(command);
+    if !examples.is_empty() {
+        text.push_str("Examples:\n");
+        for (what, how) in examples {
+            text.push_str(&format!("  {what}\n    $ {how}\n"));
+        }
+        text.push('\n');
+    }
+    text.push_str("Exit status:\n");
+    for (code, meaning) in EXIT_STATUSES {
+        text.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    text
+}
+
+/// DKIM keys, records, signing and verification for people who run their own mail.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dkimkit",
+    version,
+    propagate_version = true,
+    after_long_help = help_footer(""),
+    long_about = "DKIM keys, records, signing and verification for people who run their own mail.\n\n\
+                  dkimkit replaces opendkim-tools: `genkey` takes opendkim-genkey's flags, and \
+                  writes records that load in BIND as they are."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate key pairs and their DNS records (a drop-in for opendkim-genkey)
+    #[command(
+        disable_help_flag = true,
+        after_long_help = help_footer("genkey"),
+        long_about = "Generate DKIM key pairs: SELECTOR.private (the private key, mode 0600, PEM) and \
+                      SELECTOR.txt (the DNS TXT record in BIND zone-file syntax, every string at \
+                      most 255 bytes).\n\n\
+                      Every opendkim-genkey flag works with the same meaning; note that -h is \
+                      --hash-algorithms, as there, and help is --help. Nothing is printed on \
+                      standard output unless --format or --json asks for it. Existing files are \
+                      never replaced without --force, and nothing is written when any would be."
+    )]
+    Genkey(GenkeyArgs),
+
+    /// Print the DNS record of an existing private key
+    #[command(
+        disable_help_flag = true,
+        after_long_help = help_footer("record"),
+        long_about = "Print the DNS record of an existing private key, for the times the .txt file \
+                      is lost. The key may be PEM (PKCS#1 or PKCS#8), DER, or the base64 Ed25519 \
+                      seed dkimpy writes. The record flags are genkey's."
+    )]
+    Record(RecordArgs),
+
+    /// Write the man pages and shell completions into DIR/man and DIR/completions
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// What goes into the record besides the key: opendkim-genkey's record flags.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Record options")]
+pub struct RecordOptions {
+    /// Write the record's name fully qualified (SELECTOR._domainkey.DOMAIN.), not relative to the zone
+    #[arg(short = 'a', long)]
+    pub append_domain: bool,
+
+    /// Hash algorithms the key may be used with (h=), separated by ':'; "rsa-sha256" means sha256,
+    /// sha1 is refused (RFC 8301)
+    #[arg(
+        short = 'h',
+        long = "hash-algorithms",
+        value_name = "LIST",
+        default_value = "sha256",
+        value_parser = parse_hash_list_arg
+    )]
+    pub hash_algorithms: HashList,
+
+    /// A note for people reading the record (n=)
+    #[arg(short = 'n', long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Restrict the key to email (s=email)
+    #[arg(short = 'r', long)]
+    pub restrict: bool,
+
+    /// Forbid signing for subdomains: i= must be in exactly the d= domain (t=s)
+    #[arg(short = 'S', long = "nosubdomains")]
+    pub no_subdomains: bool,
+
+    /// Allow signing for subdomains (the default; kept for opendkim-genkey's flag)
+    #[arg(long, overrides_with = "no_subdomains")]
+    pub subdomains: bool,
+
+    /// Mark the domain as testing DKIM (t=y)
+    #[arg(short = 't', long)]
+    pub testmode: bool,
+}
+
+/// The parsed value of -h (a newtype, as clap would take a bare `Vec` for a repeated flag).
+#[derive(Debug, Clone)]
+pub struct HashList(pub Vec<HashAlgorithm>);
+
+fn parse_hash_list_arg(list: &str) -> Result<HashList, String> {
+    parse_hash_list(list)
+        .map(HashList)
+        .map_err(|e| e.to_string())
+}
+
+/// What a record is printed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// The BIND zone-file entry, as SELECTOR.txt holds it
+    Bind,
+    /// The record as one line without quotes, for DNS providers' web forms
+    Value,
+    /// JSON: name, value, strings, key type and bits, file paths
+    Json,
+}
+
+/// How to print records.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct RecordOutput {
+    /// Print the record(s) on standard output in this format
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<RecordFormat>,
+
+    /// Print JSON (the same as --format json)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl RecordOutput {
+    /// The format asked for, if any.
+    pub fn chosen(&self) -> Option<RecordFormat> {
+        if self.json {
+            Some(RecordFormat::Json)
+        } else {
+            self.format
+        }
+    }
+}
+
+/// The key types genkey makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// RSA (rsa-sha256), what every receiver verifies
+    Rsa,
+    /// Ed25519 (ed25519-sha256, RFC 8463): small and fast, but not verified everywhere yet
+    Ed25519,
+}
+
+impl From<KeyTypeArg> for KeyType {
+    fn from(arg: KeyTypeArg) -> Self {
+        match arg {
+            KeyTypeArg::Rsa => KeyType::Rsa,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
+        }
+    }
+}
+
+/// `dkimkit genkey`.
+#[derive(Debug, Args)]
+pub struct GenkeyArgs {
+    /// Size of the RSA key in bits, 1024 to 4096 [default: 2048]
+    #[arg(short = 'b', long, value_name = "BITS")]
+    pub bits: Option<usize>,
+
+    /// The signing domain; repeat it to make a key for each domain, written to DIR/DOMAIN/
+    #[arg(short = 'd', long, value_name = "DOMAIN")]
+    pub domain: Vec<DomainName>,
+
+    /// Directory to write the files in (created if missing)
+    #[arg(short = 'D', long, value_name = "DIR", default_value = ".")]
+    pub directory: PathBuf,
+
+    /// The selector: the files are SELECTOR.private and SELECTOR.txt
+    #[arg(short = 's', long, value_name = "SELECTOR", default_value = "default")]
+    pub selector: Selector,
+
+    /// The key type
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "rsa")]
+    pub key_type: KeyTypeArg,
+
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+
+    /// Say what is done, on standard error
+    #[arg(short = 'v', long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print help (-h is --hash-algorithms, as in opendkim-genkey)
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    #[command(flatten)]
+    pub record: RecordOptions,
+
+    #[command(flatten)]
+    pub output: RecordOutput,
+}
+
+/// `dkimkit record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The private key file: PEM, DER, or a base64 Ed25519 seed
+    #[arg(short = 'k', long = "key", value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// The signing domain (named in the comment, and with -a in the record's name)
+    #[arg(short = 'd', long, value_name = "DOMAIN")]
+    pub domain: Option<DomainName>,
+
+    /// The selector
+    #[arg(short = 's', long, value_name = "SELECTOR", default_value = "default")]
+    pub selector: Selector,
+
+    /// Print help (-h is --hash-algorithms, as in genkey)
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    #[command(flatten)]
+    pub record: RecordOptions,
+
+    #[command(flatten)]
+    pub output: RecordOutput,
+}
+
+/// `dkimkit generate-docs` (hidden: for the maintainers and packagers).
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// The directory to write man/ and completions/ into
+    #[arg(value_name = "DIR")]
+    pub directory: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,80 @@
+//! One file per subcommand. They read files, call the library and print; DKIM rules live in
+//! `dkim-core`.
+
+mod generate_docs;
+mod genkey;
+mod published_record;
+mod record;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use dkim_core::KeyType;
+use dkim_core::files::{self, Existing, NewFile, WriteError};
+use dkim_core::key::RECOMMENDED_RSA_BITS;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Outcome;
+use crate::output;
+
+/// Runs the subcommand the command line names.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Genkey(args) => genkey::run(args),
+        Command::Record(args) => record::run(args),
+        Command::GenerateDocs(args) => generate_docs::run(args),
+    }
+}
+
+/// Writes a set of files all or nothing, refusing to replace existing ones unless `force`,
+/// with an error that says how to get past that.
+fn write_files(new_files: &[NewFile<'_>], force: bool) -> anyhow::Result<()> {
+    let existing = if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    files::write_all_or_nothing(new_files, existing).map_err(|error| match error {
+        WriteError::Exists { path } => file_exists_error(&path),
+        other => anyhow::Error::new(other),
+    })
+}
+
+/// Refuses, before any work is done, to write where a file exists already (unless `force`).
+fn refuse_existing<'a>(
+    paths: impl IntoIterator<Item = &'a Path>,
+    force: bool,
+) -> anyhow::Result<()> {
+    match paths
+        .into_iter()
+        .find(|p| !force && p.symlink_metadata().is_ok())
+    {
+        Some(path) => Err(file_exists_error(path)),
+        None => Ok(()),
+    }
+}
+
+fn file_exists_error(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} already exists (use --force to replace it; nothing was written)",
+        path.display()
+    )
+}
+
+/// Warns about an RSA key below RFC 8301's recommended size; `subject` names the key's file.
+fn warn_if_weak(key_type: KeyType, bits: usize, subject: Option<&Path>) {
+    if key_type == KeyType::Rsa && bits < RECOMMENDED_RSA_BITS {
+        let prefix = subject
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        output::warning(&format!(
+            "{prefix}{bits}-bit RSA keys are weak: RFC 8301 recommends at least \
+             {RECOMMENDED_RSA_BITS} bits"
+        ));
+    }
+}
+
+/// Reads a whole input file, naming it in the error.
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}

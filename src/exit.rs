@@ -1,0 +1,44 @@
+//! The exit statuses of DESIGN.md, decided here for every subcommand, so that cron and CI can
+//! trust them: 0 all good, 1 a check failed, 2 usage or input error, 3 temporary failure only.
+
+use std::io;
+use std::process::ExitCode;
+
+use crate::output;
+
+/// How a subcommand that ran to the end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // CheckFailed and TemporaryFailure arrive with testkey and verify-file.
+pub enum Outcome {
+    /// Everything checked is good.
+    Success,
+    /// A check failed (exit 1).
+    CheckFailed,
+    /// Only temporary failures, such as a DNS timeout (exit 3).
+    TemporaryFailure,
+}
+
+/// Status for errors: usage, unreadable or malformed input, I/O.
+const ERROR_STATUS: u8 = 2;
+
+/// Maps a subcommand's result to the process's exit status, reporting an error on stderr.
+pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(Outcome::TemporaryFailure) => ExitCode::from(3),
+        // A reader that went away (`dkimkit ... | head`) is not an error worth a message.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::error(&error);
+            ExitCode::from(ERROR_STATUS)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}

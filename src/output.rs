@@ -1,0 +1,73 @@
+//! Everything dkimkit prints besides results: errors, warnings and verbose lines on stderr in
+//! one style (`dkimkit: error: ...`), and progress bars, shown only when stderr is a terminal.
+
+#![allow(clippy::print_stderr)] // This module is the one place that writes to stderr.
+
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Reports an error, with its chain of causes.
+pub fn error(error: &anyhow::Error) {
+    eprintln!("dkimkit: error: {error:#}");
+}
+
+/// Reports a warning: something that works but that a mail administrator should fix.
+pub fn warning(message: &str) {
+    eprintln!("dkimkit: warning: {message}");
+}
+
+/// Standard output, locked and buffered; results go here and nowhere else.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::new(io::stdout().lock())
+}
+
+/// Writes one JSON document to standard output.
+pub fn print_json(document: &serde_json::Value) -> io::Result<()> {
+    let mut out = stdout();
+    serde_json::to_writer_pretty(&mut out, document)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// Progress over a known number of items, plus the verbose lines that go with it. The bar is
+/// drawn on stderr only when stderr is a terminal and there is more than one item, so logs and
+/// cron mail never see it.
+pub struct Progress {
+    bar: ProgressBar,
+    verbose: bool,
+}
+
+impl Progress {
+    /// Starts a bar over `total` items, labelled `what` ("keys", "messages").
+    pub fn new(total: usize, what: &str, verbose: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+        if total > 1 && io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {what}"
+                ))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        Progress { bar, verbose }
+    }
+
+    /// Counts one item done.
+    pub fn advance(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Prints a verbose line (with -v), above the bar.
+    pub fn verbose(&self, message: &str) {
+        if self.verbose {
+            self.bar.suspend(|| eprintln!("dkimkit: {message}"));
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,122 @@
+//! The man pages and shell completions in the repository are what the clap definitions generate
+//! today, and they work.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{dkimkit_run, peer, run, temp_dir, testdata};
+
+const GENERATED: [&str; 6] = [
+    "man/dkimkit.1",
+    "man/dkimkit-genkey.1",
+    "man/dkimkit-record.1",
+    "completions/dkimkit.bash",
+    "completions/_dkimkit",
+    "completions/dkimkit.fish",
+];
+
+#[test]
+fn committed_man_pages_and_completions_are_up_to_date() {
+    let dir = temp_dir();
+    let listed = dkimkit_run(dir.path(), &["generate-docs", "."]).success();
+    let mut stale = Vec::new();
+    for file in GENERATED {
+        assert!(
+            listed.stdout.lines().any(|l| l == format!("./{file}")),
+            "{file} not generated"
+        );
+        let fresh = std::fs::read(dir.path().join(file)).unwrap();
+        if std::fs::read(testdata(file)).ok() != Some(fresh) {
+            stale.push(file);
+        }
+    }
+    let written = listed.stdout.lines().count();
+    assert_eq!(
+        written,
+        GENERATED.len(),
+        "generate-docs writes files this test does not check"
+    );
+    assert!(
+        stale.is_empty(),
+        "stale: {stale:?}; regenerate with `cargo run -- generate-docs .` and commit them"
+    );
+}
+
+/// `man` renders the page, with the sections DESIGN.md asks for.
+fn rendered_man_page(page: &Path) -> String {
+    let man = peer("man", "man-db");
+    let rendered = run(Command::new(man).env("MANWIDTH", "100").arg("-l").arg(page)).success();
+    rendered.stdout
+}
+
+#[test]
+fn man_pages_document_every_flag_the_exit_codes_and_examples() {
+    let genkey = rendered_man_page(&testdata("man/dkimkit-genkey.1"));
+    for flag in [
+        "-a, --append-domain",
+        "-b, --bits",
+        "-d, --domain",
+        "-D, --directory",
+        "-h, --hash-algorithms",
+        "-n, --note",
+        "-r, --restrict",
+        "-s, --selector",
+        "-S, --nosubdomains",
+        "--subdomains",
+        "-t, --testmode",
+        "-v, --verbose",
+        "--key-type",
+        "--force",
+        "--format",
+        "--json",
+    ] {
+        assert!(genkey.contains(flag), "dkimkit-genkey(1) lacks {flag}");
+    }
+    for page in [
+        "man/dkimkit.1",
+        "man/dkimkit-genkey.1",
+        "man/dkimkit-record.1",
+    ] {
+        let text = rendered_man_page(&testdata(page));
+        for section in ["SYNOPSIS", "OPTIONS", "EXAMPLES", "EXIT STATUS"] {
+            assert!(text.contains(section), "{page} lacks {section}");
+        }
+        assert!(
+            text.contains("Temporary failure only"),
+            "{page}: exit status 3"
+        );
+    }
+    assert!(
+        genkey.contains("$ dkimkit genkey -b 2048 -h rsa-sha256 -r -s 201908 -d example.com -v")
+    );
+}
+
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let bash = peer("bash", "bash");
+    let script = testdata("completions/dkimkit.bash");
+    // As bash calls a completion function: COMP_WORDS and COMP_CWORD set, and the command, the
+    // word being completed and the word before it as arguments.
+    let complete = |words: &str, current: usize| {
+        let program = format!(
+            "source '{}'; COMP_WORDS=({words}); COMP_CWORD={current}; \
+             _dkimkit dkimkit \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        run(Command::new(&bash).args(["-c", &program]))
+            .success()
+            .stdout
+    };
+    let subcommands = complete("dkimkit ''", 1);
+    assert!(subcommands.lines().any(|l| l == "genkey"), "{subcommands}");
+    assert!(subcommands.lines().any(|l| l == "record"), "{subcommands}");
+    assert!(
+        !subcommands.contains("generate-docs"),
+        "hidden command offered"
+    );
+    let flags = complete("dkimkit genkey --key", 2);
+    assert!(flags.lines().any(|l| l == "--key-type"), "{flags}");
+    let values = complete("dkimkit genkey --key-type ''", 3);
+    assert_eq!(values.lines().collect::<Vec<_>>(), ["rsa", "ed25519"]);
+}

@@ -1,0 +1,231 @@
+//! Small helpers for running dkimkit and the peers it is checked against.
+
+#![allow(dead_code)] // Each test module uses its own subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a finished command left.
+#[derive(Debug)]
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts exit status 0, showing stderr otherwise.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(self.status, 0, "expected success; stderr:\n{}", self.stderr);
+        self
+    }
+
+    /// Asserts the exit status, and that stderr says `message`.
+    #[track_caller]
+    pub fn fails_with(self, status: i32, message: &str) -> Self {
+        assert_eq!(self.status, status, "stderr:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(message),
+            "stderr does not say {message:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs a command to completion with no standard input.
+pub fn run(command: &mut Command) -> Run {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The dkimkit binary under test, run in `dir`.
+pub fn dkimkit(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dkimkit"));
+    command.current_dir(dir);
+    command
+}
+
+/// Runs dkimkit in `dir` with `args`.
+pub fn dkimkit_run(dir: &Path, args: &[&str]) -> Run {
+    run(dkimkit(dir).args(args))
+}
+
+/// A peer program, found on PATH or in the sbin folders; a missing one fails the test with the
+/// Debian package that provides it.
+pub fn peer(program: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{program} is not installed: install it with `apt-get install {package}` \
+                 (or run `bash .ci/setup`, which installs every peer the tests use)"
+            )
+        })
+}
+
+/// Debian's Python with dkimpy (python3-dkim) and PyNaCl; the Python on PATH may be another.
+pub fn dkimpy_python() -> PathBuf {
+    let python = peer("python3", "python3");
+    let debian_python = PathBuf::from("/usr/bin/python3");
+    let python = if debian_python.is_file() {
+        debian_python
+    } else {
+        python
+    };
+    let check = run(Command::new(&python).args(["-c", "import dkim, nacl"]));
+    assert_eq!(
+        check.status,
+        0,
+        "dkimpy is not importable by {}: install it with `apt-get install python3-dkim \
+         python3-nacl` (or run `bash .ci/setup`)\n{}",
+        python.display(),
+        check.stderr
+    );
+    python
+}
+
+/// A file of the test data kept in the repository.
+pub fn testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The character-strings of a TXT record in zone-file presentation (`"a" "b\"c"`), unescaped.
+pub fn quoted_strings(text: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut string = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => string.extend(chars.next()),
+                '"' => break,
+                c => string.push(c),
+            }
+        }
+        strings.push(string);
+    }
+    strings
+}
+
+/// A TXT record as BIND loaded it: its owner and its character-strings.
+#[derive(Debug, Clone)]
+pub struct LoadedTxt {
+    pub owner: String,
+    pub strings: Vec<String>,
+}
+
+impl LoadedTxt {
+    /// The record value: the strings joined with nothing between (RFC 6376 3.6.2.2).
+    pub fn value(&self) -> String {
+        self.strings.concat()
+    }
+}
+
+/// Loads `records` (zone-file text, as SELECTOR.txt holds it) into a zone for `domain` with
+/// `named-checkzone`, which must accept it, and returns the TXT records as BIND read them.
+pub fn load_in_bind(dir: &Path, domain: &str, records: &[&Path]) -> Vec<LoadedTxt> {
+    let checkzone = peer("named-checkzone", "bind9-utils");
+    let mut zone = format!(
+        "$TTL 300\n@ IN SOA ns1.{domain}. hostmaster.{domain}. ( 1 3600 600 86400 300 )\n\
+         @ IN NS ns1.{domain}.\nns1 IN A 127.0.0.1\n"
+    );
+    for record in records {
+        // Included unchanged, as an administrator would.
+        zone.push_str(&format!("$INCLUDE {}\n", record.display()));
+    }
+    let zone_file = dir.join(format!("{domain}.zone"));
+    std::fs::write(&zone_file, zone).unwrap();
+    let checked = run(Command::new(checkzone)
+        .args(["-k", "fail", "-D", "-o", "-", domain])
+        .arg(&zone_file));
+    assert_eq!(
+        checked.status, 0,
+        "named-checkzone refused the zone:\n{}{}",
+        checked.stdout, checked.stderr
+    );
+    checked
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let owner = fields.next()?.to_owned();
+            let (_ttl, class, rtype) = (fields.next()?, fields.next()?, fields.next()?);
+            (class == "IN" && rtype == "TXT").then(|| LoadedTxt {
+                owner,
+                strings: quoted_strings(line),
+            })
+        })
+        .collect()
+}
+
+/// The public key OpenSSL derives from a private key file, as SubjectPublicKeyInfo DER.
+pub fn openssl_public_key(private_key: &Path) -> Vec<u8> {
+    let openssl = peer("openssl", "openssl");
+    let output = Command::new(openssl)
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(private_key)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "openssl cannot read {}: {}",
+        private_key.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// How OpenSSL describes a private key file: the first line of `openssl pkey -text`, such as
+/// "Private-Key: (2048 bit, 2 primes)" or "ED25519 Private-Key:".
+pub fn openssl_key_description(private_key: &Path) -> String {
+    let text = run(Command::new(peer("openssl", "openssl"))
+        .args(["pkey", "-noout", "-text", "-in"])
+        .arg(private_key))
+    .success()
+    .stdout;
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// dkimpy signs a message with `private_key` and verifies it against `record_value`, served as
+/// the TXT record at SELECTOR._domainkey.DOMAIN. Returns dkimpy's verdict line.
+pub fn dkimpy_sign_and_verify(
+    private_key: &Path,
+    domain: &str,
+    selector: &str,
+    record_value: &str,
+) -> Run {
+    run(Command::new(dkimpy_python())
+        .arg(testdata("tests/peers/dkimpy_sign_verify.py"))
+        .arg(private_key)
+        .args([domain, selector, record_value]))
+}
+
+/// Asserts that a command left `dir` (which it was run in, empty) empty.
+#[track_caller]
+pub fn assert_nothing_written(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing should be written, found {left:?}");
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("cannot create a temporary directory")
+}
