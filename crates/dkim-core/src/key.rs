@@ -277,6 +277,14 @@ impl PrivateKey {
         }
     }
 
+    /// The key material, for the signing code in this crate.
+    pub(crate) fn material(&self) -> KeyMaterial<'_> {
+        match &self.0 {
+            PrivateKeyInner::Rsa(key) => KeyMaterial::Rsa(key),
+            PrivateKeyInner::Ed25519(seed) => KeyMaterial::Ed25519(seed),
+        }
+    }
+
     /// The key size in bits (256 for Ed25519).
     pub fn bits(&self) -> usize {
         self.public_key().bits()
@@ -312,6 +320,12 @@ impl PrivateKey {
             }
         }
     }
+}
+
+/// A private key's material, borrowed.
+pub(crate) enum KeyMaterial<'a> {
+    Rsa(&'a RsaPrivateKey),
+    Ed25519(&'a [u8; ED25519_SEED_LEN]),
 }
 
 /// A DKIM public key, as a key record's `p=` tag carries it.

@@ -5,12 +5,21 @@
 //! line: no argument parsing, no printing, no process exit. Every fallible function returns a typed
 //! error that names what was at fault, so a caller can add the file or domain it came from.
 
+pub mod auth_results;
+pub mod canonical;
+pub mod crypto;
+pub mod dns;
 pub mod encoding;
 pub mod files;
+pub mod header_hash;
 pub mod key;
+pub mod message;
 pub mod name;
 pub mod record;
+pub mod sign;
+pub mod signature;
 pub mod tag_list;
+pub mod verify;
 
 pub use key::{KeyError, KeySpec, KeyType, PrivateKey, PublicKey};
 pub use name::{DomainName, NameError, Selector};

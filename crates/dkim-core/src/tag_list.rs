@@ -6,12 +6,15 @@
 
 /// One `tag=value` pair, as slices of the parsed text. The value has the surrounding folding
 /// white space removed; white space inside it is kept (a caller decoding base64 removes it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag<'a> {
     /// The tag name, case kept (RFC 6376 3.2: tag names are case-sensitive).
     pub name: &'a str,
     /// The value, trimmed of surrounding white space.
     pub value: &'a str,
+    /// Where the value stands in the parsed text, surrounding white space included: everything
+    /// between the `=` and the next `;` (or the end). RFC 6376 3.7 deletes exactly this for `b=`.
+    pub raw_value: std::ops::Range<usize>,
 }
 
 /// Why a tag list could not be parsed.
@@ -52,13 +55,18 @@ fn is_tag_name(name: &str) -> bool {
 /// receivers in the wild tolerate them.
 pub fn parse_tag_list(input: &str) -> Result<Vec<Tag<'_>>, TagListError> {
     let mut tags: Vec<Tag<'_>> = Vec::new();
+    let mut spec_start = 0;
     for spec in input.split(';') {
+        let start = spec_start;
+        spec_start += spec.len() + 1;
         if spec.chars().all(is_fws) {
             continue;
         }
         let (name, value) = spec
             .split_once('=')
             .ok_or_else(|| TagListError::MissingEquals(spec.trim_matches(is_fws).to_owned()))?;
+        let value_start = start + name.len() + 1;
+        let raw_value = value_start..value_start + value.len();
         let name = name.trim_matches(is_fws);
         let value = value.trim_matches(is_fws);
         if !is_tag_name(name) {
@@ -72,7 +80,11 @@ pub fn parse_tag_list(input: &str) -> Result<Vec<Tag<'_>>, TagListError> {
         if tags.iter().any(|t| t.name == name) {
             return Err(TagListError::DuplicateTag(name.to_owned()));
         }
-        tags.push(Tag { name, value });
+        tags.push(Tag {
+            name,
+            value,
+            raw_value,
+        });
     }
     Ok(tags)
 }
@@ -121,6 +133,15 @@ mod tests {
             parse_tag_list("p=a\u{0}b"),
             Err(TagListError::ControlCharacter { tag: "p".into() })
         );
+    }
+
+    #[test]
+    fn raw_value_spans_include_surrounding_space() {
+        let input = "a=1; b = xy z ;c=";
+        let tags = parse_tag_list(input).unwrap();
+        assert_eq!(&input[tags[1].raw_value.clone()], " xy z ");
+        assert_eq!(&input[tags[2].raw_value.clone()], "");
+        assert_eq!(tags[2].raw_value, input.len()..input.len());
     }
 
     #[test]

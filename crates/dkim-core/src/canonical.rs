@@ -1,0 +1,491 @@
+//! Canonicalization (RFC 6376 3.4): the simple and relaxed forms of header fields and of the
+//! body, and the body hash computed from a stream.
+//!
+//! The body is canonicalized as it streams past, holding only a few bytes of state (a pending
+//! CR, a pending run of white space, a count of blank lines), so a 1 GB body, or a 1 GB body
+//! with no line break at all, hashes in constant memory. Both `\r\n` and a bare `\n` end a line,
+//! so LF-only files hash as their CRLF form.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ring::digest;
+
+use crate::message::HeaderField;
+
+/// One canonicalization algorithm (RFC 6376 3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// Tolerates almost no change.
+    Simple,
+    /// Tolerates white space changes and header refolding.
+    Relaxed,
+}
+
+impl Algorithm {
+    /// The name `c=` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Simple => "simple",
+            Algorithm::Relaxed => "relaxed",
+        }
+    }
+}
+
+/// The `c=` pair: header and body algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Canonicalization {
+    /// For header fields.
+    pub header: Algorithm,
+    /// For the body.
+    pub body: Algorithm,
+}
+
+impl Default for Canonicalization {
+    /// `simple/simple`, what an absent `c=` means (RFC 6376 3.5).
+    fn default() -> Self {
+        Canonicalization {
+            header: Algorithm::Simple,
+            body: Algorithm::Simple,
+        }
+    }
+}
+
+/// A `c=` value that is not `simple` or `relaxed`, alone or as a pair.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{0}\" is not a canonicalization (simple or relaxed, or header/body such as relaxed/simple)"
+)]
+pub struct BadCanonicalization(pub String);
+
+impl FromStr for Canonicalization {
+    type Err = BadCanonicalization;
+
+    /// Parses `header/body`; a single name is the header algorithm with a simple body
+    /// (RFC 6376 3.5).
+    fn from_str(s: &str) -> Result<Self, BadCanonicalization> {
+        let parse = |name: &str| match name.trim().to_ascii_lowercase().as_str() {
+            "simple" => Ok(Algorithm::Simple),
+            "relaxed" => Ok(Algorithm::Relaxed),
+            _ => Err(BadCanonicalization(s.to_owned())),
+        };
+        let (header, body) = match s.split_once('/') {
+            Some((header, body)) => (parse(header)?, parse(body)?),
+            None => (parse(s)?, Algorithm::Simple),
+        };
+        Ok(Canonicalization { header, body })
+    }
+}
+
+impl fmt::Display for Canonicalization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.header.as_str(), self.body.as_str())
+    }
+}
+
+fn is_wsp(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
+}
+
+/// Appends the canonical form of a header field, without a final CRLF (RFC 6376 3.4.1, 3.4.2).
+pub fn canonicalize_header(algorithm: Algorithm, field: &HeaderField, out: &mut Vec<u8>) {
+    match algorithm {
+        Algorithm::Simple => out.extend_from_slice(field.raw()),
+        Algorithm::Relaxed => {
+            // Lower-case the name; unfold; runs of WSP become one SP; no WSP around the colon
+            // or at the end of the value.
+            out.extend(field.name().iter().map(u8::to_ascii_lowercase));
+            out.push(b':');
+            let mut pending_space = false;
+            let mut started = false;
+            for &byte in field.value() {
+                match byte {
+                    b'\r' | b'\n' => {}
+                    byte if is_wsp(byte) => pending_space = started,
+                    byte => {
+                        if pending_space {
+                            out.push(b' ');
+                            pending_space = false;
+                        }
+                        out.push(byte);
+                        started = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// CRLFs to copy from when emitting many held-back blank lines at once.
+const CRLFS: &[u8; 512] = &{
+    let mut crlfs = [0u8; 512];
+    let mut i = 0;
+    while i < 512 {
+        crlfs[i] = if i % 2 == 0 { b'\r' } else { b'\n' };
+        i += 1;
+    }
+    crlfs
+};
+
+/// Canonicalizes a body as it streams past (RFC 6376 3.4.3, 3.4.4).
+#[derive(Debug, Clone)]
+pub struct BodyCanonicalizer {
+    algorithm: Algorithm,
+    /// A CR whose meaning (line end or content) the next byte decides.
+    pending_cr: bool,
+    /// White space seen in the current line, not yet written (relaxed only).
+    pending_space: bool,
+    /// Whether the current line has content written.
+    line_has_content: bool,
+    /// Blank lines held back: written only if content follows, since trailing blank lines are
+    /// removed.
+    pending_blank_lines: u64,
+    /// Whether anything at all has been written.
+    wrote_anything: bool,
+}
+
+impl BodyCanonicalizer {
+    /// A canonicalizer for `algorithm`.
+    pub fn new(algorithm: Algorithm) -> Self {
+        BodyCanonicalizer {
+            algorithm,
+            pending_cr: false,
+            pending_space: false,
+            line_has_content: false,
+            pending_blank_lines: 0,
+            wrote_anything: false,
+        }
+    }
+
+    /// Canonicalizes the next piece of the body, passing canonical bytes to `out`.
+    pub fn update(&mut self, mut input: &[u8], out: &mut impl FnMut(&[u8])) {
+        while !input.is_empty() {
+            let special = match self.algorithm {
+                Algorithm::Simple => memchr::memchr2(b'\r', b'\n', input),
+                Algorithm::Relaxed => {
+                    let first = memchr::memchr3(b'\r', b'\n', b' ', input);
+                    let limit = first.unwrap_or(input.len());
+                    memchr::memchr(b'\t', &input[..limit]).or(first)
+                }
+            };
+            let run_end = special.unwrap_or(input.len());
+            if run_end > 0 {
+                self.write_content(&input[..run_end], out);
+            }
+            let Some(at) = special else { break };
+            match input[at] {
+                b'\n' => self.end_line(out),
+                b'\r' => {
+                    if self.pending_cr {
+                        // The previous CR was not followed by LF: it is content.
+                        self.write_content(b"", out);
+                    }
+                    self.pending_cr = true;
+                }
+                _ => {
+                    // White space in relaxed mode: a pending CR before it is content.
+                    if self.pending_cr {
+                        self.write_content(b"", out);
+                    }
+                    self.pending_space = true;
+                }
+            }
+            input = &input[at + 1..];
+        }
+    }
+
+    /// Writes content, preceded by whatever was held back that the content proves belongs in
+    /// the body: blank lines, a lone CR, a space standing for a run of white space.
+    fn write_content(&mut self, content: &[u8], out: &mut impl FnMut(&[u8])) {
+        if self.pending_blank_lines > 0 {
+            let mut left = self.pending_blank_lines * 2;
+            while left > 0 {
+                let n = left.min(CRLFS.len() as u64) as usize;
+                out(&CRLFS[..n]);
+                left -= n as u64;
+            }
+            self.pending_blank_lines = 0;
+        }
+        if self.pending_cr {
+            if self.pending_space {
+                out(b" ");
+                self.pending_space = false;
+            }
+            out(b"\r");
+            self.pending_cr = false;
+        }
+        if self.pending_space && !content.is_empty() {
+            out(b" ");
+            self.pending_space = false;
+        }
+        if !content.is_empty() {
+            out(content);
+        }
+        self.line_has_content = true;
+        self.wrote_anything = true;
+    }
+
+    fn end_line(&mut self, out: &mut impl FnMut(&[u8])) {
+        // A CR right before the LF is part of the line end; white space there is trailing.
+        self.pending_cr = false;
+        self.pending_space = false;
+        if self.line_has_content {
+            out(b"\r\n");
+            self.line_has_content = false;
+        } else {
+            self.pending_blank_lines += 1;
+        }
+    }
+
+    /// Ends the body: a last line without a line end gets a CRLF; an empty body is a single
+    /// CRLF in simple and nothing in relaxed (RFC 6376 3.4.3, 3.4.4).
+    pub fn finish(mut self, out: &mut impl FnMut(&[u8])) {
+        if self.pending_cr {
+            self.write_content(b"", out);
+        }
+        if self.line_has_content {
+            out(b"\r\n");
+        }
+        if !self.wrote_anything && self.algorithm == Algorithm::Simple {
+            out(b"\r\n");
+        }
+    }
+}
+
+/// The result of hashing a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyHash {
+    /// SHA-256 of the canonical body, cut at the length limit if there is one.
+    pub digest: Vec<u8>,
+    /// How many canonical bytes were hashed.
+    pub hashed_len: u64,
+    /// The length of the whole canonical body (for checking and writing `l=`).
+    pub canonical_len: u64,
+}
+
+/// Bytes gathered before each hash update: one update per line would cost more than the hash.
+const HASH_BUFFER: usize = 64 * 1024;
+
+/// Hashes a body with SHA-256 as it streams past, canonicalized, up to an optional `l=` limit.
+#[derive(Clone)]
+pub struct BodyHasher {
+    canonicalizer: BodyCanonicalizer,
+    limit: Option<u64>,
+    sink: HashSink,
+}
+
+#[derive(Clone)]
+struct HashSink {
+    context: digest::Context,
+    buffer: Vec<u8>,
+    hashed_len: u64,
+    canonical_len: u64,
+    limit: Option<u64>,
+}
+
+impl HashSink {
+    fn accept(&mut self, bytes: &[u8]) {
+        self.canonical_len += bytes.len() as u64;
+        let room = self.limit.map_or(u64::MAX, |l| l - self.hashed_len);
+        let take = &bytes[..bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        self.hashed_len += take.len() as u64;
+        if self.buffer.len() + take.len() > HASH_BUFFER {
+            self.context.update(&self.buffer);
+            self.buffer.clear();
+        }
+        if take.len() > HASH_BUFFER {
+            self.context.update(take);
+        } else {
+            self.buffer.extend_from_slice(take);
+        }
+    }
+}
+
+impl BodyHasher {
+    /// A hasher for `algorithm`, hashing at most `limit` canonical bytes (`l=`).
+    pub fn new(algorithm: Algorithm, limit: Option<u64>) -> Self {
+        BodyHasher {
+            canonicalizer: BodyCanonicalizer::new(algorithm),
+            limit,
+            sink: HashSink {
+                context: digest::Context::new(&digest::SHA256),
+                buffer: Vec::with_capacity(HASH_BUFFER),
+                hashed_len: 0,
+                canonical_len: 0,
+                limit,
+            },
+        }
+    }
+
+    /// The `l=` limit it was made with.
+    pub fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
+    /// Hashes the next piece of the body.
+    pub fn update(&mut self, input: &[u8]) {
+        let sink = &mut self.sink;
+        self.canonicalizer
+            .update(input, &mut |bytes| sink.accept(bytes));
+    }
+
+    /// Ends the body and returns its hash.
+    pub fn finish(self) -> BodyHash {
+        let mut sink = self.sink;
+        self.canonicalizer.finish(&mut |bytes| sink.accept(bytes));
+        sink.context.update(&sink.buffer);
+        BodyHash {
+            digest: sink.context.finish().as_ref().to_vec(),
+            hashed_len: sink.hashed_len,
+            canonical_len: sink.canonical_len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(algorithm: Algorithm, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut canonicalizer = BodyCanonicalizer::new(algorithm);
+        canonicalizer.update(input, &mut |b| out.extend_from_slice(b));
+        canonicalizer.finish(&mut |b| out.extend_from_slice(b));
+        out
+    }
+
+    /// The same input cut into single bytes must give the same result: state crosses chunks.
+    fn body_bytewise(algorithm: Algorithm, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut canonicalizer = BodyCanonicalizer::new(algorithm);
+        for byte in input.chunks(1) {
+            canonicalizer.update(byte, &mut |b| out.extend_from_slice(b));
+        }
+        canonicalizer.finish(&mut |b| out.extend_from_slice(b));
+        out
+    }
+
+    fn both(algorithm: Algorithm, input: &[u8]) -> Vec<u8> {
+        let whole = body(algorithm, input);
+        assert_eq!(body_bytewise(algorithm, input), whole, "{input:?}");
+        whole
+    }
+
+    #[test]
+    fn rfc_6376_3_4_5_example() {
+        let input = b" C \r\nD \t E\r\n\r\n\r\n";
+        assert_eq!(both(Algorithm::Relaxed, input), b" C\r\nD E\r\n");
+        assert_eq!(both(Algorithm::Simple, input), b" C \r\nD \t E\r\n");
+        let field = HeaderField::new(&b"A: X"[..]).unwrap();
+        let folded = HeaderField::new(&b"B : Y\t\r\n\tZ  "[..]).unwrap();
+        let mut out = Vec::new();
+        canonicalize_header(Algorithm::Relaxed, &field, &mut out);
+        out.extend_from_slice(b"\r\n");
+        canonicalize_header(Algorithm::Relaxed, &folded, &mut out);
+        assert_eq!(out, b"a:X\r\nb:Y Z");
+        out.clear();
+        canonicalize_header(Algorithm::Simple, &folded, &mut out);
+        assert_eq!(out, b"B : Y\t\r\n\tZ  ");
+    }
+
+    #[test]
+    fn empty_bodies() {
+        for input in [&b""[..], b"\r\n", b"\r\n\r\n", b"\n\n"] {
+            assert_eq!(both(Algorithm::Simple, input), b"\r\n", "{input:?}");
+            assert_eq!(both(Algorithm::Relaxed, input), b"", "{input:?}");
+        }
+        assert_eq!(both(Algorithm::Relaxed, b"  \t\r\n \r\n"), b"");
+    }
+
+    #[test]
+    fn lf_only_files_hash_as_crlf() {
+        for algorithm in [Algorithm::Simple, Algorithm::Relaxed] {
+            assert_eq!(
+                both(algorithm, b"a\nb\n\n"),
+                both(algorithm, b"a\r\nb\r\n\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn missing_final_line_end_and_inner_blank_lines() {
+        assert_eq!(both(Algorithm::Simple, b"a\r\n\r\nb"), b"a\r\n\r\nb\r\n");
+        assert_eq!(
+            both(Algorithm::Relaxed, b"a \r\n\r\n\r\n b \t"),
+            b"a\r\n\r\n\r\n b\r\n"
+        );
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_content() {
+        assert_eq!(both(Algorithm::Simple, b"a\rb\r\n"), b"a\rb\r\n");
+        assert_eq!(both(Algorithm::Relaxed, b"a \r b\r\r\n"), b"a \r b\r\r\n");
+        assert_eq!(both(Algorithm::Simple, b"\r"), b"\r\r\n");
+        assert_eq!(both(Algorithm::Relaxed, b"x\r\r"), b"x\r\r\r\n");
+    }
+
+    #[test]
+    fn eight_bit_and_nul_bytes_are_content() {
+        let input = "caf\u{e9} \0 \u{1F600}\r\n".as_bytes();
+        assert_eq!(both(Algorithm::Simple, input), input);
+        assert_eq!(both(Algorithm::Relaxed, input), input);
+    }
+
+    #[test]
+    fn many_trailing_blank_lines_then_content() {
+        let mut input = b"a\r\n".to_vec();
+        input.extend(b"\r\n".repeat(1000));
+        input.extend_from_slice(b"b\r\n");
+        let out = both(Algorithm::Simple, &input);
+        assert_eq!(out, input);
+    }
+
+    #[test]
+    fn canonicalization_names() {
+        let relaxed_simple: Canonicalization = "relaxed".parse().unwrap();
+        assert_eq!(relaxed_simple.to_string(), "relaxed/simple");
+        assert_eq!(
+            "Relaxed/Relaxed"
+                .parse::<Canonicalization>()
+                .unwrap()
+                .to_string(),
+            "relaxed/relaxed"
+        );
+        assert!("relaxed/other".parse::<Canonicalization>().is_err());
+        assert_eq!(Canonicalization::default().to_string(), "simple/simple");
+    }
+
+    #[test]
+    fn length_limit_hashes_a_prefix_and_reports_the_whole_length() {
+        let mut limited = BodyHasher::new(Algorithm::Simple, Some(3));
+        limited.update(b"abcdef\r\n");
+        let limited = limited.finish();
+        let mut prefix = BodyHasher::new(Algorithm::Simple, None);
+        let prefix_hash = {
+            let mut ctx = digest::Context::new(&digest::SHA256);
+            ctx.update(b"abc");
+            ctx.finish().as_ref().to_vec()
+        };
+        prefix.update(b"abcdef\r\n");
+        assert_eq!(limited.digest, prefix_hash);
+        assert_eq!((limited.hashed_len, limited.canonical_len), (3, 8));
+        assert_eq!(prefix.finish().canonical_len, 8);
+    }
+
+    #[test]
+    fn rfc_8463_body_hash() {
+        let message = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/vectors/rfc8463/message.eml"
+        ))
+        .unwrap();
+        let body_start = memchr::memmem::find(&message, b"\n\n").unwrap() + 2;
+        let mut hasher = BodyHasher::new(Algorithm::Relaxed, None);
+        hasher.update(&message[body_start..]);
+        let digest = hasher.finish().digest;
+        assert_eq!(
+            crate::encoding::encode_base64(&digest),
+            "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8="
+        );
+    }
+}
