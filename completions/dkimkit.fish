@@ -27,6 +27,8 @@ end
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -s h -l help -d 'Print help'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s b -l bits -d 'Size of the RSA key in bits, 1024 to 4096 [default: 2048]' -r
@@ -50,6 +52,32 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l subdomains -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s d -l domain -d 'The signing domain (d=): once for every key, or once per key' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s s -l selector -d 'The selector (s=) of each key, in the order of -k' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s k -l key -d 'A private key (PEM, DER or a dkimpy Ed25519 seed); repeat -s and -k to sign with several' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s c -l canonicalization -d 'Canonicalization (c=): header/body, each simple or relaxed' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s H -l headers -d 'The header fields to sign, separated by \':\' or \',\' (From is required and oversigned)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expire -d 'Make the signature expire this long after t= (x=), such as 7d' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp -d 'Sign as of this time (t=): RFC 3339 or Unix seconds [default: now]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l identity -d 'The signing identity (i=), an address in the domain or a subdomain' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l output -d 'Write the signed message to FILE instead of standard output (one message only)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s l -l body-length -d 'Write the body length (l=); a receiver then accepts text appended to the body'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l in-place -d 'Replace each file by its signed form (atomically)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l force -d 'Replace existing output files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l json -d 'Print a JSON document describing the signatures (the message itself is then not printed)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l key -d 'A key record to use instead of DNS: NAME is SELECTOR._domainkey.DOMAIN, and the record is given as its value or as a file (such as genkey\'s SELECTOR.txt)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l now -d 'Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l authserv-id -d 'The authserv-id of the Authentication-Results field [default: this host\'s name]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l mbox -d 'Read the files as mbox mailboxes (mboxrd: ">From " lines are unescaped)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l ar -d 'Print an Authentication-Results header field (RFC 8601) for each message'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l json -d 'Print one JSON document with every message and signature'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s k -l key -d 'The private key file: PEM, DER, or a base64 Ed25519 seed' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s d -l domain -d 'The signing domain (named in the comment, and with -a in the record\'s name)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s s -l selector -d 'The selector' -r
@@ -66,6 +94,8 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "record" -d 'Print the DNS record of an existing private key'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

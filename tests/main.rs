@@ -7,5 +7,6 @@
 
 mod docs;
 mod genkey;
+mod interop;
 mod record;
 mod util;

@@ -5,6 +5,8 @@ mod generate_docs;
 mod genkey;
 mod published_record;
 mod record;
+mod sign_file;
+mod verify_file;
 
 use std::path::Path;
 
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Genkey(args) => genkey::run(args),
         Command::Record(args) => record::run(args),
+        Command::SignFile(args) => sign_file::run(args),
+        Command::VerifyFile(args) => verify_file::run(args),
         Command::GenerateDocs(args) => generate_docs::run(args),
     }
 }

@@ -36,8 +36,17 @@ impl Run {
 
 /// Runs a command to completion with no standard input.
 pub fn run(command: &mut Command) -> Run {
+    finish(command.stdin(Stdio::null()))
+}
+
+/// Runs a command to completion with `input` as its standard input.
+pub fn run_with_input(command: &mut Command, input: &Path) -> Run {
+    let file = std::fs::File::open(input).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+    finish(command.stdin(file))
+}
+
+fn finish(command: &mut Command) -> Run {
     let output = command
-        .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     Run {

@@ -71,22 +71,69 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     }
 }
 
-/// Writes a temporary copy of `file` beside its destination, with its final mode, and syncs it.
-fn stage(file: &NewFile<'_>) -> Result<NamedTempFile, WriteError> {
-    let name = file
-        .path
+/// Writes a temporary file beside `path`, with its final mode, fills it with `write`, and
+/// syncs it.
+fn stage(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<NamedTempFile, WriteError> {
+    let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .permissions(Permissions::from_mode(file.mode))
-        .tempfile_in(parent_dir(file.path))
-        .map_err(io_error(file.path))?;
-    temp.write_all(file.contents).map_err(io_error(file.path))?;
-    temp.as_file().sync_all().map_err(io_error(file.path))?;
+        .permissions(Permissions::from_mode(mode))
+        .tempfile_in(parent_dir(path))
+        .map_err(io_error(path))?;
+    write(temp.as_file_mut()).map_err(io_error(path))?;
+    temp.as_file().sync_all().map_err(io_error(path))?;
     Ok(temp)
+}
+
+/// Puts a staged file in place, never replacing an existing file with [`Existing::Refuse`].
+fn place(temp: NamedTempFile, path: &Path, existing: Existing) -> Result<(), WriteError> {
+    let result = match existing {
+        Existing::Refuse => temp.persist_noclobber(path),
+        Existing::Replace => temp.persist(path),
+    };
+    result.map(drop).map_err(|e| {
+        if e.error.kind() == io::ErrorKind::AlreadyExists {
+            WriteError::Exists {
+                path: path.to_owned(),
+            }
+        } else {
+            io_error(path)(e.error)
+        }
+    })
+}
+
+/// Makes the renames into `dir` durable: a crash after we return must not undo them.
+fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// Writes one file whose contents are produced by `write` (a stream, such as a signed message
+/// too large to hold in memory), with the same guarantees as [`write_all_or_nothing`]. When
+/// `write` fails, nothing is left behind.
+pub fn write_file_with(
+    path: &Path,
+    mode: u32,
+    existing: Existing,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), WriteError> {
+    if existing == Existing::Refuse && path.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    let temp = stage(path, mode, write)?;
+    place(temp, path, existing)?;
+    sync_dir(parent_dir(path))
 }
 
 /// Writes every file or none of them.
@@ -102,36 +149,25 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
             path: file.path.to_owned(),
         });
     }
-    let staged = files.iter().map(stage).collect::<Result<Vec<_>, _>>()?;
+    let staged = files
+        .iter()
+        .map(|file| stage(file.path, file.mode, |f| f.write_all(file.contents)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut placed: Vec<&Path> = Vec::new();
     for (file, temp) in files.iter().zip(staged) {
-        let result = match existing {
-            Existing::Refuse => temp.persist_noclobber(file.path),
-            Existing::Replace => temp.persist(file.path),
-        };
-        if let Err(e) = result {
+        if let Err(error) = place(temp, file.path, existing) {
             if existing == Existing::Refuse {
                 // Only files this call created are removed: nothing existed before.
                 for path in &placed {
                     let _ = std::fs::remove_file(path);
                 }
             }
-            return Err(if e.error.kind() == io::ErrorKind::AlreadyExists {
-                WriteError::Exists {
-                    path: file.path.to_owned(),
-                }
-            } else {
-                io_error(file.path)(e.error)
-            });
+            return Err(error);
         }
         placed.push(file.path);
     }
-    // Make the renames themselves durable (a crash after we return must not undo them).
     for file in files {
-        let dir = parent_dir(file.path);
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_error(dir))?;
+        sync_dir(parent_dir(file.path))?;
     }
     Ok(())
 }
@@ -197,6 +233,24 @@ mod tests {
 
         write_all_or_nothing(&files, Existing::Replace).unwrap();
         assert_eq!(fs::read(&txt).unwrap(), b"record");
+    }
+
+    #[test]
+    fn a_failed_stream_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("signed.eml");
+        let failed = write_file_with(&out, PRIVATE_FILE_MODE, Existing::Refuse, |f| {
+            f.write_all(b"half a message")?;
+            Err(io::Error::other("the input went away"))
+        });
+        assert!(matches!(failed, Err(WriteError::Io { .. })));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        write_file_with(&out, PRIVATE_FILE_MODE, Existing::Refuse, |f| {
+            f.write_all(b"whole")
+        })
+        .unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"whole");
+        assert_eq!(mode(&out), 0o600);
     }
 
     #[test]

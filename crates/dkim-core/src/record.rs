@@ -324,6 +324,41 @@ pub fn format_zone_entry(owner: &str, value: &str, comment: Option<&str>) -> Str
     entry
 }
 
+/// The record value in a zone-file entry such as SELECTOR.txt: its quoted strings joined with
+/// nothing between (RFC 6376 3.6.2.2), comments after `;` ignored. Text with no quoted string is
+/// taken as a bare value (what a DNS provider's form shows), trimmed.
+pub fn value_from_zone_text(text: &str) -> String {
+    let mut value = String::new();
+    let mut quoted = false;
+    let mut found_quote = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, '"') => {
+                quoted = true;
+                found_quote = true;
+            }
+            (false, ';') => {
+                // A comment runs to the end of the line.
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            (true, '"') => quoted = false,
+            (true, '\\') => value.extend(chars.next()),
+            (true, c) => value.push(c),
+            (false, _) => {}
+        }
+    }
+    if found_quote {
+        value
+    } else {
+        text.trim().to_owned()
+    }
+}
+
 /// The comment opendkim-genkey puts after the record: `----- DKIM key SELECTOR for DOMAIN`.
 pub fn zone_entry_comment(selector: &Selector, domain: Option<&DomainName>) -> String {
     match domain {
@@ -466,6 +501,15 @@ mod tests {
                 "key starts a string"
             );
         }
+    }
+
+    #[test]
+    fn value_from_zone_text_reads_what_format_zone_entry_writes() {
+        let value = format!("v=DKIM1; n=a=22b; k=rsa; p={}", "B".repeat(400));
+        let entry = format_zone_entry("s._domainkey", &value, Some("----- DKIM key s; \"quoted\""));
+        assert_eq!(value_from_zone_text(&entry), value);
+        assert_eq!(value_from_zone_text("  v=DKIM1; p=AB\n"), "v=DKIM1; p=AB");
+        assert_eq!(value_from_zone_text(r#"x TXT "a\"b" "c""#), "a\"bc");
     }
 
     #[test]
