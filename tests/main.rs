@@ -9,4 +9,5 @@ mod docs;
 mod genkey;
 mod interop;
 mod record;
+mod sign_verify;
 mod util;

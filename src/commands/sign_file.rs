@@ -125,14 +125,14 @@ fn load_signers(args: &SignFileArgs) -> anyhow::Result<Vec<Signer>> {
     let (keys, selectors, domains) = (&args.keys, &args.selectors, &args.domains);
     if keys.len() != selectors.len() {
         anyhow::bail!(
-            "give one -s/--selector per -k/--key ({} selectors, {} keys)",
+            "give one -s/--selector per -k/--key (got {} -s and {} -k)",
             selectors.len(),
             keys.len()
         );
     }
     if domains.len() != 1 && domains.len() != keys.len() {
         anyhow::bail!(
-            "give -d/--domain once for every key, or once per key ({} domains, {} keys)",
+            "give -d/--domain once for every key, or once per key (got {} -d and {} -k)",
             domains.len(),
             keys.len()
         );

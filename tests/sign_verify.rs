@@ -1,0 +1,740 @@
+//! `dkimkit sign-file` and `dkimkit verify-file` as a mail administrator runs them: the public
+//! vectors, outputs, batches, Maildirs and mboxes, exit codes, and hostile input.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{Run, dkimkit, dkimkit_run, peer, run, run_with_input, temp_dir, testdata};
+
+const VECTORS: &str = "crates/dkim-core/testdata/vectors";
+const VECTOR_TIME: &str = "1667843664";
+
+/// `--key` arguments for a verify vector's records, and its message.
+fn vector(name: &str) -> (Vec<String>, Vec<u8>) {
+    let text = std::fs::read(testdata(&format!("{VECTORS}/verify/{name}"))).unwrap();
+    let split = text.windows(2).position(|w| w == b"\n\n").unwrap();
+    let keys = String::from_utf8(text[..split].to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once(' ').unwrap();
+            let name = if name.contains('.') {
+                name.to_owned()
+            } else {
+                format!("{name}._domainkey.football.example.com")
+            };
+            format!("--key={name}={value}")
+        })
+        .collect();
+    (keys, text[split + 2..].to_vec())
+}
+
+fn verify(dir: &Path, keys: &[String], extra: &[&str]) -> Run {
+    let mut command = dkimkit(dir);
+    command.arg("verify-file").args(keys).args(extra);
+    run(&mut command)
+}
+
+#[test]
+fn every_vector_passes_through_verify_file_at_its_time() {
+    let dir = temp_dir();
+    for name in [
+        "mail-auth-001.txt",
+        "mail-auth-002.txt",
+        "mail-auth-003.txt",
+        "mail-auth-004.txt",
+        "mail-auth-005.txt",
+        "mail-auth-006.txt",
+        "dkimpy-rfc6376-simple.txt",
+    ] {
+        let (keys, message) = vector(name);
+        std::fs::write(dir.path().join(name), message).unwrap();
+        let result = verify(dir.path(), &keys, &["--now", VECTOR_TIME, name]).success();
+        assert!(!result.stdout.is_empty(), "{name}");
+        for line in result.stdout.lines() {
+            assert!(
+                line.starts_with(&format!("{name}: pass d=")),
+                "{name}: {line}"
+            );
+        }
+    }
+    let (keys, _) = vector("mail-auth-005.txt");
+    let today = verify(dir.path(), &keys, &["mail-auth-005.txt"]);
+    assert_eq!(today.status, 1);
+    assert!(
+        today.stdout.contains("fail d=topicbox.com")
+            && today.stdout.contains("(signature expired (x=1667930064))"),
+        "{}",
+        today.stdout
+    );
+    let rfc3339 = verify(
+        dir.path(),
+        &keys,
+        &["--now", "2022-11-07T17:54:24Z", "mail-auth-005.txt"],
+    );
+    assert_eq!(rfc3339.status, 0, "{}", rfc3339.stdout);
+}
+
+#[test]
+fn rfc_8463_example_and_its_authentication_results() {
+    let dir = temp_dir();
+    let records =
+        std::fs::read_to_string(testdata(&format!("{VECTORS}/rfc8463/records.txt"))).unwrap();
+    let keys: Vec<String> = records
+        .lines()
+        .map(|l| format!("--key={}", l.replacen('\t', "=", 1)))
+        .collect();
+    let signed = testdata(&format!("{VECTORS}/rfc8463/signed.eml"));
+    let ar = verify(
+        dir.path(),
+        &keys,
+        &[
+            "--ar",
+            "--authserv-id",
+            "mx.example.net",
+            signed.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert_eq!(
+        ar.stdout,
+        "Authentication-Results: mx.example.net;\n\
+         \tdkim=pass header.d=football.example.com header.i=@football.example.com header.s=brisbane header.a=ed25519-sha256 header.b=\"/gCrinpc\";\n\
+         \tdkim=pass header.d=football.example.com header.i=@football.example.com header.s=test header.a=rsa-sha256 header.b=F45dVWDf\n"
+    );
+}
+
+/// Keys for signing: an RSA and an Ed25519 key with their `--key` arguments.
+fn keys(dir: &Path) -> Vec<String> {
+    dkimkit_run(dir, &["genkey", "-s", "rsa", "-d", "example.com"]).success();
+    dkimkit_run(
+        dir,
+        &[
+            "genkey",
+            "-s",
+            "ed",
+            "-d",
+            "example.com",
+            "--key-type",
+            "ed25519",
+        ],
+    )
+    .success();
+    vec![
+        "--key=rsa._domainkey.example.com=rsa.txt".into(),
+        "--key=ed._domainkey.example.com=ed.txt".into(),
+    ]
+}
+
+const SIGN_BOTH: [&str; 10] = [
+    "sign-file",
+    "-d",
+    "example.com",
+    "-s",
+    "rsa",
+    "-k",
+    "rsa.private",
+    "-s",
+    "ed",
+    "-k",
+];
+
+fn sign_both(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = SIGN_BOTH.to_vec();
+    args.push("ed.private");
+    args.extend_from_slice(extra);
+    dkimkit_run(dir, &args)
+}
+
+fn copy_message(dir: &Path, name: &str) {
+    std::fs::copy(testdata(&format!("tests/messages/{name}")), dir.join(name)).unwrap();
+}
+
+#[test]
+fn signs_with_two_keys_keeping_the_line_ends_and_tampering_is_caught() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    for name in ["plain.eml", "lf-only.eml"] {
+        copy_message(dir.path(), name);
+        let signed = sign_both(dir.path(), &[name]).success().stdout;
+        let original = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(
+            signed.ends_with(&original),
+            "the message follows the signatures unchanged"
+        );
+        assert_eq!(signed.matches("DKIM-Signature:").count(), 2);
+        assert_eq!(
+            signed.contains('\r'),
+            name == "plain.eml",
+            "{name}: line ends kept"
+        );
+        std::fs::write(dir.path().join("signed.eml"), &signed).unwrap();
+        let ok = verify(dir.path(), &keys, &["signed.eml"]).success();
+        assert_eq!(
+            ok.stdout
+                .lines()
+                .filter(|l| l.starts_with("signed.eml: pass d=example.com"))
+                .count(),
+            2,
+            "{}",
+            ok.stdout
+        );
+
+        let first_body_line = original
+            .split("\n\n")
+            .nth(1)
+            .or_else(|| original.split("\r\n\r\n").nth(1))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap();
+        std::fs::write(
+            dir.path().join("body.eml"),
+            signed.replacen(first_body_line, "Tampered.", 1),
+        )
+        .unwrap();
+        let body = verify(dir.path(), &keys, &["body.eml"]);
+        assert_eq!(body.status, 1);
+        assert_eq!(
+            body.stdout
+                .matches("(body hash mismatch: the body was changed)")
+                .count(),
+            2,
+            "{}",
+            body.stdout
+        );
+
+        std::fs::write(
+            dir.path().join("subject.eml"),
+            signed.replacen("Subject: ", "Subject: Re: ", 1),
+        )
+        .unwrap();
+        let subject = verify(dir.path(), &keys, &["subject.eml"]);
+        assert_eq!(subject.status, 1);
+        assert_eq!(
+            subject
+                .stdout
+                .matches("(signature mismatch: a signed header field was changed")
+                .count(),
+            2,
+            "{}",
+            subject.stdout
+        );
+
+        let relayed = signed.replacen(
+            "DKIM-Signature:",
+            "Received: by relay.example.net\r\nDKIM-Signature:",
+            1,
+        );
+        std::fs::write(dir.path().join("relayed.eml"), relayed).unwrap();
+        verify(dir.path(), &keys, &["relayed.eml"]).success();
+    }
+}
+
+#[test]
+fn fixed_timestamps_make_reproducible_signatures() {
+    let dir = temp_dir();
+    keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    let sign = || {
+        dkimkit_run(
+            dir.path(),
+            &[
+                "sign-file",
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "-k",
+                "ed.private",
+                "--timestamp",
+                "2026-11-22T12:00:00Z",
+                "-x",
+                "7d",
+                "-l",
+                "--identity",
+                "joe@mail.example.com",
+                "-H",
+                "from:to:subject",
+                "plain.eml",
+            ],
+        )
+        .success()
+        .stdout
+    };
+    let first = sign();
+    assert_eq!(first, sign(), "Ed25519 with a fixed t= is deterministic");
+    let first = first.replace("\r\n\t", "").replace("\n\t", "");
+    for tag in [
+        "t=1795348800;",
+        "x=1795953600;",
+        "l=",
+        "i=joe@mail.example.com;",
+        "h=from:from:to:subject;",
+        "c=relaxed/relaxed;",
+    ] {
+        assert!(first.contains(tag), "{tag} missing: {first}");
+    }
+}
+
+#[test]
+fn batches_in_place_and_into_an_output_directory() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    let names = ["plain.eml", "folded-duplicated.eml", "eight-bit.eml"];
+    for name in names {
+        copy_message(dir.path(), name);
+        std::fs::set_permissions(
+            dir.path().join(name),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+    }
+    let mut several: Vec<&str> = vec![];
+    several.extend_from_slice(&names);
+    sign_both(dir.path(), &several).fails_with(
+        2,
+        "to sign several files, give --in-place or --output-dir DIR",
+    );
+
+    let mut to_dir = vec!["--output-dir", "out"];
+    to_dir.extend_from_slice(&names);
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    sign_both(dir.path(), &to_dir).success();
+    for name in names {
+        let out = std::fs::read_to_string(dir.path().join("out").join(name)).unwrap();
+        assert!(out.starts_with("DKIM-Signature:"));
+        assert!(
+            !std::fs::read_to_string(dir.path().join(name))
+                .unwrap()
+                .contains("DKIM-Signature"),
+            "original untouched"
+        );
+    }
+    sign_both(dir.path(), &to_dir).fails_with(
+        2,
+        "out/plain.eml already exists (use --force to replace it; nothing was written)",
+    );
+
+    let mut in_place = vec!["--in-place"];
+    in_place.extend_from_slice(&names);
+    sign_both(dir.path(), &in_place).success();
+    let mut check = vec!["--json"];
+    check.extend_from_slice(&names);
+    let json: serde_json::Value =
+        serde_json::from_str(&verify(dir.path(), &keys, &check).success().stdout).unwrap();
+    assert_eq!(json["messages"].as_array().unwrap().len(), 3);
+    for message in json["messages"].as_array().unwrap() {
+        assert_eq!(message["result"], "pass");
+        assert_eq!(message["signatures"].as_array().unwrap().len(), 2);
+    }
+    for name in names {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o640, "{name}: --in-place keeps the file's mode");
+    }
+}
+
+#[test]
+fn standard_input_and_output_and_json() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    let signed = run_with_input(
+        dkimkit(dir.path()).args(SIGN_BOTH).arg("ed.private"),
+        &dir.path().join("plain.eml"),
+    )
+    .success();
+    std::fs::write(dir.path().join("signed.eml"), &signed.stdout).unwrap();
+    let mut command = dkimkit(dir.path());
+    command.arg("verify-file").args(&keys).arg("-");
+    let verified = run_with_input(&mut command, &dir.path().join("signed.eml")).success();
+    assert!(
+        verified
+            .stdout
+            .starts_with("<stdin>: pass d=example.com s=rsa a=rsa-sha256\n"),
+        "{}",
+        verified.stdout
+    );
+
+    let json = sign_both(dir.path(), &["--json", "plain.eml"]).success();
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let signatures = json["files"][0]["signatures"].as_array().unwrap();
+    assert_eq!(json["files"][0]["output"], serde_json::Value::Null);
+    assert_eq!(signatures[1]["algorithm"], "ed25519-sha256");
+    assert!(
+        signatures[0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("DKIM-Signature: v=1; a=rsa-sha256;")
+    );
+}
+
+#[test]
+fn maildirs_and_mboxes() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let mut mbox = Vec::new();
+    for (i, name) in ["plain.eml", "lf-only.eml", "eight-bit.eml"]
+        .iter()
+        .enumerate()
+    {
+        copy_message(dir.path(), name);
+        let signed = sign_both(dir.path(), &[name]).success().stdout;
+        let sub = if i == 0 { "new" } else { "cur" };
+        std::fs::write(maildir.join(sub).join(format!("{i}.host:2,S")), &signed).unwrap();
+        // mboxrd: a body line starting with "From " is stored as ">From ".
+        let body_with_from = signed.replacen("\n\n", "\n\nFrom the start of the body\n", 1);
+        let signed_again = if name == &"lf-only.eml" {
+            Some(body_with_from)
+        } else {
+            None
+        };
+        mbox.extend_from_slice(b"From joe@example.com Sun Nov 22 12:00:00 2026\n");
+        let stored = signed_again.as_deref().unwrap_or(&signed);
+        mbox.extend_from_slice(
+            stored
+                .replace("\nFrom the start", "\n>From the start")
+                .as_bytes(),
+        );
+        mbox.extend_from_slice(b"\n");
+    }
+    let maildir_run = verify(dir.path(), &keys, &["Maildir"]).success();
+    assert!(
+        maildir_run.stdout.ends_with("3 messages: 3 pass\n"),
+        "{}",
+        maildir_run.stdout
+    );
+    std::fs::write(dir.path().join("box.mbox"), &mbox).unwrap();
+    let mbox_run = verify(dir.path(), &keys, &["--mbox", "box.mbox"]);
+    // The message whose body gained a "From " line after signing fails; the others pass.
+    assert_eq!(mbox_run.status, 1, "{}", mbox_run.stdout);
+    assert!(
+        mbox_run.stdout.contains("box.mbox#2 (line "),
+        "{}",
+        mbox_run.stdout
+    );
+    assert!(
+        mbox_run.stdout.ends_with("3 messages: 2 pass, 1 fail\n"),
+        "{}",
+        mbox_run.stdout
+    );
+    std::fs::create_dir(dir.path().join("not-a-maildir")).unwrap();
+    verify(dir.path(), &keys, &["not-a-maildir"]).fails_with(
+        2,
+        "not-a-maildir is a directory but not a Maildir (it needs cur/ and new/)",
+    );
+}
+
+#[test]
+fn exit_status_is_the_worst_message() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    let signed = sign_both(dir.path(), &["plain.eml"]).success().stdout;
+    std::fs::write(dir.path().join("good.eml"), &signed).unwrap();
+    verify(dir.path(), &keys, &["good.eml", "plain.eml"]).fails_with(1, "");
+    let none = verify(dir.path(), &keys, &["plain.eml"]);
+    assert_eq!(
+        (none.status, none.stdout.as_str()),
+        (1, "plain.eml: none (no DKIM signature)\n")
+    );
+    let missing = verify(dir.path(), &keys, &["good.eml", "missing.eml"]);
+    assert_eq!(missing.status, 2);
+    assert!(
+        missing.stdout.contains("good.eml: pass"),
+        "the others are still reported"
+    );
+    assert!(
+        missing.stderr.contains(
+            "dkimkit: error: missing.eml: cannot read the message: No such file or directory"
+        ),
+        "{}",
+        missing.stderr
+    );
+    let no_key = dkimkit_run(
+        dir.path(),
+        &[
+            "verify-file",
+            "--key",
+            "rsa._domainkey.example.com=rsa.txt",
+            "good.eml",
+        ],
+    );
+    assert_eq!(
+        no_key.status, 0,
+        "one passing signature is enough: {}",
+        no_key.stdout
+    );
+}
+
+#[test]
+fn signing_refuses_what_cannot_be_signed() {
+    let dir = temp_dir();
+    keys(dir.path());
+    std::fs::write(
+        dir.path().join("no-from.eml"),
+        "To: x@example.net\r\n\r\nhi\r\n",
+    )
+    .unwrap();
+    sign_both(dir.path(), &["no-from.eml"]).fails_with(2, "dkimkit: error: no-from.eml: the message has no From header field, which a DKIM signature must cover");
+    copy_message(dir.path(), "plain.eml");
+    dkimkit_run(
+        dir.path(),
+        &[
+            "sign-file",
+            "-d",
+            "example.com",
+            "-s",
+            "a",
+            "-s",
+            "b",
+            "-k",
+            "rsa.private",
+            "plain.eml",
+        ],
+    )
+    .fails_with(2, "give one -s/--selector per -k/--key (got 2 -s and 1 -k)");
+    sign_both(dir.path(), &["--identity", "joe@example.org", "plain.eml"]).fails_with(
+        2,
+        "identity joe@example.org is not within the signing domain example.com",
+    );
+    sign_both(dir.path(), &["-H", "to:subject", "plain.eml"])
+        .fails_with(2, "the signed header fields must include From");
+    sign_both(dir.path(), &["-c", "fancy", "plain.eml"]).fails_with(2, "invalid value 'fancy'");
+    dkimkit_run(
+        dir.path(),
+        &[
+            "sign-file",
+            "-d",
+            "example.com",
+            "-s",
+            "x",
+            "-k",
+            "plain.eml",
+            "plain.eml",
+        ],
+    )
+    .fails_with(2, "plain.eml: cannot read the private key");
+    sign_both(dir.path(), &["--timestamp", "yesterday", "plain.eml"])
+        .fails_with(2, "invalid value 'yesterday' for '--timestamp <TIME>'");
+    verify(dir.path(), &[], &["--key", "nonsense", "plain.eml"]).fails_with(
+        2,
+        "--key nonsense: write it as SELECTOR._domainkey.DOMAIN=RECORD_OR_FILE",
+    );
+    verify(
+        dir.path(),
+        &[],
+        &["--key", "s._domainkey.example.com=v=DKIM2; p=", "plain.eml"],
+    )
+    .fails_with(2, "is neither a file nor a valid key record");
+}
+
+/// A signed message with one signature tag replaced.
+fn with_tag(signed: &str, tag: &str, value: &str) -> String {
+    let start = [format!(" {tag}="), format!("\t{tag}=")]
+        .iter()
+        .find_map(|needle| signed.find(needle.as_str()))
+        .unwrap()
+        + 1;
+    // The value ends at the next ";" or, for the last tag, where the folded field ends.
+    let bytes = signed.as_bytes();
+    let end = (start..bytes.len())
+        .find(|&i| {
+            bytes[i] == b';'
+                || (bytes[i] == b'\n' && !matches!(bytes.get(i + 1), Some(b' ' | b'\t')))
+        })
+        .map(|i| {
+            if i > 0 && bytes[i - 1] == b'\r' && bytes[i] == b'\n' {
+                i - 1
+            } else {
+                i
+            }
+        })
+        .unwrap();
+    format!("{}{tag}={value}{}", &signed[..start], &signed[end..])
+}
+
+#[test]
+fn hostile_messages_get_a_clear_error_or_a_permerror() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    let signed = dkimkit_run(
+        dir.path(),
+        &[
+            "sign-file",
+            "-d",
+            "example.com",
+            "-s",
+            "rsa",
+            "-k",
+            "rsa.private",
+            "plain.eml",
+        ],
+    )
+    .success()
+    .stdout;
+    let cases: Vec<(&str, Vec<u8>, i32, &str)> = vec![
+        (
+            "no-separator",
+            b"From: a@example.com\r\nSubject: headers only".to_vec(),
+            1,
+            "none (no DKIM signature)",
+        ),
+        (
+            "nul-in-header",
+            b"From: a@exa\0mple.com\r\n\r\nbody\r\n".to_vec(),
+            2,
+            "header line 1 contains a NUL byte",
+        ),
+        (
+            "no-colon",
+            b"From: a@example.com\r\nthis is not a field\r\n\r\n".to_vec(),
+            2,
+            "header line 2 is not a header field (no colon)",
+        ),
+        (
+            "binary",
+            vec![0xff, 0xfe, 0x00, 0x01, b'\n', 0x80],
+            2,
+            "header line 1 contains a NUL byte",
+        ),
+        (
+            "binary-no-nul",
+            vec![0xff, 0xfe, 0x01, b'\n', 0x80],
+            2,
+            "header line 1 is not a header field (no colon)",
+        ),
+        ("empty", Vec::new(), 2, "the message is empty"),
+        (
+            "huge-header",
+            [
+                b"X-Big: ".to_vec(),
+                vec![b'a'; 10 << 20],
+                b"\r\n\r\n".to_vec(),
+            ]
+            .concat(),
+            2,
+            "the header section is larger than 4 MiB",
+        ),
+        (
+            "many-headers",
+            "X-Field: value\r\n".repeat(100_000).into_bytes(),
+            2,
+            "the message has more than 10000 header fields",
+        ),
+        (
+            "broken-base64",
+            with_tag(&signed, "b", "not*base64").into_bytes(),
+            1,
+            "permerror (malformed signature: b= is not valid base64)",
+        ),
+        (
+            "huge-l",
+            with_tag(&signed, "c", "relaxed/relaxed; l=99999999999999999999999").into_bytes(),
+            1,
+            "permerror (malformed signature: l=99999999999999999999999 is not a number dkimkit can use)",
+        ),
+        (
+            "l-too-long",
+            with_tag(&signed, "c", "relaxed/relaxed; l=100000").into_bytes(),
+            1,
+            "permerror d=example.com s=rsa a=rsa-sha256 (l=100000 is longer than the body (54 bytes))",
+        ),
+        (
+            "x-before-t",
+            with_tag(&signed, "t", "1000; x=10").into_bytes(),
+            1,
+            "permerror (malformed signature: x= is before t=)",
+        ),
+        (
+            "unknown-algorithm",
+            with_tag(&signed, "a", "rsa-sha512").into_bytes(),
+            1,
+            "permerror (malformed signature: unknown signing algorithm \"rsa-sha512\")",
+        ),
+        (
+            "nul-in-body",
+            [signed.as_bytes(), b"\0\0\0".as_slice()].concat(),
+            1,
+            "fail d=example.com s=rsa a=rsa-sha256 (body hash mismatch",
+        ),
+    ];
+    for (name, message, status, says) in cases {
+        std::fs::write(dir.path().join(name), &message).unwrap();
+        let result = verify(dir.path(), &keys, &[name]);
+        assert_eq!(
+            result.status, status,
+            "{name}: {}{}",
+            result.stdout, result.stderr
+        );
+        assert!(
+            result.stdout.contains(says) || result.stderr.contains(says),
+            "{name} should say {says:?}: {}{}",
+            result.stdout,
+            result.stderr
+        );
+        assert!(!result.stderr.contains("panicked"), "{name}");
+    }
+    // A message without a header/body separator is a message with an empty body (RFC 5322 3.5).
+    std::fs::write(
+        dir.path().join("headers-only.eml"),
+        "From: a@example.com\r\nSubject: headers only",
+    )
+    .unwrap();
+    let signed = sign_both(dir.path(), &["headers-only.eml"])
+        .success()
+        .stdout;
+    std::fs::write(dir.path().join("headers-only-signed.eml"), signed).unwrap();
+    verify(dir.path(), &keys, &["headers-only-signed.eml"]).success();
+}
+
+#[test]
+fn a_1_gb_message_is_signed_and_verified_in_flat_memory() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    let big = dir.path().join("big.eml");
+    {
+        use std::io::Write as _;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        file.write_all(b"From: a@example.com\r\nTo: b@example.net\r\nSubject: 1 GB\r\n\r\n")
+            .unwrap();
+        let line =
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit,  sed do eiusmod tempor.\r\n";
+        let block: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 800)
+            .collect();
+        for _ in 0..(1 << 30) / block.len() {
+            file.write_all(&block).unwrap();
+        }
+    }
+    // The address space is capped far below the message size: memory must not grow with it.
+    let capped = |args: &str| {
+        let script = format!(
+            "ulimit -v 250000; exec {} {args}",
+            env!("CARGO_BIN_EXE_dkimkit")
+        );
+        run(Command::new(peer("bash", "bash"))
+            .current_dir(dir.path())
+            .args(["-c", &script]))
+    };
+    capped("sign-file -d example.com -s ed -k ed.private -o big-signed.eml big.eml").success();
+    std::fs::remove_file(&big).unwrap();
+    let verified = capped(&format!("verify-file {} big-signed.eml", keys[1])).success();
+    assert_eq!(
+        verified.stdout,
+        "big-signed.eml: pass d=example.com s=ed a=ed25519-sha256\n"
+    );
+}
