@@ -10,6 +10,7 @@ pub mod files;
 pub mod key;
 pub mod name;
 pub mod record;
+pub mod tables;
 pub mod tag_list;
 
 pub use key::{KeyError, KeySpec, KeyType, PrivateKey, PublicKey};
