@@ -1,5 +1,5 @@
-//! DKIM for people who run their own mail: keys, key records, and (in time) signing, verification
-//! and rotation.
+//! DKIM for people who run their own mail: keys, key records, signing, verification, and
+//! opendkim's key tables.
 //!
 //! This crate holds every rule of DKIM the `dkimkit` tool follows, and nothing of the command
 //! line: no argument parsing, no printing, no process exit. Every fallible function returns a typed
@@ -19,6 +19,7 @@ pub mod name;
 pub mod record;
 pub mod sign;
 pub mod signature;
+pub mod tables;
 pub mod tag_list;
 pub mod verify;
 
