@@ -279,7 +279,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__sign__subcmd__file)
-            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
+            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +306,18 @@ _dkimkit() {
                     return 0
                     ;;
                 -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keytable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

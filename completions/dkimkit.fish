@@ -55,6 +55,9 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s V -l version 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s d -l domain -d 'The signing domain (d=): once for every key, or once per key' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s s -l selector -d 'The selector (s=) of each key, in the order of -k' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s k -l key -d 'A private key (PEM, DER or a dkimpy Ed25519 seed); repeat -s and -k to sign with several' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l keytable -d 'opendkim\'s KeyTable: with --signing-table, choose the keys by each message\'s From address exactly as opendkim does' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l signing-table -d 'opendkim\'s SigningTable; write refile:PATH for a table of wildcard patterns' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l config -d 'Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector and KeyFile' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s c -l canonicalization -d 'Canonicalization (c=): header/body, each simple or relaxed' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s H -l headers -d 'The header fields to sign, separated by \':\' or \',\' (From is required and oversigned)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expire -d 'Make the signature expire this long after t= (x=), such as 7d' -r
@@ -62,6 +65,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l identity -d 'The signing identity (i=), an address in the domain or a subdomain' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l output -d 'Write the signed message to FILE instead of standard output (one message only)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l multiple-signatures -d 'With --keytable: sign with every matching SigningTable entry (opendkim\'s MultipleSignatures)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s l -l body-length -d 'Write the body length (l=); a receiver then accepts text appended to the body'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l in-place -d 'Replace each file by its signed form (atomically)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l force -d 'Replace existing output files'

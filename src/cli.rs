@@ -411,7 +411,12 @@ pub struct SignFileArgs {
     pub files: Vec<PathBuf>,
 
     /// The signing domain (d=): once for every key, or once per key
-    #[arg(short = 'd', long = "domain", value_name = "DOMAIN", required = true)]
+    #[arg(
+        short = 'd',
+        long = "domain",
+        value_name = "DOMAIN",
+        required_unless_present_any = ["keytable", "config"]
+    )]
     pub domains: Vec<DomainName>,
 
     /// The selector (s=) of each key, in the order of -k
@@ -419,13 +424,46 @@ pub struct SignFileArgs {
         short = 's',
         long = "selector",
         value_name = "SELECTOR",
-        required = true
+        required_unless_present_any = ["keytable", "config"]
     )]
     pub selectors: Vec<Selector>,
 
     /// A private key (PEM, DER or a dkimpy Ed25519 seed); repeat -s and -k to sign with several
-    #[arg(short = 'k', long = "key", value_name = "KEYFILE", required = true)]
+    #[arg(
+        short = 'k',
+        long = "key",
+        value_name = "KEYFILE",
+        required_unless_present_any = ["keytable", "config"]
+    )]
     pub keys: Vec<PathBuf>,
+
+    /// opendkim's KeyTable: with --signing-table, choose the keys by each message's From
+    /// address exactly as opendkim does
+    #[arg(
+        long,
+        value_name = "[file:]PATH",
+        requires = "signing_table",
+        conflicts_with_all = ["domains", "selectors", "keys", "identity", "config"]
+    )]
+    pub keytable: Option<String>,
+
+    /// opendkim's SigningTable; write refile:PATH for a table of wildcard patterns
+    #[arg(long, value_name = "[refile:]PATH", requires = "keytable")]
+    pub signing_table: Option<String>,
+
+    /// With --keytable: sign with every matching SigningTable entry (opendkim's
+    /// MultipleSignatures)
+    #[arg(long, requires = "keytable")]
+    pub multiple_signatures: bool,
+
+    /// Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector
+    /// and KeyFile
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["domains", "selectors", "keys", "identity"]
+    )]
+    pub config: Option<PathBuf>,
 
     /// Canonicalization (c=): header/body, each simple or relaxed
     #[arg(short = 'c', long, value_name = "C", default_value = "relaxed/relaxed")]

@@ -6,9 +6,11 @@ use std::process::Command;
 
 use crate::util::{dkimkit_run, peer, run, temp_dir, testdata};
 
-const GENERATED: [&str; 6] = [
+const GENERATED: [&str; 8] = [
     "man/dkimkit.1",
     "man/dkimkit-genkey.1",
+    "man/dkimkit-sign-file.1",
+    "man/dkimkit-verify-file.1",
     "man/dkimkit-record.1",
     "completions/dkimkit.bash",
     "completions/_dkimkit",
@@ -110,7 +112,12 @@ fn bash_completion_completes_subcommands_and_flags() {
     };
     let subcommands = complete("dkimkit ''", 1);
     assert!(subcommands.lines().any(|l| l == "genkey"), "{subcommands}");
-    assert!(subcommands.lines().any(|l| l == "record"), "{subcommands}");
+    for subcommand in ["record", "sign-file", "verify-file"] {
+        assert!(
+            subcommands.lines().any(|l| l == subcommand),
+            "{subcommands}"
+        );
+    }
     assert!(
         !subcommands.contains("generate-docs"),
         "hidden command offered"

@@ -738,3 +738,95 @@ fn a_1_gb_message_is_signed_and_verified_in_flat_memory() {
         "big-signed.eml: pass d=example.com s=ed a=ed25519-sha256\n"
     );
 }
+
+#[test]
+fn keys_are_chosen_by_from_address_from_opendkim_tables() {
+    let dir = temp_dir();
+    let d = dir.path();
+    dkimkit_run(
+        d,
+        &[
+            "genkey",
+            "-D",
+            "keys",
+            "-s",
+            "202611",
+            "-d",
+            "example.com",
+            "-d",
+            "example.org",
+            "--key-type",
+            "ed25519",
+        ],
+    )
+    .success();
+    std::fs::write(
+        d.join("KeyTable"),
+        format!(
+            "# as the seed guides write it\n202611._domainkey.example.com example.com:202611:{0}/keys/example.com/202611.private\n202611._domainkey.example.org example.org:202611:{0}/keys/example.org/202611.private\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("SigningTable"), "*@example.com 202611._domainkey.example.com\n*@example.org 202611._domainkey.example.org\n").unwrap();
+    std::fs::write(
+        d.join("opendkim.conf"),
+        format!(
+            "KeyTable {0}/KeyTable\nSigningTable refile:{0}/SigningTable\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let keys = [
+        "--key=202611._domainkey.example.com=keys/example.com/202611.txt".to_owned(),
+        "--key=202611._domainkey.example.org=keys/example.org/202611.txt".to_owned(),
+    ];
+    for (from, domain) in [
+        ("Joe <joe@example.com>", "example.com"),
+        ("ann@EXAMPLE.ORG", "example.org"),
+    ] {
+        std::fs::write(
+            d.join("in.eml"),
+            format!("From: {from}\r\nSubject: hi\r\n\r\nbody\r\n"),
+        )
+        .unwrap();
+        for how in [
+            vec![
+                "--keytable",
+                "KeyTable",
+                "--signing-table",
+                "refile:SigningTable",
+            ],
+            vec!["--config", "opendkim.conf"],
+        ] {
+            let mut args = vec!["sign-file"];
+            args.extend_from_slice(&how);
+            args.push("in.eml");
+            let signed = dkimkit_run(d, &args).success().stdout;
+            let unfolded = signed.replace("\r\n\t", " ");
+            assert!(
+                unfolded.contains(&format!(" d={domain}; s=202611;")),
+                "{from} {how:?}: {signed}"
+            );
+            std::fs::write(d.join("out.eml"), signed).unwrap();
+            let verified = verify(d, &keys, &["out.eml"]).success();
+            assert_eq!(
+                verified.stdout,
+                format!("out.eml: pass d={domain} s=202611 a=ed25519-sha256\n")
+            );
+        }
+    }
+    std::fs::write(
+        d.join("stranger.eml"),
+        "From: eve@example.net\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    dkimkit_run(d, &["sign-file", "--config", "opendkim.conf", "stranger.eml"]).fails_with(
+        2,
+        "stranger.eml: no SigningTable entry matches the From address eve@example.net, so opendkim would not sign it either",
+    );
+    dkimkit_run(d, &["sign-file", "--keytable", "KeyTable", "in.eml"])
+        .fails_with(2, "--signing-table");
+    dkimkit_run(d, &["sign-file", "--config", "missing.conf", "in.eml"])
+        .fails_with(2, "missing.conf");
+}

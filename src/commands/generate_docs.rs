@@ -35,12 +35,21 @@ pub fn run(args: GenerateDocsArgs) -> anyhow::Result<Outcome> {
 fn render_all() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut root = Cli::command();
     root.build();
-    let mut documents = vec![(PathBuf::from("man/dkimkit.1"), man_page(&root, "")?)];
     // clap's own `help` subcommand needs no page: `dkimkit help genkey` shows the genkey page.
-    for sub in root
+    let pages: Vec<&clap::Command> = root
         .get_subcommands()
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+        .collect();
+    let see_also: Vec<String> = std::iter::once("dkimkit(1)".to_owned())
+        .chain(pages.iter().map(|p| format!("dkimkit-{}(1)", p.get_name())))
+        .chain(["opendkim-genkey(8)", "opendkim(8)", "opendkim.conf(5)"].map(String::from))
+        .collect();
+    let see_also = see_also.join(", ") + ", RFC 6376, RFC 8301, RFC 8463, RFC 8601";
+    let mut documents = vec![(
+        PathBuf::from("man/dkimkit.1"),
+        man_page(&root, "", &see_also)?,
+    )];
+    for sub in pages {
         let name = sub.get_name().to_owned();
         let page = sub
             .clone()
@@ -49,7 +58,7 @@ fn render_all() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
             .version(env!("CARGO_PKG_VERSION"));
         documents.push((
             PathBuf::from(format!("man/dkimkit-{name}.1")),
-            man_page(&page, &name)?,
+            man_page(&page, &name, &see_also)?,
         ));
     }
     for (shell, file) in [
@@ -76,7 +85,7 @@ fn completed_command() -> clap::Command {
 
 /// One man page: clap_mangen's sections, then EXAMPLES, EXIT STATUS and SEE ALSO from the same
 /// texts `--help` shows.
-fn man_page(command: &clap::Command, examples_of: &str) -> anyhow::Result<Vec<u8>> {
+fn man_page(command: &clap::Command, examples_of: &str, see_also: &str) -> anyhow::Result<Vec<u8>> {
     let man = clap_mangen::Man::new(command.clone());
     let mut page = Vec::new();
     man.render_title(&mut page)?;
@@ -106,10 +115,7 @@ fn man_page(command: &clap::Command, examples_of: &str) -> anyhow::Result<Vec<u8
         roff.text([roman(*meaning)]);
     }
     roff.control("SH", ["SEE ALSO"]);
-    roff.text([roman(
-        "dkimkit(1), dkimkit-genkey(1), dkimkit-record(1), opendkim-genkey(8), opendkim(8), \
-         RFC 6376, RFC 8301, RFC 8463",
-    )]);
+    roff.text([roman(see_also)]);
     page.extend_from_slice(roff.render().as_bytes());
     man.render_version_section(&mut page)?;
     Ok(page)

@@ -1,17 +1,23 @@
-//! `dkimkit sign-file`: DKIM-sign message files with one or more keys.
+//! `dkimkit sign-file`: DKIM-sign message files with one or more keys, fixed or chosen per
+//! message by opendkim's tables.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dkim_core::PrivateKey;
 use dkim_core::crypto::SigningKey;
 use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE};
-use dkim_core::message::LineEnding;
-use dkim_core::sign::{SignOptions, Signatures, Signer, sign_message};
+use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
+use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
+use dkim_core::tables::{
+    DataSetKind, KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable,
+};
+use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -58,8 +64,168 @@ enum Destination {
     InPlace(PathBuf),
 }
 
+/// A key to sign a message with, and the name it signs as.
+#[derive(Clone)]
+struct ChosenKey {
+    key: Arc<SigningKey>,
+    domain: DomainName,
+    selector: Selector,
+    identity: Option<String>,
+}
+
+/// How the keys for a message are chosen.
+enum KeyChoice {
+    /// -d/-s/-k: the same keys for every message.
+    Fixed(Vec<ChosenKey>),
+    /// opendkim's tables or opendkim.conf: by the message's From address.
+    ByFrom {
+        setup: SigningSetup,
+        loaded: KeyCache,
+    },
+}
+
+/// Private keys loaded once each, however many messages they sign.
+#[derive(Default)]
+struct KeyCache(Mutex<HashMap<PathBuf, Arc<SigningKey>>>);
+
+impl KeyCache {
+    fn get(&self, path: &Path) -> anyhow::Result<Arc<SigningKey>> {
+        if let Some(key) = self
+            .0
+            .lock()
+            .expect("the key cache is never poisoned")
+            .get(path)
+        {
+            return Ok(Arc::clone(key));
+        }
+        let key = Arc::new(load_key(path)?);
+        let mut cache = self.0.lock().expect("the key cache is never poisoned");
+        Ok(Arc::clone(cache.entry(path.to_owned()).or_insert(key)))
+    }
+}
+
+/// Reads a private key file and prepares it for signing.
+fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let key = PrivateKey::from_file_contents(&read_file(path)?)
+        .with_context(|| format!("{}: cannot read the private key", path.display()))?;
+    warn_if_weak(key.key_type(), key.bits(), Some(path));
+    SigningKey::new(&key).with_context(|| path.display().to_string())
+}
+
+impl KeyChoice {
+    fn from_args(args: &SignFileArgs) -> anyhow::Result<Self> {
+        if let Some(config) = &args.config {
+            let setup = SigningSetup::load(config)
+                .with_context(|| format!("{}: cannot sign as it says", config.display()))?;
+            return Ok(KeyChoice::ByFrom {
+                setup,
+                loaded: KeyCache::default(),
+            });
+        }
+        if let (Some(keys), Some(signing)) = (&args.keytable, &args.signing_table) {
+            let (key_path, key_kind) = table_location(keys);
+            let (signing_path, signing_kind) = table_location(signing);
+            let setup = SigningSetup::Tables {
+                key_table: KeyTable::load(&key_path, key_kind)?,
+                signing_table: SigningTable::load(&signing_path, signing_kind)?,
+                multiple: if args.multiple_signatures {
+                    MultipleSignatures::On
+                } else {
+                    MultipleSignatures::Off
+                },
+                base_directory: None,
+            };
+            return Ok(KeyChoice::ByFrom {
+                setup,
+                loaded: KeyCache::default(),
+            });
+        }
+        Ok(KeyChoice::Fixed(fixed_keys(args)?))
+    }
+
+    /// The keys for a message, given its header.
+    fn keys_for(&self, header: &MessageHeader) -> anyhow::Result<Vec<ChosenKey>> {
+        match self {
+            KeyChoice::Fixed(keys) => Ok(keys.clone()),
+            KeyChoice::ByFrom { setup, loaded } => {
+                let from = sender_address(header).context("the From field holds no address")?;
+                let address: SenderAddress = from
+                    .parse()
+                    .with_context(|| format!("From address {from}"))?;
+                let choices = setup.signing_keys(&address)?;
+                if choices.is_empty() {
+                    anyhow::bail!(
+                        "no SigningTable entry matches the From address {from}, so opendkim would \
+                         not sign it either"
+                    );
+                }
+                choices
+                    .into_iter()
+                    .map(|choice| {
+                        Ok(ChosenKey {
+                            key: loaded.get(&choice.key_path)?,
+                            domain: choice.domain,
+                            selector: choice.selector,
+                            identity: choice.signer,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
+/// without `file:`), as opendkim.conf writes them.
+fn table_location(argument: &str) -> (PathBuf, DataSetKind) {
+    match argument.split_once(':') {
+        Some(("refile", path)) => (PathBuf::from(path), DataSetKind::Refile),
+        Some(("file", path)) => (PathBuf::from(path), DataSetKind::File),
+        _ => (PathBuf::from(argument), DataSetKind::File),
+    }
+}
+
+/// -d/-s/-k: `-s`/`-k` pair up in order, and `-d` is given once for all or once per key.
+fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
+    let (keys, selectors, domains) = (&args.keys, &args.selectors, &args.domains);
+    if keys.len() != selectors.len() {
+        anyhow::bail!(
+            "give one -s/--selector per -k/--key (got {} -s and {} -k)",
+            selectors.len(),
+            keys.len()
+        );
+    }
+    if domains.len() != 1 && domains.len() != keys.len() {
+        anyhow::bail!(
+            "give -d/--domain once for every key, or once per key (got {} -d and {} -k)",
+            domains.len(),
+            keys.len()
+        );
+    }
+    keys.iter()
+        .zip(selectors)
+        .enumerate()
+        .map(|(i, (path, selector))| {
+            Ok(ChosenKey {
+                key: Arc::new(load_key(path)?),
+                domain: domains[if domains.len() == 1 { 0 } else { i }].clone(),
+                selector: selector.clone(),
+                identity: args.identity.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A signature added to a message.
+struct AddedSignature {
+    domain: DomainName,
+    selector: Selector,
+    algorithm: &'static str,
+    field: String,
+}
+
 pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
-    let signers = load_signers(&args)?;
+    let keys = KeyChoice::from_args(&args)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -87,11 +253,11 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
     let destinations = plan_destinations(&args, &inputs)?;
 
     let progress = Progress::new(inputs.len(), "messages", false);
-    let results: Vec<anyhow::Result<Vec<String>>> = inputs
+    let results: Vec<anyhow::Result<Vec<AddedSignature>>> = inputs
         .par_iter()
         .zip(destinations.par_iter())
         .map(|(input, destination)| {
-            let result = sign_one(input, destination, &signers, &options, args.force)
+            let result = sign_one(input, destination, &keys, &options, args.force)
                 .with_context(|| input.label());
             progress.advance();
             result
@@ -103,7 +269,7 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
     let mut described = Vec::new();
     for ((input, destination), result) in inputs.iter().zip(&destinations).zip(results) {
         match result {
-            Ok(fields) => described.push(describe(input, destination, &signers, &fields)),
+            Ok(added) => described.push(describe(input, destination, &added)),
             Err(error) => {
                 failed = true;
                 output::error(&error);
@@ -119,44 +285,8 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// The keys, paired with their selectors and domains: `-s`/`-k` pair up in order, and `-d` is
-/// given once for all or once per key.
-fn load_signers(args: &SignFileArgs) -> anyhow::Result<Vec<Signer>> {
-    let (keys, selectors, domains) = (&args.keys, &args.selectors, &args.domains);
-    if keys.len() != selectors.len() {
-        anyhow::bail!(
-            "give one -s/--selector per -k/--key (got {} -s and {} -k)",
-            selectors.len(),
-            keys.len()
-        );
-    }
-    if domains.len() != 1 && domains.len() != keys.len() {
-        anyhow::bail!(
-            "give -d/--domain once for every key, or once per key (got {} -d and {} -k)",
-            domains.len(),
-            keys.len()
-        );
-    }
-    keys.iter()
-        .zip(selectors)
-        .enumerate()
-        .map(|(i, (path, selector))| {
-            let key = PrivateKey::from_file_contents(&read_file(path)?)
-                .with_context(|| format!("{}: cannot read the private key", path.display()))?;
-            warn_if_weak(key.key_type(), key.bits(), Some(path));
-            Ok(Signer {
-                key: SigningKey::new(&key).with_context(|| path.display().to_string())?,
-                domain: domains[if domains.len() == 1 { 0 } else { i }].clone(),
-                selector: selector.clone(),
-                identity: args.identity.clone(),
-            })
-        })
-        .collect()
-}
-
 /// Where each message goes, checked before anything is signed.
 fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Vec<Destination>> {
-    let several = inputs.len() > 1;
     if inputs.iter().filter(|i| matches!(i, Input::Stdin)).count() > 1 {
         anyhow::bail!("standard input (-) can be read only once");
     }
@@ -191,7 +321,7 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
         refuse_existing(destinations.iter().map(PathBuf::as_path), args.force)?;
         return Ok(destinations.into_iter().map(Destination::File).collect());
     }
-    if several {
+    if inputs.len() > 1 {
         anyhow::bail!("to sign several files, give --in-place or --output-dir DIR");
     }
     Ok(vec![match (&args.output, args.json) {
@@ -204,16 +334,42 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
     }])
 }
 
-/// Signs one message and writes it where it goes; returns its new fields.
+/// Signs one message and writes it where it goes; returns the signatures added.
 fn sign_one(
     input: &Input,
     destination: &Destination,
-    signers: &[Signer],
+    keys: &KeyChoice,
     options: &SignOptions,
     force: bool,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<AddedSignature>> {
     let mut file = input.open().context("cannot read the message")?;
-    let signatures = sign_message(&mut BufReader::new(&mut file), signers, options)?;
+    let signatures = {
+        let mut reader = BufReader::new(&mut file);
+        let header = read_header(&mut reader)?;
+        let chosen = keys.keys_for(&header)?;
+        let signers: Vec<Signer<'_>> = chosen
+            .iter()
+            .map(|c| Signer {
+                key: &c.key,
+                domain: c.domain.clone(),
+                selector: c.selector.clone(),
+                identity: c.identity.clone(),
+            })
+            .collect();
+        let signatures = sign_with(header, &mut reader, &signers, options)?;
+        let added = chosen
+            .iter()
+            .zip(&signatures.fields)
+            .map(|(c, field)| AddedSignature {
+                domain: c.domain.clone(),
+                selector: c.selector.clone(),
+                algorithm: c.key.algorithm().as_str(),
+                field: field.clone(),
+            })
+            .collect::<Vec<_>>();
+        (signatures, added)
+    };
+    let (signatures, added) = signatures;
     file.seek(SeekFrom::Start(0))?;
     let existing = if force {
         Existing::Replace
@@ -225,7 +381,6 @@ fn sign_one(
         Destination::Stdout => {
             let mut out = output::stdout();
             write_signed(&mut out, &signatures, &mut file)?;
-            out.flush()?;
         }
         Destination::File(path) => {
             files::write_file_with(path, PRIVATE_FILE_MODE, existing, |out| {
@@ -244,7 +399,7 @@ fn sign_one(
             })?;
         }
     }
-    Ok(signatures.fields)
+    Ok(added)
 }
 
 /// The signature fields, in the message's own line-end style, then the message unchanged.
@@ -265,23 +420,21 @@ fn write_signed(
 fn describe(
     input: &Input,
     destination: &Destination,
-    signers: &[Signer],
-    fields: &[String],
+    added: &[AddedSignature],
 ) -> serde_json::Value {
     let output = match destination {
         Destination::Stdout => Some("-".to_owned()),
         Destination::Nowhere => None,
         Destination::File(path) | Destination::InPlace(path) => Some(path.display().to_string()),
     };
-    let signatures: Vec<_> = signers
+    let signatures: Vec<_> = added
         .iter()
-        .zip(fields)
-        .map(|(signer, field)| {
+        .map(|signature| {
             json!({
-                "domain": signer.domain.as_str(),
-                "selector": signer.selector.as_str(),
-                "algorithm": signer.key.algorithm().as_str(),
-                "field": LineEnding::Lf.apply(field),
+                "domain": signature.domain.as_str(),
+                "selector": signature.selector.as_str(),
+                "algorithm": signature.algorithm,
+                "field": LineEnding::Lf.apply(&signature.field),
             })
         })
         .collect();

@@ -146,6 +146,36 @@ impl MessageHeader {
     }
 }
 
+/// The address of the message's (first) From field: the addr-spec inside angle brackets, or the
+/// bare address, with comments and folding removed (RFC 5322 3.4). This is the address opendkim
+/// looks up in its SigningTable. None when there is no From field or no address in it.
+pub fn sender_address(header: &MessageHeader) -> Option<String> {
+    let field = header.fields_named("from").next()?;
+    let value = String::from_utf8_lossy(field.value());
+    let mut text = String::with_capacity(value.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for c in value.chars() {
+        match c {
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                text.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            '\r' | '\n' => {}
+            c if depth == 0 => text.push(c),
+            _ => {}
+        }
+    }
+    let address = match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &text[open + 1..close],
+        _ => text.split(',').next().unwrap_or_default(),
+    };
+    let address = address.trim();
+    (address.contains('@') && !address.contains(char::is_whitespace)).then(|| address.to_owned())
+}
+
 /// Reads the header section, leaving `reader` at the first byte of the body. A message with no
 /// blank line ends in its header section, which RFC 5322 3.5 allows (the body is optional): its
 /// body is empty.
@@ -299,6 +329,33 @@ mod tests {
             header(b"Fr om: a\r\n\r\n"),
             Err(MessageError::BadFieldName { line: 1 })
         ));
+    }
+
+    #[test]
+    fn sender_address_as_opendkim_looks_it_up() {
+        for (from, address) in [
+            (
+                "From: Joe SixPack <joe@example.com>",
+                Some("joe@example.com"),
+            ),
+            ("From: joe@example.com", Some("joe@example.com")),
+            (
+                "From: \"Doe, Jane (Ops)\" <jane@example.com> (work)",
+                Some("jane@example.com"),
+            ),
+            (
+                "From: joe@example.com (Joe), ann@example.com",
+                Some("joe@example.com"),
+            ),
+            (
+                "From:\r\n Folded Name\r\n <f@example.org>",
+                Some("f@example.org"),
+            ),
+            ("From: undisclosed-recipients:;", None),
+        ] {
+            let (header, _) = header(format!("{from}\r\n\r\n").as_bytes()).unwrap();
+            assert_eq!(sender_address(&header).as_deref(), address, "{from}");
+        }
     }
 
     #[test]

@@ -74,9 +74,9 @@ pub enum SignError {
 }
 
 /// A key and the name it signs as.
-pub struct Signer {
-    /// The prepared key.
-    pub key: SigningKey,
+pub struct Signer<'a> {
+    /// The prepared key (borrowed: one key signs many messages).
+    pub key: &'a SigningKey,
     /// `d=`.
     pub domain: DomainName,
     /// `s=`.
@@ -134,10 +134,21 @@ pub fn signed_header_names(header: &MessageHeader, names: &[String]) -> Vec<Stri
 /// Signs the message `reader` holds, from its first byte, with every signer.
 pub fn sign_message(
     reader: &mut impl BufRead,
-    signers: &[Signer],
+    signers: &[Signer<'_>],
     options: &SignOptions,
 ) -> Result<Signatures, SignError> {
     let header = read_header(reader)?;
+    sign_with(header, reader, signers, options)
+}
+
+/// Signs a message whose header section has been read already (to choose the keys by its From
+/// address, say); `body` holds the rest of the message.
+pub fn sign_with(
+    header: MessageHeader,
+    body: &mut impl Read,
+    signers: &[Signer<'_>],
+    options: &SignOptions,
+) -> Result<Signatures, SignError> {
     if header.fields_named("from").next().is_none() {
         return Err(SignError::NoFrom);
     }
@@ -155,7 +166,7 @@ pub fn sign_message(
             .collect(),
     };
     let signed_headers = signed_header_names(&header, &names);
-    let body_hash = hash_body(reader, options.canonicalization)?;
+    let body_hash = hash_body(body, options.canonicalization)?;
     let fields = signers
         .iter()
         .map(|signer| sign_one(signer, options, &header, &signed_headers, &body_hash))
@@ -178,7 +189,7 @@ fn hash_body(reader: &mut impl Read, canonicalization: Canonicalization) -> io::
 }
 
 fn sign_one(
-    signer: &Signer,
+    signer: &Signer<'_>,
     options: &SignOptions,
     header: &MessageHeader,
     signed_headers: &[String],

@@ -435,8 +435,9 @@ mod tests {
     /// Signs `message` with a fresh key; returns the signed message and the key's record.
     fn signed(message: &str, spec: KeySpec, options: &SignOptions) -> (String, KeyRecord) {
         let key = PrivateKey::generate(spec).unwrap();
+        let signing_key = SigningKey::new(&key).unwrap();
         let signer = Signer {
-            key: SigningKey::new(&key).unwrap(),
+            key: &signing_key,
             domain: "example.com".parse().unwrap(),
             selector: "sel".parse().unwrap(),
             identity: None,
@@ -573,8 +574,9 @@ mod tests {
         let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
         let der = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_der(&small).unwrap();
         let key = PrivateKey::from_file_contents(der.as_bytes()).unwrap();
+        let signing_key = SigningKey::new(&key).unwrap();
         let signer = Signer {
-            key: SigningKey::new(&key).unwrap(),
+            key: &signing_key,
             domain: "example.com".parse().unwrap(),
             selector: "sel".parse().unwrap(),
             identity: None,

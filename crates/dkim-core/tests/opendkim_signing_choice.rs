@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use dkim_core::tables::{MultipleSignatures, SenderAddress, SigningKey, SigningSetup};
+use dkim_core::tables::{MultipleSignatures, SenderAddress, SigningChoice, SigningSetup};
 use dkim_core::tag_list::parse_tag_list;
 
 /// The scenarios: a configuration and the From: addresses to try with it.
@@ -35,8 +35,8 @@ struct Choice {
     signer: Option<String>,
 }
 
-impl From<&SigningKey> for Choice {
-    fn from(key: &SigningKey) -> Self {
+impl From<&SigningChoice> for Choice {
+    fn from(key: &SigningChoice) -> Self {
         Choice {
             domain: key.domain.to_string(),
             selector: key.selector.to_string(),

@@ -31,6 +31,6 @@ pub use dataset::{DataSet, UnknownDataSetType};
 pub use error::{EditError, LineError, LineProblem, TableError};
 pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
 pub use lines::{DataSetKind, MAX_LINE_LEN};
-pub use resolve::{ResolveError, SigningKey, resolve_signing_keys};
+pub use resolve::{ResolveError, SigningChoice, resolve_signing_keys};
 pub use setup::{SetupError, SigningSetup, SingleKey};
 pub use signingtable::{MultipleSignatures, SigningMatch, SigningTable, SigningTableEntry};

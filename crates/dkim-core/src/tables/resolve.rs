@@ -11,7 +11,7 @@ use crate::name::{DomainName, NameError, Selector};
 
 /// One signature to add: what opendkim would sign with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigningKey {
+pub struct SigningChoice {
     /// The KeyTable key name; `None` for the single key of Domain / Selector / KeyFile.
     pub key_name: Option<String>,
     /// The signing domain (`d=`).
@@ -111,7 +111,7 @@ pub fn resolve_signing_keys(
     signing_table: &SigningTable,
     address: &SenderAddress,
     multiple: MultipleSignatures,
-) -> Result<Vec<SigningKey>, ResolveError> {
+) -> Result<Vec<SigningChoice>, ResolveError> {
     signing_table
         .signing_keys(address, multiple)
         .into_iter()
@@ -142,7 +142,7 @@ pub fn resolve_signing_keys(
                     signing_table_line: found.line,
                 });
             }
-            Ok(SigningKey {
+            Ok(SigningChoice {
                 key_name: Some(found.key_name.to_owned()),
                 selector: entry.selector.clone(),
                 key_path,
@@ -170,12 +170,15 @@ mod tests {
         )
     }
 
-    fn resolve(from: &str, multiple: MultipleSignatures) -> Result<Vec<SigningKey>, ResolveError> {
+    fn resolve(
+        from: &str,
+        multiple: MultipleSignatures,
+    ) -> Result<Vec<SigningChoice>, ResolveError> {
         let (keys, signing) = tables();
         resolve_signing_keys(&keys, &signing, &from.parse().unwrap(), multiple)
     }
 
-    fn summary(keys: &[SigningKey]) -> Vec<(String, String, String)> {
+    fn summary(keys: &[SigningChoice]) -> Vec<(String, String, String)> {
         keys.iter()
             .map(|k| {
                 (

@@ -11,7 +11,7 @@ use super::dataset::DataSet;
 use super::error::TableError;
 use super::keytable::KeyTable;
 use super::lines::{self, DataSetKind};
-use super::resolve::{ResolveError, SigningKey, resolve_signing_keys, signing_domain};
+use super::resolve::{ResolveError, SigningChoice, resolve_signing_keys, signing_domain};
 use super::signingtable::{MultipleSignatures, SigningTable};
 use crate::name::Selector;
 
@@ -86,7 +86,10 @@ impl SingleKey {
     /// The signature opendkim adds to mail from `address`, if its domain is one it signs for
     /// (`mlfi_eoh()` in opendkim.c): the From: domain itself, or any domain when Domain lists
     /// `*`, signs as itself; with SubDomains, the nearest listed parent signs, with `i=@parent`.
-    pub fn signing_key(&self, address: &SenderAddress) -> Result<Option<SigningKey>, ResolveError> {
+    pub fn signing_key(
+        &self,
+        address: &SenderAddress,
+    ) -> Result<Option<SigningChoice>, ResolveError> {
         let from = address.domain();
         let (domain, signer) = if self.lists(from) || self.lists("*") {
             (from, None)
@@ -103,7 +106,7 @@ impl SingleKey {
         } else {
             return Ok(None);
         };
-        Ok(Some(SigningKey {
+        Ok(Some(SigningChoice {
             key_name: None,
             domain: signing_domain(domain)?,
             selector: self.selector.clone(),
@@ -216,7 +219,10 @@ impl SigningSetup {
 
     /// The signatures opendkim adds to mail from `address`, in order; empty when it signs
     /// nothing for this address.
-    pub fn signing_keys(&self, address: &SenderAddress) -> Result<Vec<SigningKey>, ResolveError> {
+    pub fn signing_keys(
+        &self,
+        address: &SenderAddress,
+    ) -> Result<Vec<SigningChoice>, ResolveError> {
         match self {
             SigningSetup::Tables {
                 key_table,
