@@ -175,6 +175,23 @@ fn sign_with_dkimkit(dir: &Path, keys: &[Key], jobs: &[Job]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// dkimpy's verdicts on `messages`, with every key record served as if from DNS.
+fn dkimpy_verify(dir: &Path, keys: &[Key], messages: &[PathBuf]) -> Vec<serde_json::Value> {
+    let records: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| (k.dns_name(), k.record.clone().into()))
+        .collect();
+    let manifest = dir.join("verify.json");
+    let document = serde_json::json!({ "records": records, "messages": messages });
+    std::fs::write(&manifest, document.to_string()).unwrap();
+    let verified = run(Command::new(dkimpy_python())
+        .arg(testdata("tests/peers/dkimpy_batch.py"))
+        .arg("verify")
+        .arg(&manifest))
+    .success();
+    serde_json::from_str(&verified.stdout).unwrap()
+}
+
 /// verify-file with every key given offline; asserts every message passes.
 fn assert_dkimkit_verifies(dir: &Path, keys: &[Key], files: &[PathBuf]) {
     let mut args: Vec<String> = vec!["verify-file".into(), "--json".into()];
@@ -213,22 +230,7 @@ fn messages_signed_by_dkimkit_verify_with_dkimpy() {
             path
         })
         .collect();
-    let records: serde_json::Map<String, serde_json::Value> = keys
-        .iter()
-        .map(|k| (k.dns_name(), k.record.clone().into()))
-        .collect();
-    let manifest = dir.path().join("verify.json");
-    std::fs::write(
-        &manifest,
-        serde_json::json!({ "records": records, "messages": wire }).to_string(),
-    )
-    .unwrap();
-    let verified = run(Command::new(dkimpy_python())
-        .arg(testdata("tests/peers/dkimpy_batch.py"))
-        .arg("verify")
-        .arg(&manifest))
-    .success();
-    let results: Vec<serde_json::Value> = serde_json::from_str(&verified.stdout).unwrap();
+    let results = dkimpy_verify(dir.path(), &keys, &wire);
     assert_eq!(results.len(), jobs.len());
     for (result, job) in results.iter().zip(&jobs) {
         assert_eq!(
@@ -427,22 +429,7 @@ fn where_opendkim_signs_wrongly_dkimkit_agrees_with_dkimpy() {
     };
     assert!(!opendkim_signs_correctly(&keys, &job));
     let signed = sign_with_opendkim(dir.path(), &keys, &job);
-    let records: serde_json::Map<String, serde_json::Value> = keys
-        .iter()
-        .map(|k| (k.dns_name(), k.record.clone().into()))
-        .collect();
-    let manifest = dir.path().join("verify.json");
-    std::fs::write(
-        &manifest,
-        serde_json::json!({ "records": records, "messages": [signed] }).to_string(),
-    )
-    .unwrap();
-    let dkimpy = run(Command::new(dkimpy_python())
-        .arg(testdata("tests/peers/dkimpy_batch.py"))
-        .arg("verify")
-        .arg(&manifest))
-    .success();
-    let dkimpy: Vec<serde_json::Value> = serde_json::from_str(&dkimpy.stdout).unwrap();
+    let dkimpy = dkimpy_verify(dir.path(), &keys, std::slice::from_ref(&signed));
     assert_eq!(
         dkimpy[0]["pass"], false,
         "dkimpy now verifies it: opendkim was fixed, widen the matrix"

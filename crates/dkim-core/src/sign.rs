@@ -11,7 +11,7 @@ use crate::header_hash::header_hash_input;
 use crate::key::KeyError;
 use crate::message::{HeaderField, MessageError, MessageHeader, read_header};
 use crate::name::{DomainName, Selector};
-use crate::signature::{UnsignedSignature, is_same_or_subdomain, with_signature_value};
+use crate::signature::{UnsignedSignature, identity_is_within, with_signature_value};
 
 /// The header fields signed by default when the message has them: RFC 6376 5.4.1's list, and the
 /// fields that describe the content (Message-ID, MIME), as dkimpy and opendkim sign them.
@@ -196,17 +196,15 @@ fn sign_one(
     body_hash: &BodyHash,
 ) -> Result<String, SignError> {
     let domain = signer.domain.as_str().to_ascii_lowercase();
-    if let Some(identity) = &signer.identity {
-        let identity_domain = identity
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_ascii_lowercase())
-            .unwrap_or_default();
-        if !is_same_or_subdomain(&identity_domain, &domain) {
-            return Err(SignError::IdentityNotInDomain {
-                identity: identity.clone(),
-                domain,
-            });
-        }
+    if let Some(identity) = signer
+        .identity
+        .as_ref()
+        .filter(|identity| !identity_is_within(identity, &domain))
+    {
+        return Err(SignError::IdentityNotInDomain {
+            identity: identity.clone(),
+            domain,
+        });
     }
     let unsigned = UnsignedSignature {
         algorithm: signer.key.algorithm(),

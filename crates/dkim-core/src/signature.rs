@@ -123,6 +123,20 @@ pub fn is_same_or_subdomain(domain: &str, parent: &str) -> bool {
             .is_some_and(|prefix| prefix.ends_with('.'))
 }
 
+/// The domain of an `i=` identity (`[local-part]@domain`), lower case; empty without an `@`.
+pub fn identity_domain(identity: &str) -> String {
+    identity
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Whether an `i=` identity is in `d=` or one of its subdomains, as RFC 6376 3.5 requires
+/// (`domain` lower case).
+pub fn identity_is_within(identity: &str, domain: &str) -> bool {
+    is_same_or_subdomain(&identity_domain(identity), domain)
+}
+
 impl DkimSignature {
     /// Parses a DKIM-Signature field (its whole text, name included).
     pub fn parse(field: &HeaderField) -> Result<Self, SignatureError> {
@@ -185,11 +199,7 @@ impl DkimSignature {
         let identity = match get("i") {
             Some(raw) => {
                 let identity = decode_dkim_quoted_printable(raw);
-                let identity_domain = identity
-                    .rsplit_once('@')
-                    .map(|(_, d)| d.to_ascii_lowercase())
-                    .unwrap_or_default();
-                if !is_same_or_subdomain(&identity_domain, &domain) {
+                if !identity_is_within(&identity, &domain) {
                     return Err(SignatureError::IdentityNotInDomain {
                         identity,
                         domain: domain.clone(),

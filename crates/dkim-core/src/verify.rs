@@ -17,7 +17,7 @@ use crate::header_hash::header_hash_input;
 use crate::key::{KeyType, MIN_RSA_BITS, PublicKey};
 use crate::message::{MessageError, MessageHeader, read_header};
 use crate::record::KeyRecord;
-use crate::signature::{DkimSignature, SignatureError, without_signature_value};
+use crate::signature::{DkimSignature, SignatureError, identity_domain, without_signature_value};
 
 /// The most signatures checked in one message; more are reported as not checked, so a message
 /// with a thousand signatures costs no more than one with a few.
@@ -353,8 +353,8 @@ fn fetch_key(
     if !record.allows_email() {
         return Err(permanent(Reason::KeyNotForEmail));
     }
-    let identity_domain = signature.identity.rsplit_once('@').map_or("", |(_, d)| d);
-    if record.strict_subdomains && !identity_domain.eq_ignore_ascii_case(&signature.domain) {
+    // t=s: i= must be in exactly d=, not a subdomain (RFC 6376 3.6.1).
+    if record.strict_subdomains && identity_domain(&signature.identity) != signature.domain {
         return Err(permanent(Reason::SubdomainNotAllowed));
     }
     let key = record
