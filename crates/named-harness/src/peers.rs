@@ -91,3 +91,24 @@ pub(crate) fn output(command: &mut Command) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_installed_peers() {
+        assert!(peer(Peer::NAMED).ends_with("named"));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "no-such-dns-tool not found: install it with `apt-get install some-package`"
+    )]
+    fn a_missing_peer_names_its_package() {
+        peer(Peer {
+            program: "no-such-dns-tool",
+            package: "some-package",
+        });
+    }
+}

@@ -89,9 +89,9 @@ pub(crate) fn bogus_detail(record: &Record, answers: &[Record], now: u64) -> Str
         )
     } else {
         format!(
-            "the signature over {what} does not verify with its zone's keys: the record was \
-             changed after signing, or the zone's DNSKEY does not match the DS record in its \
-             parent zone"
+            "the signature over {what} does not verify along the chain of trust: the record was \
+             changed after signing, a zone's DNSKEY does not match the DS record in its parent \
+             zone, or the trust anchor is not the key of this DNS tree's root"
         )
     }
 }

@@ -552,16 +552,16 @@ fn net_failure(name: &str, error: NetError) -> LookupError {
 /// What a failure response code means, for people.
 fn response_code_detail(code: ResponseCode) -> String {
     match code {
-        ResponseCode::ServFail => "the server answered SERVFAIL (it could not answer for the \
+        ResponseCode::ServFail => "it answered SERVFAIL (it could not answer for the \
                                   name: the zone may be broken, its servers unreachable, or, at a \
                                   validating resolver, its DNSSEC signatures bad)"
             .to_owned(),
-        ResponseCode::Refused => "the server answered REFUSED (it does not answer this question \
+        ResponseCode::Refused => "it answered REFUSED (it does not answer this question \
                                   for us: it is neither a resolver we may use nor authoritative \
                                   for the name)"
             .to_owned(),
         other => format!(
-            "the server answered {} ({})",
+            "it answered response code {} ({})",
             u16::from(other),
             other.to_str()
         ),

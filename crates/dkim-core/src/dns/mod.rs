@@ -38,7 +38,8 @@ pub struct TxtAnswer {
     /// 3.6.2.2). Non-UTF-8 bytes are replaced (lossy).
     pub records: Vec<String>,
     /// The CNAMEs followed to reach the records, in order, each as a name without trailing dot
-    /// (empty when none). Delegated selectors (CNAME into another zone) are common.
+    /// (empty when none). Delegated selectors (CNAME into another zone) are common. Each entry is
+    /// where a CNAME pointed, so the last one is the name that holds the records.
     pub cname_chain: Vec<String>,
     /// What DNSSEC says about the answer.
     pub dnssec: DnssecStatus,
@@ -115,8 +116,8 @@ pub enum LookupError {
     },
     /// A CNAME chain that ends nowhere (the target is NXDOMAIN or has no TXT record), or loops.
     #[error(
-        "{name}: its CNAME chain ends at {target}, which has no TXT record (the name does not \
-         exist, has no TXT record, or the chain loops back on itself)"
+        "{name}: its CNAME chain leads to {target} and ends there without a TXT record (no such \
+         name, no TXT record at it, or the chain loops back)"
     )]
     DanglingCname {
         /// The name looked up.

@@ -355,4 +355,36 @@ mod tests {
             Err(TrustAnchorError::NotAZoneKey(_))
         ));
     }
+
+    /// The DNS root's trust anchors as Debian's dns-root-data ships them (root.ds, as IANA
+    /// publishes them, and root.key): each DS must digest its DNSKEY exactly.
+    #[test]
+    fn the_real_root_anchors_match_each_other() {
+        const ROOT_DS: &str = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n. IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16\n";
+        const ROOT_KEYS: &str = "; /usr/share/dns/root.key, folded\n. IN DNSKEY 257 3 8 (\n\
+        AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq\n\
+        7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnI\n\
+        DdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb\n\
+        9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTId\n\
+        sIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qih\n\
+        ylGa8subX2Nn6UwNR1AkUTV74bU= ) ; keytag 20326\n\
+. IN DNSKEY 257 3 8 (\n\
+        AwEAAa96jeuknZlaeSrvyAJj6ZHv28hhOKkx3rLGXVaC6rXTsDc449/cidltpkyG\n\
+        wCJNnOAlFNKF2jBosZBU5eeHspaQWOmOElZsjICMQMC3aeHbGiShvZsx4wMYSjH8\n\
+        e7Vrhbu6irwCzVBApESjbUdpWWmEnhathWu1jo+siFUiRAAxm9qyJNg/wOZqqzL/\n\
+        dL/q8PkcRU5oUKEpUge71M3ej2/7CPqpdVwuMoTvoB+ZOT4YeGyxMvHmbrxlFzGO\n\
+        HOijtzN+u1TQNatX2XBuzZNQ1K+s2CXkPIZo7s6JgZyvaBevYtxPvYLw4z9mR7K2\n\
+        vaF18UYH9Z9GNUUeayffKC73PYc= ) ; keytag 38696\n";
+        let digests = AnchorRecords::parse(ROOT_DS).unwrap();
+        assert_eq!(digests.digest_owners(), [Name::root()]);
+        let keys = AnchorRecords::parse(ROOT_KEYS).unwrap();
+        assert_eq!(keys.keys.len(), 2);
+        let anchors = digests.trust_anchors(&keys.keys).unwrap();
+        assert_eq!(anchors.len(), 2);
+        let built_in = TrustAnchors::default();
+        for (_, key) in &keys.keys {
+            assert!(anchors.contains(key.public_key()));
+            assert!(built_in.contains(key.public_key()));
+        }
+    }
 }
