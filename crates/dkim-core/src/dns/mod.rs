@@ -17,6 +17,8 @@ mod dnssec;
 mod hickory;
 mod names;
 mod nameserver;
+mod resolve;
+mod responses;
 mod settings;
 mod static_keys;
 mod trust_anchor;
