@@ -23,6 +23,7 @@ pub mod tables;
 pub mod tag_list;
 pub mod verify;
 
+pub use dns::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 pub use key::{KeyError, KeySpec, KeyType, PrivateKey, PublicKey};
 pub use name::{DomainName, NameError, Selector};
 pub use record::{HashAlgorithm, KeyRecord, RecordError};

@@ -1,0 +1,518 @@
+//! A running named: started with a set of zones, ready when it says so, controlled with rndc,
+//! updated with nsupdate, killed on drop.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use tempfile::TempDir;
+
+use crate::conf::{
+    RNDC_KEY_FILE, RNDC_KEY_NAME, TSIG_KEY_FILE, TSIG_KEY_NAME, ZoneEntry, named_conf, rndc_conf,
+};
+use crate::log::{NamedLog, WaitFailure};
+use crate::peers::{Peer, output, run};
+use crate::ports::{LOOPBACK, free_port};
+use crate::signing::{ZoneKeys, sign};
+use crate::zone::{Zone, name_server_of, zone_file_text};
+
+/// How long named may take to start or to load a zone. Generous: CI machines are small and
+/// busy, and a wait ends as soon as named logs what it did, so a long limit costs nothing.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many times a start is retried when named finds its port taken by another process.
+const START_ATTEMPTS: usize = 5;
+/// The log message named writes once it is up.
+const RUNNING: &str = "running";
+
+/// A zone as the server holds it.
+struct ServedZone {
+    zone: Zone,
+    serial: u32,
+    keys: Option<ZoneKeys>,
+}
+
+/// A named process serving zones on 127.0.0.1; killed, and its directory removed, on drop.
+pub struct NamedServer {
+    child: Child,
+    log: NamedLog,
+    port: u16,
+    control_port: u16,
+    extra_options: String,
+    zones: Vec<ServedZone>,
+    // Declared last so that named is killed before its directory goes.
+    dir: TempDir,
+}
+
+/// A server for a private signed DNS tree: a signed root zone `.` (which the harness adds)
+/// delegating to each of `children`, with a DS record for each signed child and an NSEC proof of
+/// no DS for each unsigned one. Validate against it with [`NamedServer::trust_anchor`].
+pub fn signed_root(children: &[Zone]) -> NamedServer {
+    let mut zones = vec![Zone::new(".", "").signed()];
+    zones.extend(children.iter().cloned());
+    NamedServer::start(&zones)
+}
+
+impl NamedServer {
+    /// Starts named serving `zones`, and returns once it is running.
+    ///
+    /// # Panics
+    ///
+    /// When a peer program is missing, two zones share an origin, a zone does not load (unless
+    /// made with [`Zone::failing_to_load`]), or named does not start, with named's log.
+    pub fn start(zones: &[Zone]) -> NamedServer {
+        NamedServer::start_with_options(zones, "")
+    }
+
+    /// Starts named as [`NamedServer::start`] does, with `extra_options` (named.conf statements,
+    /// such as `max-udp-size 512;`) added to its `options` block.
+    ///
+    /// # Panics
+    ///
+    /// As [`NamedServer::start`].
+    pub fn start_with_options(zones: &[Zone], extra_options: &str) -> NamedServer {
+        for (index, zone) in zones.iter().enumerate() {
+            assert!(
+                zones[..index].iter().all(|z| z.origin() != zone.origin()),
+                "zone {} is given twice",
+                zone.origin()
+            );
+            assert!(
+                !(zone.is_dynamic() && zone.signing().is_signed()),
+                "zone {}: a signed zone cannot take dynamic updates in the harness",
+                zone.origin()
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("named-harness-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
+        write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
+        write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
+
+        let key_dir = dir.path().join("keys");
+        let served: Vec<ServedZone> = zones
+            .iter()
+            .map(|zone| ServedZone {
+                zone: zone.clone(),
+                serial: 1,
+                keys: zone
+                    .signing()
+                    .is_signed()
+                    .then(|| ZoneKeys::generate(&key_dir, zone)),
+            })
+            .collect();
+        for index in 0..served.len() {
+            write_zone_file(dir.path(), &served, index);
+        }
+
+        let mut last_log = String::new();
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let control_port = free_port();
+            match launch(dir.path(), port, control_port, &served, extra_options) {
+                Ok((child, log)) => {
+                    let server = NamedServer {
+                        child,
+                        log,
+                        port,
+                        control_port,
+                        extra_options: extra_options.to_owned(),
+                        zones: served,
+                        dir,
+                    };
+                    server.check_zones_loaded();
+                    return server;
+                }
+                Err(log) => last_log = log,
+            }
+        }
+        panic!(
+            "named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}"
+        );
+    }
+
+    /// Where the server listens, on UDP and TCP.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((LOOPBACK, self.port))
+    }
+
+    /// The server's directory (configuration, zone files, keys).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// named's log so far, one message a line, for assertion messages.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+
+    /// The file holding the TSIG key that may update dynamic zones, in the `key "NAME" { ... };`
+    /// syntax named.conf and `nsupdate -k` read.
+    pub fn tsig_key_path(&self) -> PathBuf {
+        self.dir.path().join(TSIG_KEY_FILE)
+    }
+
+    /// The name of that TSIG key.
+    pub fn tsig_key_name(&self) -> &'static str {
+        TSIG_KEY_NAME
+    }
+
+    /// The root zone's key-signing key as a DNSKEY record in zone-file syntax: the trust anchor
+    /// of a tree made with [`signed_root`].
+    ///
+    /// # Panics
+    ///
+    /// When the server has no signed root zone.
+    pub fn trust_anchor(&self) -> String {
+        self.keys_of(".").ksk_dnskey()
+    }
+
+    /// The DS record of the root zone's key-signing key, in zone-file syntax: the same trust
+    /// anchor in the form IANA publishes the real root's.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no signed root zone.
+    pub fn trust_anchor_ds(&self) -> String {
+        self.keys_of(".").ksk_ds()
+    }
+
+    /// The key-signing key of the signed zone `origin`, as a DNSKEY record in zone-file syntax.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no signed zone `origin`.
+    pub fn ksk_dnskey(&self, origin: &str) -> String {
+        self.keys_of(origin).ksk_dnskey()
+    }
+
+    fn keys_of(&self, origin: &str) -> &ZoneKeys {
+        let zone = Zone::new(origin, "");
+        self.zones
+            .iter()
+            .find(|served| served.zone.origin() == zone.origin())
+            .and_then(|served| served.keys.as_ref())
+            .unwrap_or_else(|| panic!("the server has no signed zone {}", zone.origin()))
+    }
+
+    /// Replaces the zone of the same origin with `zone` (a new serial, re-signed with the zone's
+    /// keys if signed), has named load it, and returns once named logs that it did. A signed
+    /// zone's DS in its parent is kept, so make a zone signed or unsigned when starting.
+    ///
+    /// A static zone is reloaded with `rndc reload`. A dynamic zone's file belongs to named, which
+    /// rewrites it from its journal at times of its own choosing (even after `rndc freeze`
+    /// returns), so for a dynamic zone named is restarted on the same port instead, with the
+    /// zone's journal removed: the updates made so far are dropped with the old zone.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no zone of that origin, or named does not load the new one.
+    pub fn replace_zone(&mut self, zone: Zone) {
+        let index = self
+            .zones
+            .iter()
+            .position(|served| served.zone.origin() == zone.origin())
+            .unwrap_or_else(|| panic!("the server has no zone {} to replace", zone.origin()));
+        let dynamic = self.zones[index].zone.is_dynamic() || zone.is_dynamic();
+        if dynamic {
+            self.stop();
+        }
+        let served = &mut self.zones[index];
+        served.serial += 1;
+        if zone.signing().is_signed() && served.keys.is_none() {
+            served.keys = Some(ZoneKeys::generate(&self.dir.path().join("keys"), &zone));
+        }
+        served.zone = zone;
+        let serial = served.serial;
+        let origin = served.zone.fqdn();
+        let mark = self.log.mark();
+        let path = write_zone_file(self.dir.path(), &self.zones, index);
+        if dynamic {
+            remove_journal(&path);
+            self.restart();
+            return;
+        }
+        self.rndc(&["reload", &origin]);
+        let loaded = format!(
+            "zone {}/IN: loaded serial {serial}",
+            display_origin(&origin)
+        );
+        if let Err(failure) = self
+            .log
+            .wait_for(mark, READY_TIMEOUT, |m| m.starts_with(&loaded))
+        {
+            panic!(
+                "named did not load the new {origin} ({failure:?}); its log:\n{}",
+                self.log.text()
+            );
+        }
+    }
+
+    /// Kills named (the server is restarted, or dropped, next).
+    fn stop(&mut self) {
+        // Already exited is fine; nothing else can be done about a kill that fails.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts named again with the same configuration and ports.
+    fn restart(&mut self) {
+        match launch(
+            self.dir.path(),
+            self.port,
+            self.control_port,
+            &self.zones,
+            &self.extra_options,
+        ) {
+            Ok((child, log)) => {
+                self.child = child;
+                self.log = log;
+                self.check_zones_loaded();
+            }
+            Err(log) => panic!(
+                "named could not get its port {} back on restart; its log:\n{log}",
+                self.port
+            ),
+        }
+    }
+
+    /// Runs rndc against this server with `args`, and returns what it printed.
+    ///
+    /// # Panics
+    ///
+    /// When rndc fails.
+    pub fn rndc(&self, args: &[&str]) -> String {
+        run(Peer::RNDC
+            .command()
+            .arg("-c")
+            .arg(self.dir.path().join("rndc.conf"))
+            .args(args))
+    }
+
+    /// Sends `commands` (nsupdate's language: `zone`, `update add ...`, `send`) to this server
+    /// with `nsupdate -k` and the server's TSIG key, and returns how nsupdate ended, failure
+    /// included, so a test can check refusals as well.
+    pub fn nsupdate(&self, commands: &str) -> Output {
+        let script = format!("server {LOOPBACK} {}\n{commands}\n", self.port);
+        let script_path = self.dir.path().join("nsupdate.txt");
+        fs::write(&script_path, script)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", script_path.display()));
+        output(
+            Peer::NSUPDATE
+                .command()
+                .arg("-k")
+                .arg(self.tsig_key_path())
+                .arg(&script_path)
+                .stdin(Stdio::null()),
+        )
+    }
+
+    /// Asks this server for `name`/`record_type` with dig and returns the answer's records in
+    /// dig's short form, one per entry (`"v=DKIM1; " "k=rsa; ..."` for a TXT record).
+    ///
+    /// # Panics
+    ///
+    /// When dig fails (no answer at all).
+    pub fn dig(&self, name: &str, record_type: &str) -> Vec<String> {
+        let text = run(Peer::DIG
+            .command()
+            .args(["+short", "+norecurse", "+time=5", "+tries=2", "-p"])
+            .arg(self.port.to_string())
+            .arg(format!("@{LOOPBACK}"))
+            .args([name, record_type]));
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Panics, with the log, if a zone meant to load did not.
+    fn check_zones_loaded(&self) {
+        for served in self.zones.iter().filter(|s| s.zone.loads()) {
+            let loaded = format!(
+                "zone {}/IN: loaded serial",
+                display_origin(&served.zone.fqdn())
+            );
+            assert!(
+                self.log.contains(0, |m| m.starts_with(&loaded)),
+                "named did not load zone {}; its log:\n{}",
+                served.zone.origin(),
+                self.log.text()
+            );
+        }
+    }
+}
+
+impl Drop for NamedServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Removes the journal of dynamic updates named keeps beside a zone file.
+fn remove_journal(zone_file: &Path) {
+    let mut journal = zone_file.as_os_str().to_owned();
+    journal.push(".jnl");
+    let journal = PathBuf::from(journal);
+    if journal.exists() {
+        fs::remove_file(&journal)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", journal.display()));
+    }
+}
+
+/// How named's log names a zone: `example.com` or `.` for the root.
+fn display_origin(fqdn: &str) -> &str {
+    if fqdn == "." {
+        "."
+    } else {
+        fqdn.strip_suffix('.').unwrap_or(fqdn)
+    }
+}
+
+/// Writes a TSIG key named `name` into `dir/file` with tsig-keygen (HMAC-SHA256, RFC 8945).
+fn write_tsig_key(dir: &Path, name: &str, file: &str) {
+    let key = run(Peer::TSIG_KEYGEN
+        .command()
+        .args(["-a", "hmac-sha256", name]));
+    let path = dir.join(file);
+    fs::write(&path, key).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// Writes the file named serves for `zones[index]` (signed if the zone is) and returns its path.
+fn write_zone_file(dir: &Path, zones: &[ServedZone], index: usize) -> PathBuf {
+    let served = &zones[index];
+    let delegations = delegations_from(zones, index);
+    let text = zone_file_text(&served.zone, served.serial, &delegations);
+    let unsigned = dir.join(format!("{}.zone", served.zone.file_stem()));
+    fs::write(&unsigned, text)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", unsigned.display()));
+    // named skips a reload when the file looks no newer than what it loaded; a rewrite within the
+    // same clock tick must still count.
+    let future = SystemTime::now() + Duration::from_secs(u64::from(served.serial));
+    if let Ok(file) = fs::File::options().write(true).open(&unsigned) {
+        let _ = file.set_modified(future);
+    }
+    if served.keys.is_none() {
+        return unsigned;
+    }
+    let signed = dir.join(format!("{}.zone.signed", served.zone.file_stem()));
+    sign(&served.zone, &dir.join("keys"), &unsigned, &signed);
+    if let Ok(file) = fs::File::options().write(true).open(&signed) {
+        let _ = file.set_modified(future);
+    }
+    signed
+}
+
+/// The zone-file lines that delegate from `zones[index]` to each zone of the set directly below
+/// it: NS, glue address, and the DS of a signed child (RFC 4035 2.4; an unsigned child gets
+/// none, which the parent's NSEC then proves).
+fn delegations_from(zones: &[ServedZone], index: usize) -> String {
+    let parent = &zones[index].zone;
+    let mut text = String::new();
+    for child in zones.iter().filter(|c| c.zone.is_below(parent)) {
+        let in_between = zones
+            .iter()
+            .any(|m| child.zone.is_below(&m.zone) && m.zone.is_below(parent));
+        if in_between {
+            continue;
+        }
+        let name_server = name_server_of(child.zone.origin());
+        text.push_str(&format!(
+            "{}\tIN\tNS\t{name_server}\n{name_server}\tIN\tA\t{LOOPBACK}\n",
+            child.zone.fqdn()
+        ));
+        if let Some(keys) = &child.keys {
+            text.push_str(&keys.ksk_ds());
+        }
+    }
+    text
+}
+
+/// Writes the configuration for `port` and `control_port`, starts named and waits until it is
+/// running. `Err` carries the log when named could not have its ports, so the caller can try
+/// others.
+///
+/// # Panics
+///
+/// When named fails for another reason, or does not start in time.
+fn launch(
+    dir: &Path,
+    port: u16,
+    control_port: u16,
+    zones: &[ServedZone],
+    extra_options: &str,
+) -> Result<(Child, NamedLog), String> {
+    let files: Vec<PathBuf> = zones
+        .iter()
+        .map(|served| {
+            let stem = served.zone.file_stem();
+            if served.keys.is_some() {
+                dir.join(format!("{stem}.zone.signed"))
+            } else {
+                dir.join(format!("{stem}.zone"))
+            }
+        })
+        .collect();
+    let entries: Vec<ZoneEntry<'_>> = zones
+        .iter()
+        .zip(&files)
+        .map(|(served, file)| ZoneEntry {
+            fqdn: served.zone.fqdn(),
+            file,
+            dynamic: served.zone.is_dynamic(),
+        })
+        .collect();
+    let conf_path = dir.join("named.conf");
+    let conf = named_conf(dir, port, control_port, &entries, extra_options);
+    fs::write(&conf_path, conf)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf_path.display()));
+    let rndc_path = dir.join("rndc.conf");
+    fs::write(&rndc_path, rndc_conf(dir, control_port))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", rndc_path.display()));
+
+    // -g: foreground, log to stderr; -n 1: one worker thread is plenty for tests; no -u, so named
+    // runs as whoever runs the tests, root or not.
+    let mut child = Command::new(crate::peers::peer(Peer::NAMED))
+        .args(["-g", "-n", "1", "-c"])
+        .arg(&conf_path)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start named: {e}"));
+    let Some(stderr) = child.stderr.take() else {
+        panic!("named's standard error was not captured");
+    };
+    let log = NamedLog::follow(stderr);
+
+    let port_taken = |log: &NamedLog| {
+        log.contains(0, |m| {
+            m.contains("address in use") || m.contains("unable to listen on any configured")
+        })
+    };
+    let control = format!("command channel listening on {LOOPBACK}#{control_port}");
+    match log.wait_for(0, READY_TIMEOUT, |m| m == RUNNING) {
+        Ok(_) if log.contains(0, |m| m == control) => Ok((child, log)),
+        Ok(_) | Err(WaitFailure::Exited) if port_taken(&log) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(log.text())
+        }
+        Ok(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "named runs but its control channel does not; its log:\n{}",
+                log.text()
+            )
+        }
+        Err(failure) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "named did not start ({failure:?}); its log:\n{}",
+                log.text()
+            )
+        }
+    }
+}
