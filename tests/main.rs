@@ -11,3 +11,4 @@ mod interop;
 mod record;
 mod sign_verify;
 mod util;
+mod verify_dns;

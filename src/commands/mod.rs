@@ -9,9 +9,15 @@ mod sign_file;
 mod verify_file;
 
 use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use dkim_core::KeyType;
+use dkim_core::dns::{
+    CachingLookup, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TxtAnswer,
+    parse_nameserver,
+};
 use dkim_core::files::{self, Existing, NewFile, WriteError};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
 
@@ -75,6 +81,56 @@ fn warn_if_weak(key_type: KeyType, bits: usize, subject: Option<&Path>) {
             "{prefix}{bits}-bit RSA keys are weak: RFC 8301 recommends at least \
              {RECOMMENDED_RSA_BITS} bits"
         ));
+    }
+}
+
+/// DNS as the command line asks for it (`--nameserver`, `--timeout`, DNSSEC), cached for the
+/// run, and set up on first use: a run that needs no DNS (every key given with `--key`) never
+/// reads /etc/resolv.conf.
+struct Dns {
+    settings: ResolverSettings,
+    lookup: OnceLock<Result<CachingLookup<HickoryLookup>, String>>,
+}
+
+impl Dns {
+    /// DNS through `nameservers` (`IP[:PORT]`; none for the system's resolver).
+    fn new(
+        nameservers: &[String],
+        timeout: Duration,
+        dnssec: Option<TrustAnchor>,
+    ) -> anyhow::Result<Self> {
+        let nameservers = nameservers
+            .iter()
+            .map(|server| {
+                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Dns {
+            settings: ResolverSettings {
+                nameservers,
+                timeout,
+                dnssec,
+                ..ResolverSettings::default()
+            },
+            lookup: OnceLock::new(),
+        })
+    }
+}
+
+impl KeyLookup for Dns {
+    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
+        let lookup = self.lookup.get_or_init(|| {
+            HickoryLookup::new(&self.settings)
+                .map(CachingLookup::new)
+                .map_err(|e| e.to_string())
+        });
+        match lookup {
+            Ok(lookup) => lookup.lookup_txt(name),
+            Err(detail) => Err(LookupError::ServerFailure {
+                name: name.to_owned(),
+                detail: format!("cannot set up DNS: {detail}"),
+            }),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::auth_results::authentication_results;
-use dkim_core::dns::{KeyLookup, StaticLookup};
+use dkim_core::dns::{GivenFirst, KeyLookup, StaticLookup};
 use dkim_core::mbox::MboxReader;
 use dkim_core::message::LineEnding;
 use dkim_core::record::{KeyRecord, value_from_zone_text};
@@ -15,6 +15,7 @@ use dkim_core::verify::{DkimResult, SignatureVerdict, verify_message};
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::Dns;
 use crate::cli::VerifyFileArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -217,17 +218,15 @@ fn verify_mbox(
     }
 }
 
-/// Where keys come from: the records given with --key first.
+/// Where keys come from: the records given with --key first, then DNS.
 fn build_lookup(args: &VerifyFileArgs) -> anyhow::Result<Box<dyn KeyLookup>> {
     let mut keys = StaticLookup::new();
     for key in &args.keys {
         let (name, record) = parse_key_arg(key)?;
         keys.insert(&name, record);
     }
-    if !args.nameservers.is_empty() {
-        anyhow::bail!("--nameserver is not available yet");
-    }
-    Ok(Box::new(keys))
+    let dns = Dns::new(&args.nameservers, args.timeout, None)?;
+    Ok(Box::new(GivenFirst::new(keys, dns)))
 }
 
 /// `NAME=RECORD_OR_FILE`: the record as a value, or a file holding it (such as genkey's .txt).

@@ -70,18 +70,8 @@ pub fn dkimkit_run(dir: &Path, args: &[&str]) -> Run {
 
 /// A peer program, found on PATH or in the sbin folders; a missing one fails the test with the
 /// Debian package that provides it.
-pub fn peer(program: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{program} is not installed: install it with `apt-get install {package}` \
-                 (or run `bash .ci/setup`, which installs every peer the tests use)"
-            )
-        })
+pub fn peer(program: &'static str, package: &'static str) -> PathBuf {
+    named_harness::peer(named_harness::Peer { program, package })
 }
 
 /// Debian's Python with dkimpy (python3-dkim) and PyNaCl; the Python on PATH may be another.

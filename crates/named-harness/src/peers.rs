@@ -57,7 +57,8 @@ pub fn peer(peer: Peer) -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "{} not found: install it with `apt-get install {}`",
+                "{} not found: install it with `apt-get install {}` (or run `bash .ci/setup`, \
+                 which installs every peer the tests use)",
                 peer.program, peer.package
             )
         })

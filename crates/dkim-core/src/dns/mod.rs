@@ -30,7 +30,7 @@ pub use cache::CachingLookup;
 pub use hickory::{HickoryLookup, ResolverSetupError};
 pub use nameserver::{DNS_PORT, NameserverError, parse_nameserver};
 pub use settings::{ResolverSettings, TrustAnchor};
-pub use static_keys::{StaticKeyError, StaticLookup};
+pub use static_keys::{GivenFirst, StaticLookup};
 pub use trust_anchor::TrustAnchorError;
 
 /// A TXT lookup's answer.

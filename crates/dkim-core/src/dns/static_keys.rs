@@ -1,29 +1,10 @@
-//! Key records given rather than looked up: `--key NAME=RECORD` on the command line, to check a
-//! record before it is published or where DNS cannot be reached, and fixtures in tests.
+//! Key records given rather than looked up: `--key` on the command line, to check a record
+//! before it is published or where DNS cannot be reached, and fixtures in tests.
 
 use std::collections::HashMap;
 
-use super::names::{comparable_name, query_name};
+use super::names::comparable_name;
 use super::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
-
-/// Why a `NAME=RECORD` key assignment was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StaticKeyError {
-    /// No `=` between the name and the record.
-    #[error(
-        "{0:?} is not NAME=RECORD (for example 202611._domainkey.example.com=\"v=DKIM1; ...\")"
-    )]
-    NotAnAssignment(String),
-    /// The name is not a DNS name.
-    #[error("{name:?} is not a valid DNS name: {reason}")]
-    BadName {
-        /// The name as given.
-        name: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
 
 /// TXT records by name, answered without DNS. Names compare without regard to case, and a
 /// trailing dot is ignored; a name with no record is [`LookupError::NoSuchName`]. Answers are
@@ -52,21 +33,6 @@ impl StaticLookup {
         self.insert(name, record);
         self
     }
-
-    /// Adds a record given as `NAME=RECORD`, as `--key` takes it. The first `=` ends the name
-    /// (names hold none; records do, `v=DKIM1; p=...`).
-    pub fn insert_assignment(&mut self, assignment: &str) -> Result<(), StaticKeyError> {
-        let Some((name, record)) = assignment.split_once('=') else {
-            return Err(StaticKeyError::NotAnAssignment(assignment.to_owned()));
-        };
-        let name = name.trim();
-        query_name(name).map_err(|reason| StaticKeyError::BadName {
-            name: name.to_owned(),
-            reason,
-        })?;
-        self.insert(name, record);
-        Ok(())
-    }
 }
 
 impl KeyLookup for StaticLookup {
@@ -80,6 +46,30 @@ impl KeyLookup for StaticLookup {
             None => Err(LookupError::NoSuchName {
                 name: name.to_owned(),
             }),
+        }
+    }
+}
+
+/// Records given (`--key`) in front of another lookup (DNS): a name that was given is answered
+/// from the given records alone, never from DNS; every other name goes to `fallback`.
+pub struct GivenFirst<L> {
+    given: StaticLookup,
+    fallback: L,
+}
+
+impl<L: KeyLookup> GivenFirst<L> {
+    /// `given` in front of `fallback`.
+    pub fn new(given: StaticLookup, fallback: L) -> Self {
+        GivenFirst { given, fallback }
+    }
+}
+
+impl<L: KeyLookup> KeyLookup for GivenFirst<L> {
+    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
+        if self.given.records.contains_key(&comparable_name(name)) {
+            self.given.lookup_txt(name)
+        } else {
+            self.fallback.lookup_txt(name)
         }
     }
 }
@@ -111,29 +101,14 @@ mod tests {
     }
 
     #[test]
-    fn assignments_split_at_the_first_equals_sign() {
-        let mut lookup = StaticLookup::new();
-        lookup
-            .insert_assignment("s._domainkey.example.com=v=DKIM1; k=ed25519; p=11qY")
-            .unwrap();
-        assert_eq!(
-            lookup
-                .lookup_txt("s._domainkey.example.com")
-                .unwrap()
-                .records,
-            ["v=DKIM1; k=ed25519; p=11qY"]
-        );
-        assert_eq!(
-            lookup.insert_assignment("no equals sign"),
-            Err(StaticKeyError::NotAnAssignment("no equals sign".into()))
-        );
-        assert!(matches!(
-            lookup.insert_assignment("bad name.example=v=DKIM1; p="),
-            Err(StaticKeyError::BadName { name, .. }) if name == "bad name.example"
-        ));
-        assert!(matches!(
-            lookup.insert_assignment("=v=DKIM1; p="),
-            Err(StaticKeyError::BadName { .. })
-        ));
+    fn given_records_come_first_and_only_for_their_names() {
+        let dns = StaticLookup::new()
+            .with("a._domainkey.example.com", "from DNS")
+            .with("b._domainkey.example.com", "from DNS");
+        let given = StaticLookup::new().with("A._domainkey.example.com.", "given");
+        let lookup = GivenFirst::new(given, dns);
+        let records = |name| lookup.lookup_txt(name).unwrap().records;
+        assert_eq!(records("a._domainkey.example.com"), ["given"]);
+        assert_eq!(records("b._domainkey.example.com"), ["from DNS"]);
     }
 }
