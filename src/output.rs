@@ -39,10 +39,20 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts a bar over `total` items, labelled `what` ("keys", "messages").
+    /// Starts a bar over `total` items, labelled `what` ("keys", "messages"); it is drawn only
+    /// for more than one item.
     pub fn new(total: usize, what: &str, verbose: bool) -> Self {
+        Self::drawn_if(total > 1, total, what, verbose)
+    }
+
+    /// A bar whose total grows as items are found (see [`Progress::add_to_total`]).
+    pub fn growing(what: &str) -> Self {
+        Self::drawn_if(true, 0, what, false)
+    }
+
+    fn drawn_if(worth_drawing: bool, total: usize, what: &str, verbose: bool) -> Self {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
-        if total > 1 && io::stderr().is_terminal() {
+        if worth_drawing && io::stderr().is_terminal() {
             bar.set_draw_target(ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(&format!(
@@ -52,6 +62,11 @@ impl Progress {
             );
         }
         Progress { bar, verbose }
+    }
+
+    /// Adds items found along the way (the messages of an mbox, counted as they are read).
+    pub fn add_to_total(&self, items: usize) {
+        self.bar.inc_length(items as u64);
     }
 
     /// Counts one item done.

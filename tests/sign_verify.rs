@@ -427,6 +427,20 @@ fn maildirs_and_mboxes() {
         "{}",
         mbox_run.stdout
     );
+    // On a terminal, the mbox's messages are counted on a progress bar as they are read.
+    let script = format!(
+        "{} verify-file {} --mbox box.mbox",
+        env!("CARGO_BIN_EXE_dkimkit"),
+        keys.join(" ")
+    );
+    let on_terminal = run(Command::new(peer("script", "bsdutils"))
+        .current_dir(dir.path())
+        .args(["-qec", &script, "/dev/null"]));
+    assert!(
+        on_terminal.stdout.contains("/3 messages"),
+        "{:?}",
+        on_terminal.stdout
+    );
     std::fs::create_dir(dir.path().join("not-a-maildir")).unwrap();
     verify(dir.path(), &keys, &["not-a-maildir"]).fails_with(
         2,

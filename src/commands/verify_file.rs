@@ -120,7 +120,14 @@ pub fn run(args: VerifyFileArgs) -> anyhow::Result<Outcome> {
         }
     }
 
-    let progress = Progress::new(sources.len(), "messages", false);
+    // An mbox's messages are counted as they are read, so its bar grows batch by batch.
+    let progress = if mboxes.is_empty() {
+        Progress::new(sources.len(), "messages", false)
+    } else {
+        let progress = Progress::growing("messages");
+        progress.add_to_total(sources.len());
+        progress
+    };
     let verify = |source: &Source| {
         let report = Report {
             label: source.label(),
@@ -131,7 +138,7 @@ pub fn run(args: VerifyFileArgs) -> anyhow::Result<Outcome> {
     };
     let mut reports: Vec<Report> = sources.par_iter().map(verify).collect();
     for mbox in mboxes {
-        reports.extend(verify_mbox(mbox.as_deref(), &verify)?);
+        reports.extend(verify_mbox(mbox.as_deref(), &verify, &progress)?);
     }
     progress.finish();
 
@@ -188,6 +195,7 @@ fn maildir_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 fn verify_mbox(
     path: Option<&Path>,
     verify: &(dyn Fn(&Source) -> Report + Sync),
+    progress: &Progress,
 ) -> anyhow::Result<Vec<Report>> {
     let name = path.map_or("<stdin>".to_owned(), |p| p.display().to_string());
     let reader: Box<dyn io::BufRead> = match path {
@@ -214,6 +222,7 @@ fn verify_mbox(
         if batch.is_empty() {
             return Ok(reports);
         }
+        progress.add_to_total(batch.len());
         reports.extend(batch.par_iter().map(verify).collect::<Vec<_>>());
     }
 }
