@@ -28,6 +28,9 @@ _dkimkit() {
             dkimkit,sign-file)
                 cmd="dkimkit__subcmd__sign__subcmd__file"
                 ;;
+            dkimkit,testkey)
+                cmd="dkimkit__subcmd__testkey"
+                ;;
             dkimkit,verify-file)
                 cmd="dkimkit__subcmd__verify__subcmd__file"
                 ;;
@@ -43,6 +46,9 @@ _dkimkit() {
             dkimkit__subcmd__help,sign-file)
                 cmd="dkimkit__subcmd__help__subcmd__sign__subcmd__file"
                 ;;
+            dkimkit__subcmd__help,testkey)
+                cmd="dkimkit__subcmd__help__subcmd__testkey"
+                ;;
             dkimkit__subcmd__help,verify-file)
                 cmd="dkimkit__subcmd__help__subcmd__verify__subcmd__file"
                 ;;
@@ -53,7 +59,7 @@ _dkimkit() {
 
     case "${cmd}" in
         dkimkit)
-            opts="-h -V --help --version genkey sign-file verify-file record help"
+            opts="-h -V --help --version genkey sign-file verify-file testkey record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,7 +143,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__help)
-            opts="genkey sign-file verify-file record help"
+            opts="genkey sign-file verify-file testkey record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +199,20 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__help__subcmd__sign__subcmd__file)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__help__subcmd__testkey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -362,6 +382,72 @@ _dkimkit() {
                     return 0
                     ;;
                 --output-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__testkey)
+            opts="-d -s -k -x -v -h -V --domain --selector --key --keytable --config --verbose --nameserver --timeout --trust-anchor --no-dnssec --jobs --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keytable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nameserver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

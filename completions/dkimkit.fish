@@ -29,6 +29,7 @@ complete -c dkimkit -n "__fish_dkimkit_needs_command" -s V -l version -d 'Print 
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s b -l bits -d 'Size of the RSA key in bits, 1024 to 4096 [default: 2048]' -r
@@ -82,6 +83,20 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l ar -d 'P
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l json -d 'Print one JSON document with every message and signature'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s d -l domain -d 'The signing domain whose key to check' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s s -l selector -d 'The selector whose key to check' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s k -l key -d 'The private key, to check that the record publishes its public key' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l keytable -d 'Check every key of this opendkim KeyTable' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s x -l config -d 'Check the keys this opendkim.conf names: its KeyTable, or Domain, Selector and KeyFile [default: /etc/opendkim.conf when nothing else says which keys]' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l trust-anchor -d 'Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root\'s' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l jobs -d 'How many keys to check at once' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s v -l verbose -d 'Say more: the record found and the CNAMEs followed (repeatable, as opendkim-testkey\'s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l no-dnssec -d 'Do not validate DNSSEC'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l json -d 'Print one JSON document with an entry per key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s k -l key -d 'The private key file: PEM, DER, or a base64 Ed25519 seed' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s d -l domain -d 'The signing domain (named in the comment, and with -a in the record\'s name)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s s -l selector -d 'The selector' -r
@@ -98,8 +113,9 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "record" -d 'Print the DNS record of an existing private key'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

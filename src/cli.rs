@@ -83,6 +83,20 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "dkimkit verify-file --nameserver 127.0.0.1:5353 --json ~/Maildir && dkimkit verify-file --mbox archive.mbox",
             ),
         ],
+        "testkey" => &[
+            (
+                "After publishing a record: is it there, and is it this private key's?",
+                "dkimkit testkey -d example.com -s 202611 -k /etc/opendkim/keys/example.com/202611.private",
+            ),
+            (
+                "Every key opendkim signs with, as a nightly CI job (exit 1 on a problem, 3 to retry):",
+                "dkimkit testkey -x /etc/opendkim.conf --json",
+            ),
+            (
+                "Against the primary name server, with the zone's own DNSSEC anchor:",
+                "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor example.com.ds",
+            ),
+        ],
         "record" => &[
             (
                 "Rebuild a lost 202611.txt from the private key:",
@@ -173,6 +187,21 @@ pub enum Command {
                       one does not, 3 when the only problem is a temporary DNS failure."
     )]
     VerifyFile(VerifyFileArgs),
+
+    /// Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)
+    #[command(
+        after_long_help = help_footer("testkey"),
+        long_about = "Check that a key is published right: the record exists, parses, is not \
+                      revoked, allows sha256 and email, has a key of at least 1024 bits, and with \
+                      -k publishes that private key's public key. Prints `key OK` with the \
+                      DNSSEC status, or each problem on its own line with what to do.\n\n\
+                      opendkim-testkey's flags work (-d, -s, -k, -v, -x). With --keytable, or -x \
+                      naming an opendkim.conf with a KeyTable, every key is checked, concurrently. \
+                      Answers are DNSSEC-validated from the root's trust anchors unless \
+                      --trust-anchor or --no-dnssec says otherwise. The exit status is the worst \
+                      key's: 1 for a problem, 3 when only temporary DNS failures stood in the way."
+    )]
+    Testkey(TestkeyArgs),
 
     /// Print the DNS record of an existing private key
     #[command(
@@ -548,6 +577,59 @@ pub struct VerifyFileArgs {
 
     /// Print one JSON document with every message and signature
     #[arg(long, conflicts_with = "ar")]
+    pub json: bool,
+}
+
+/// `dkimkit testkey`.
+#[derive(Debug, Args)]
+pub struct TestkeyArgs {
+    /// The signing domain whose key to check
+    #[arg(short = 'd', long, value_name = "DOMAIN", requires = "selector")]
+    pub domain: Option<DomainName>,
+
+    /// The selector whose key to check
+    #[arg(short = 's', long, value_name = "SELECTOR", requires = "domain")]
+    pub selector: Option<Selector>,
+
+    /// The private key, to check that the record publishes its public key
+    #[arg(short = 'k', long = "key", value_name = "KEYFILE", requires = "domain")]
+    pub key: Option<PathBuf>,
+
+    /// Check every key of this opendkim KeyTable
+    #[arg(long, value_name = "[refile:]PATH", conflicts_with_all = ["domain", "config"])]
+    pub keytable: Option<String>,
+
+    /// Check the keys this opendkim.conf names: its KeyTable, or Domain, Selector and KeyFile
+    /// [default: /etc/opendkim.conf when nothing else says which keys]
+    #[arg(short = 'x', long, value_name = "FILE", conflicts_with = "domain")]
+    pub config: Option<PathBuf>,
+
+    /// Say more: the record found and the CNAMEs followed (repeatable, as opendkim-testkey's)
+    #[arg(short = 'v', long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Ask this name server instead of the system's resolver (repeatable)
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    pub nameservers: Vec<String>,
+
+    /// How long to wait for a DNS answer
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root's
+    #[arg(long, value_name = "FILE", conflicts_with = "no_dnssec")]
+    pub trust_anchor: Option<PathBuf>,
+
+    /// Do not validate DNSSEC
+    #[arg(long)]
+    pub no_dnssec: bool,
+
+    /// How many keys to check at once
+    #[arg(long, value_name = "N", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
+
+    /// Print one JSON document with an entry per key
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -6,11 +6,12 @@ use std::process::Command;
 
 use crate::util::{dkimkit_run, peer, run, temp_dir, testdata};
 
-const GENERATED: [&str; 8] = [
+const GENERATED: [&str; 9] = [
     "man/dkimkit.1",
     "man/dkimkit-genkey.1",
     "man/dkimkit-sign-file.1",
     "man/dkimkit-verify-file.1",
+    "man/dkimkit-testkey.1",
     "man/dkimkit-record.1",
     "completions/dkimkit.bash",
     "completions/_dkimkit",
@@ -112,7 +113,7 @@ fn bash_completion_completes_subcommands_and_flags() {
     };
     let subcommands = complete("dkimkit ''", 1);
     assert!(subcommands.lines().any(|l| l == "genkey"), "{subcommands}");
-    for subcommand in ["record", "sign-file", "verify-file"] {
+    for subcommand in ["record", "sign-file", "verify-file", "testkey"] {
         assert!(
             subcommands.lines().any(|l| l == subcommand),
             "{subcommands}"

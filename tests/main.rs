@@ -10,5 +10,6 @@ mod genkey;
 mod interop;
 mod record;
 mod sign_verify;
+mod testkey;
 mod util;
 mod verify_dns;

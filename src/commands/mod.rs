@@ -6,6 +6,7 @@ mod genkey;
 mod published_record;
 mod record;
 mod sign_file;
+mod testkey;
 mod verify_file;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use dkim_core::dns::{
 };
 use dkim_core::files::{self, Existing, NewFile, WriteError};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
+use dkim_core::tables::DataSetKind;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Outcome;
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Record(args) => record::run(args),
         Command::SignFile(args) => sign_file::run(args),
         Command::VerifyFile(args) => verify_file::run(args),
+        Command::Testkey(args) => testkey::run(args),
         Command::GenerateDocs(args) => generate_docs::run(args),
     }
 }
@@ -117,20 +120,44 @@ impl Dns {
     }
 }
 
-impl KeyLookup for Dns {
-    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
-        let lookup = self.lookup.get_or_init(|| {
+impl Dns {
+    fn lookup(&self) -> &Result<CachingLookup<HickoryLookup>, String> {
+        self.lookup.get_or_init(|| {
             HickoryLookup::new(&self.settings)
                 .map(CachingLookup::new)
                 .map_err(|e| e.to_string())
-        });
-        match lookup {
+        })
+    }
+
+    /// Sets DNS up now, so that a bad setting (such as a trust anchor that does not parse) is a
+    /// usage error rather than a failed lookup.
+    fn ready(&self) -> anyhow::Result<()> {
+        match self.lookup() {
+            Err(detail) => anyhow::bail!("cannot set up DNS: {detail}"),
+            Ok(_) => Ok(()),
+        }
+    }
+}
+
+impl KeyLookup for Dns {
+    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
+        match self.lookup() {
             Ok(lookup) => lookup.lookup_txt(name),
             Err(detail) => Err(LookupError::ServerFailure {
                 name: name.to_owned(),
                 detail: format!("cannot set up DNS: {detail}"),
             }),
         }
+    }
+}
+
+/// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
+/// without `file:`), as opendkim.conf writes them.
+fn table_location(argument: &str) -> (std::path::PathBuf, DataSetKind) {
+    match argument.split_once(':') {
+        Some(("refile", path)) => (path.into(), DataSetKind::Refile),
+        Some(("file", path)) => (path.into(), DataSetKind::File),
+        _ => (argument.into(), DataSetKind::File),
     }
 }
 

@@ -14,14 +14,12 @@ use dkim_core::crypto::SigningKey;
 use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
-use dkim_core::tables::{
-    DataSetKind, KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable,
-};
+use dkim_core::tables::{KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{file_exists_error, read_file, refuse_existing, warn_if_weak};
+use super::{file_exists_error, read_file, refuse_existing, table_location, warn_if_weak};
 use crate::cli::SignFileArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -172,16 +170,6 @@ impl KeyChoice {
                     .collect()
             }
         }
-    }
-}
-
-/// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
-/// without `file:`), as opendkim.conf writes them.
-fn table_location(argument: &str) -> (PathBuf, DataSetKind) {
-    match argument.split_once(':') {
-        Some(("refile", path)) => (PathBuf::from(path), DataSetKind::Refile),
-        Some(("file", path)) => (PathBuf::from(path), DataSetKind::File),
-        _ => (PathBuf::from(argument), DataSetKind::File),
     }
 }
 

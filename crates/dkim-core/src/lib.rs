@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod files;
 pub mod header_hash;
 pub mod key;
+pub mod key_check;
 pub mod mbox;
 pub mod message;
 pub mod name;

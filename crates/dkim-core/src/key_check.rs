@@ -1,0 +1,397 @@
+//! The checks a published key must pass: what `testkey` reports after a record is published,
+//! and what CI runs over every key each night.
+//!
+//! Each check gives a finding with a severity and, for everything that is not fine, what to do
+//! about it; the report's outcome is the worst finding. A temporary DNS failure is kept apart
+//! from a real problem, so that CI can retry rather than page someone.
+
+use std::fmt;
+
+use crate::dns::{DnssecStatus, KeyLookup, LookupError};
+use crate::key::{KeyType, MIN_RSA_BITS, PrivateKey, PublicKey, RECOMMENDED_RSA_BITS};
+use crate::name::{DomainName, Selector, key_name};
+use crate::record::{KeyRecord, RecordError};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth knowing; nothing to fix.
+    Warning,
+    /// Could not be checked for now (DNS timeout, SERVFAIL): try again later.
+    Temporary,
+    /// Mail signed with this key will fail, or the record is not what it should be.
+    Error,
+}
+
+impl Severity {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Temporary => "temporary failure",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Something a check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// The record could not be looked up (NXDOMAIN, no TXT, a CNAME to nowhere, DNS failure,
+    /// DNSSEC validation failure).
+    Lookup(LookupError),
+    /// More than one TXT record at the name: receivers may pick either.
+    SeveralRecords {
+        /// How many.
+        count: usize,
+    },
+    /// The record does not parse as a DKIM key record.
+    Malformed(String),
+    /// `p=` is empty.
+    Revoked,
+    /// The record's key type is not the private key's.
+    KeyTypeMismatch {
+        /// `k=` of the record.
+        published: KeyType,
+        /// The private key's type.
+        private: KeyType,
+    },
+    /// `h=` rules out sha256.
+    HashExcludesSha256,
+    /// `s=` rules out email.
+    NotForEmail,
+    /// An RSA key under RFC 8301's minimum: receivers refuse it.
+    TooSmall {
+        /// Its size.
+        bits: usize,
+    },
+    /// The published key is not the private key's public key.
+    KeyMismatch,
+    /// An RSA key under 2048 bits: accepted, but RFC 8301 recommends 2048.
+    Weak {
+        /// Its size.
+        bits: usize,
+    },
+    /// `t=y`: the domain says it is testing DKIM.
+    TestMode,
+}
+
+impl Finding {
+    /// How bad it is.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Finding::Lookup(e) if e.is_temporary() => Severity::Temporary,
+            Finding::Weak { .. } | Finding::TestMode => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// What to do about it.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Finding::Lookup(LookupError::NoSuchName { .. } | LookupError::NoRecords { .. }) => {
+                "publish the record (genkey's SELECTOR.txt) in the domain's zone; if it was just \
+                 published, wait for the zone to reach every name server"
+            }
+            Finding::Lookup(LookupError::DanglingCname { .. }) => {
+                "the selector is a CNAME: publish the record at its target, or fix the CNAME"
+            }
+            Finding::Lookup(LookupError::Bogus { .. }) => {
+                "DNSSEC validation failed: re-sign the zone (expired or wrong signatures) or fix \
+                 its DS record at the parent; validating receivers cannot use this key"
+            }
+            Finding::Lookup(e) if e.is_temporary() => {
+                "the name server did not answer usefully; try again later, or check --nameserver"
+            }
+            Finding::Lookup(_) => "check the name and the name server",
+            Finding::SeveralRecords { .. } => {
+                "keep exactly one TXT record at the name: receivers may use either"
+            }
+            Finding::Malformed(_) => "publish the record again as genkey or record prints it",
+            Finding::Revoked => {
+                "the key is withdrawn on purpose (empty p=); sign with another selector"
+            }
+            Finding::KeyTypeMismatch { .. } | Finding::KeyMismatch => {
+                "publish the record of this private key (dkimkit record -k KEYFILE), or sign with \
+                 the private key that matches the record"
+            }
+            Finding::HashExcludesSha256 => "remove h= or set h=sha256 (RFC 8301)",
+            Finding::NotForEmail => "remove s= or set s=email",
+            Finding::TooSmall { .. } => {
+                "make a new key of 2048 bits (dkimkit genkey) and publish it under a new selector"
+            }
+            Finding::Weak { .. } => "use 2048 bits or more for the next key (RFC 8301)",
+            Finding::TestMode => {
+                "receivers treat the domain as testing DKIM; remove t=y once mail verifies"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::Lookup(e) => write!(f, "{e}"),
+            Finding::SeveralRecords { count } => write!(f, "{count} TXT records at the name"),
+            Finding::Malformed(why) => {
+                write!(f, "the record is not a valid DKIM key record: {why}")
+            }
+            Finding::Revoked => f.write_str("the key is revoked (empty p=)"),
+            Finding::KeyTypeMismatch { published, private } => write!(
+                f,
+                "the record publishes a k={published} key, but the private key is {private}"
+            ),
+            Finding::HashExcludesSha256 => f.write_str("the record's h= does not allow sha256"),
+            Finding::NotForEmail => f.write_str("the record's s= does not allow email"),
+            Finding::TooSmall { bits } => write!(
+                f,
+                "the key has {bits} bits; receivers refuse RSA keys under {MIN_RSA_BITS} bits (RFC 8301)"
+            ),
+            Finding::KeyMismatch => f.write_str("the published key does not match the private key"),
+            Finding::Weak { bits } => write!(
+                f,
+                "the key has {bits} bits; RFC 8301 recommends {RECOMMENDED_RSA_BITS}"
+            ),
+            Finding::TestMode => f.write_str("the record has t=y (testing mode)"),
+        }
+    }
+}
+
+/// Everything found about one published key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyReport {
+    /// `SELECTOR._domainkey.DOMAIN`.
+    pub name: String,
+    /// The record found, strings joined.
+    pub record: Option<String>,
+    /// CNAMEs followed to reach it.
+    pub cname_chain: Vec<String>,
+    /// What DNSSEC said, when the lookup answered.
+    pub dnssec: Option<DnssecStatus>,
+    /// The published key's type and size, when it parses.
+    pub key: Option<(KeyType, usize)>,
+    /// Whether the published key is the private key's: None when there was no private key, or
+    /// no usable key in the record to compare it with.
+    pub private_key_matches: Option<bool>,
+    /// What was found, worst first.
+    pub findings: Vec<Finding>,
+}
+
+impl KeyReport {
+    /// The worst finding's severity; None when all is well.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(Finding::severity).max()
+    }
+}
+
+/// Looks up the record of `selector` in `domain` and checks it, and with `private_key`, that it
+/// publishes that key's public key. RFC 6376 3.6.1 and RFC 8301 are the rules.
+pub fn check_published_key(
+    lookup: &dyn KeyLookup,
+    selector: &Selector,
+    domain: &DomainName,
+    private_key: Option<&PrivateKey>,
+) -> KeyReport {
+    let name = key_name(selector, domain);
+    let mut report = KeyReport {
+        name: name.clone(),
+        record: None,
+        cname_chain: Vec::new(),
+        dnssec: None,
+        key: None,
+        private_key_matches: None,
+        findings: Vec::new(),
+    };
+    let answer = match lookup.lookup_txt(&name) {
+        Ok(answer) => answer,
+        Err(e) => {
+            report.findings.push(Finding::Lookup(e));
+            return report;
+        }
+    };
+    report.cname_chain = answer.cname_chain;
+    report.dnssec = Some(answer.dnssec);
+    if answer.records.len() > 1 {
+        report.findings.push(Finding::SeveralRecords {
+            count: answer.records.len(),
+        });
+    }
+    let Some(text) = answer.records.into_iter().next() else {
+        report
+            .findings
+            .push(Finding::Lookup(LookupError::NoRecords { name }));
+        return report;
+    };
+    report.record = Some(text.clone());
+    let record = match KeyRecord::parse(&text) {
+        Ok(record) => record,
+        Err(e) => {
+            report.findings.push(Finding::Malformed(e.to_string()));
+            return report;
+        }
+    };
+    check_record(&record, private_key, &mut report);
+    report
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity()));
+    report
+}
+
+/// The checks of a parsed record, adding to `report`.
+fn check_record(record: &KeyRecord, private_key: Option<&PrivateKey>, report: &mut KeyReport) {
+    let findings = &mut report.findings;
+    if record.testing {
+        findings.push(Finding::TestMode);
+    }
+    if !record.allows_sha256() {
+        findings.push(Finding::HashExcludesSha256);
+    }
+    if !record.allows_email() {
+        findings.push(Finding::NotForEmail);
+    }
+    if let Some(private) = private_key
+        && private.key_type() != record.key_type
+    {
+        findings.push(Finding::KeyTypeMismatch {
+            published: record.key_type,
+            private: private.key_type(),
+        });
+        report.private_key_matches = Some(false);
+        return;
+    }
+    let published: PublicKey = match record.public_key() {
+        Ok(published) => published,
+        Err(RecordError::Revoked) => {
+            findings.push(Finding::Revoked);
+            return;
+        }
+        Err(e) => {
+            findings.push(Finding::Malformed(e.to_string()));
+            return;
+        }
+    };
+    report.key = Some((published.key_type(), published.bits()));
+    if published.key_type() == KeyType::Rsa {
+        let bits = published.bits();
+        if bits < MIN_RSA_BITS {
+            findings.push(Finding::TooSmall { bits });
+        } else if bits < RECOMMENDED_RSA_BITS {
+            findings.push(Finding::Weak { bits });
+        }
+    }
+    if let Some(private) = private_key {
+        let matches = private.public_key() == published;
+        if !matches {
+            findings.push(Finding::KeyMismatch);
+        }
+        report.private_key_matches = Some(matches);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::StaticLookup;
+    use crate::key::KeySpec;
+
+    fn names() -> (Selector, DomainName) {
+        ("sel".parse().unwrap(), "example.com".parse().unwrap())
+    }
+
+    fn check(records: &[&str], private: Option<&PrivateKey>) -> KeyReport {
+        let (selector, domain) = names();
+        let mut lookup = StaticLookup::new();
+        for record in records {
+            lookup.insert("sel._domainkey.example.com", *record);
+        }
+        check_published_key(&lookup, &selector, &domain, private)
+    }
+
+    #[test]
+    fn a_matching_record_is_fine() {
+        let key = PrivateKey::generate(KeySpec::Ed25519).unwrap();
+        let record = KeyRecord::new(&key.public_key()).to_value();
+        let report = check(&[&record], Some(&key));
+        assert_eq!(report.findings, []);
+        assert_eq!(report.worst(), None);
+        assert_eq!(report.key, Some((KeyType::Ed25519, 256)));
+        assert_eq!(report.private_key_matches, Some(true));
+    }
+
+    #[test]
+    fn each_problem_is_found_with_its_severity() {
+        let key = PrivateKey::generate(KeySpec::Rsa { bits: 1024 }).unwrap();
+        let other = PrivateKey::generate(KeySpec::Ed25519).unwrap();
+        let value = KeyRecord::new(&key.public_key()).to_value();
+        let p = value.rsplit_once("p=").unwrap().1;
+        let cases: Vec<(String, Option<&PrivateKey>, Vec<Finding>)> = vec![
+            (value.clone(), None, vec![Finding::Weak { bits: 1024 }]),
+            (
+                format!("v=DKIM1; t=y; p={p}"),
+                Some(&key),
+                vec![Finding::Weak { bits: 1024 }, Finding::TestMode],
+            ),
+            ("v=DKIM1; p=".into(), None, vec![Finding::Revoked]),
+            (
+                format!("v=DKIM1; h=sha1; p={p}"),
+                None,
+                vec![Finding::HashExcludesSha256, Finding::Weak { bits: 1024 }],
+            ),
+            (
+                format!("v=DKIM1; s=other; p={p}"),
+                None,
+                vec![Finding::NotForEmail, Finding::Weak { bits: 1024 }],
+            ),
+            (
+                value.clone(),
+                Some(&other),
+                vec![Finding::KeyTypeMismatch {
+                    published: KeyType::Rsa,
+                    private: KeyType::Ed25519,
+                }],
+            ),
+        ];
+        for (record, private, expected) in cases {
+            let mut findings = check(&[&record], private).findings;
+            findings.sort_by_key(|f| f.to_string());
+            let mut expected = expected;
+            expected.sort_by_key(|f| f.to_string());
+            assert_eq!(findings, expected, "{record}");
+        }
+        let mismatch = PrivateKey::generate(KeySpec::Rsa { bits: 1024 }).unwrap();
+        let report = check(&[&value], Some(&mismatch));
+        assert!(report.findings.contains(&Finding::KeyMismatch));
+        assert_eq!(report.private_key_matches, Some(false));
+        assert_eq!(
+            check(&["v=DKIM1; p="], Some(&key)).private_key_matches,
+            None
+        );
+        assert_eq!(report.worst(), Some(Severity::Error));
+        let two = check(&[&value, &value], None);
+        assert!(two.findings.contains(&Finding::SeveralRecords { count: 2 }));
+        assert!(matches!(
+            check(&["v=DKIM1; k=dsa; p="], None).findings[..],
+            [Finding::Malformed(_)]
+        ));
+        assert!(matches!(
+            check(&[], None).findings[..],
+            [Finding::Lookup(LookupError::NoSuchName { .. })]
+        ));
+    }
+
+    #[test]
+    fn a_512_bit_key_is_too_small() {
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
+        let public = PublicKey::Rsa(small.to_public_key());
+        let report = check(&[&KeyRecord::new(&public).to_value()], None);
+        assert_eq!(report.findings, [Finding::TooSmall { bits: 512 }]);
+    }
+
+    #[test]
+    fn temporary_failures_are_their_own_severity() {
+        let finding = Finding::Lookup(LookupError::Timeout { name: "x".into() });
+        assert_eq!(finding.severity(), Severity::Temporary);
+        assert!(Severity::Error > Severity::Temporary && Severity::Temporary > Severity::Warning);
+    }
+}

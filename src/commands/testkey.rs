@@ -1,0 +1,358 @@
+//! `dkimkit testkey`: check published keys in DNS, one key or every key of a KeyTable.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use dkim_core::dns::{DnssecStatus, TrustAnchor};
+use dkim_core::key_check::{KeyReport, Severity, check_published_key};
+use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::{DomainName, PrivateKey, Selector};
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::{Dns, read_file, table_location};
+use crate::cli::TestkeyArgs;
+use crate::exit::Outcome;
+use crate::output::{self, Progress};
+
+/// opendkim-testkey reads this when no key is named.
+const DEFAULT_CONFIG: &str = "/etc/opendkim.conf";
+
+/// One key to check.
+struct Target {
+    /// The KeyTable key name, in KeyTable mode.
+    key_name: Option<String>,
+    /// None for a KeyTable entry whose domain is `%` (the sender's): nothing to look up.
+    domain: Option<DomainName>,
+    selector: Selector,
+    key_file: Option<PathBuf>,
+}
+
+impl Target {
+    fn label(&self) -> String {
+        let record = match &self.domain {
+            Some(domain) => dkim_core::name::key_name(&self.selector, domain),
+            None => format!("{}._domainkey.%", self.selector),
+        };
+        match &self.key_name {
+            Some(name) if *name != record => format!("{name} ({record})"),
+            _ => record,
+        }
+    }
+}
+
+/// What became of one key.
+enum Checked {
+    Report(KeyReport),
+    /// The private key could not be read: opendkim could not sign with it either.
+    KeyUnreadable(String),
+    Skipped(&'static str),
+}
+
+/// A key's result, for the summary, JSON and the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Ok,
+    Skipped,
+    Temporary,
+    Failed,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Skipped => "skipped",
+            Verdict::Temporary => "could not be checked for now",
+            Verdict::Failed => "failed",
+        }
+    }
+}
+
+impl Checked {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Checked::Skipped(_) => Verdict::Skipped,
+            Checked::KeyUnreadable(_) => Verdict::Failed,
+            Checked::Report(report) => match report.worst() {
+                Some(Severity::Error) => Verdict::Failed,
+                Some(Severity::Temporary) => Verdict::Temporary,
+                Some(Severity::Warning) | None => Verdict::Ok,
+            },
+        }
+    }
+}
+
+pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
+    let targets = targets(&args)?;
+    let dnssec = match (&args.trust_anchor, args.no_dnssec) {
+        (_, true) => None,
+        (Some(file), false) => Some(TrustAnchor::Records(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
+        )),
+        (None, false) => Some(TrustAnchor::BuiltInRoot),
+    };
+    let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
+    dns.ready()?;
+    // A single key named with -k must be readable: that is a usage error, not a finding.
+    if let [
+        Target {
+            key_file: Some(path),
+            key_name: None,
+            ..
+        },
+    ] = targets.as_slice()
+    {
+        load_key(path)?;
+    }
+
+    let progress = Progress::new(targets.len(), "keys", false);
+    // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(usize::from(args.jobs))
+        .build()
+        .context("cannot start the worker threads")?;
+    let results: Vec<Checked> = pool.install(|| {
+        targets
+            .par_iter()
+            .map(|target| {
+                let checked = check(target, &dns);
+                progress.advance();
+                checked
+            })
+            .collect()
+    });
+    progress.finish();
+
+    if args.json {
+        print_json(&targets, &results)?;
+    } else {
+        print_human(&targets, &results, args.verbose)?;
+    }
+    Ok(match results.iter().map(Checked::verdict).max() {
+        Some(Verdict::Failed) => Outcome::CheckFailed,
+        Some(Verdict::Temporary) => Outcome::TemporaryFailure,
+        _ => Outcome::Success,
+    })
+}
+
+fn load_key(path: &Path) -> anyhow::Result<PrivateKey> {
+    PrivateKey::from_file_contents(&read_file(path)?)
+        .with_context(|| format!("{}: cannot read the private key", path.display()))
+}
+
+fn check(target: &Target, dns: &Dns) -> Checked {
+    let Some(domain) = &target.domain else {
+        return Checked::Skipped(
+            "its domain is % (each sender's own), so there is no one record to check",
+        );
+    };
+    let private_key = match target.key_file.as_deref().map(load_key).transpose() {
+        Ok(key) => key,
+        Err(e) => return Checked::KeyUnreadable(format!("{e:#}")),
+    };
+    Checked::Report(check_published_key(
+        dns,
+        &target.selector,
+        domain,
+        private_key.as_ref(),
+    ))
+}
+
+/// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf.
+fn targets(args: &TestkeyArgs) -> anyhow::Result<Vec<Target>> {
+    if let (Some(domain), Some(selector)) = (&args.domain, &args.selector) {
+        return Ok(vec![Target {
+            key_name: None,
+            domain: Some(domain.clone()),
+            selector: selector.clone(),
+            key_file: args.key.clone(),
+        }]);
+    }
+    if let Some(table) = &args.keytable {
+        let (path, kind) = table_location(table);
+        return Ok(keytable_targets(&KeyTable::load(&path, kind)?, None));
+    }
+    let config = match &args.config {
+        Some(config) => config.clone(),
+        None if Path::new(DEFAULT_CONFIG).is_file() => PathBuf::from(DEFAULT_CONFIG),
+        None => anyhow::bail!(
+            "say which keys to check: -d DOMAIN -s SELECTOR, --keytable FILE, or -x opendkim.conf \
+             ({DEFAULT_CONFIG} does not exist)"
+        ),
+    };
+    config_targets(&config).with_context(|| format!("{}", config.display()))
+}
+
+/// Every KeyTable entry; relative key paths are relative to `base` (opendkim's BaseDirectory).
+fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
+    table
+        .entries()
+        .map(|(_, entry)| Target {
+            key_name: Some(entry.name.clone()),
+            domain: match &entry.domain {
+                KeyDomain::Named(domain) => Some(domain.clone()),
+                KeyDomain::FromSigningAddress => None,
+            },
+            selector: entry.selector.clone(),
+            key_file: match &entry.key {
+                KeySource::File(path) => Some(match base {
+                    Some(base) if path.is_relative() => base.join(path),
+                    _ => path.clone(),
+                }),
+                KeySource::Inline => None,
+            },
+        })
+        .collect()
+}
+
+/// The keys of an opendkim.conf: its KeyTable (a SigningTable is not needed to test keys), or
+/// its Domain, Selector and KeyFile.
+fn config_targets(config: &Path) -> anyhow::Result<Vec<Target>> {
+    let conf = OpendkimConf::load(config)?;
+    if let Some(location) = conf.key_table()? {
+        let table = KeyTable::load(&location.path, location.kind)?;
+        return Ok(keytable_targets(&table, conf.base_directory()));
+    }
+    match SigningSetup::from_conf(&conf)? {
+        SigningSetup::SingleKey(key) => key
+            .domains
+            .iter()
+            .filter(|domain| *domain != "*")
+            .map(|domain| {
+                Ok(Target {
+                    key_name: None,
+                    domain: Some(domain.parse().with_context(|| format!("Domain {domain}"))?),
+                    selector: key.selector.clone(),
+                    key_file: Some(key.key_file.clone()),
+                })
+            })
+            .collect(),
+        _ => anyhow::bail!("it names no keys to check"),
+    }
+}
+
+/// The DNSSEC status in words a person understands.
+fn dnssec_words(status: DnssecStatus) -> String {
+    match status {
+        DnssecStatus::NotValidated => "DNSSEC: not checked".to_owned(),
+        status => format!("DNSSEC: {status} ({})", status.explanation()),
+    }
+}
+
+/// `key OK (...)` or one line per problem, then a summary for several keys.
+fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::Result<()> {
+    let mut out = output::stdout();
+    for (target, checked) in targets.iter().zip(results) {
+        let label = target.label();
+        match checked {
+            Checked::Skipped(why) => writeln!(out, "{label}: skipped: {why}")?,
+            Checked::KeyUnreadable(why) => writeln!(out, "{label}: error: {why}")?,
+            Checked::Report(report) => {
+                if verbose > 0 {
+                    for cname in &report.cname_chain {
+                        writeln!(out, "{label}: via CNAME {cname}")?;
+                    }
+                    if let Some(record) = &report.record {
+                        writeln!(out, "{label}: record: {record}")?;
+                    }
+                }
+                for finding in &report.findings {
+                    writeln!(
+                        out,
+                        "{label}: {}: {}: {}",
+                        finding.severity().as_str(),
+                        finding,
+                        finding.advice()
+                    )?;
+                }
+                if checked.verdict() == Verdict::Ok {
+                    let mut details = Vec::new();
+                    if let Some((key_type, bits)) = report.key {
+                        details.push(format!("{key_type} {bits} bits"));
+                    }
+                    if let (Some(true), Some(file)) = (report.private_key_matches, &target.key_file)
+                    {
+                        details.push(format!("matches {}", file.display()));
+                    }
+                    details.extend(report.dnssec.map(dnssec_words));
+                    writeln!(out, "{label}: key OK ({})", details.join("; "))?;
+                }
+            }
+        }
+    }
+    if results.len() > 1 {
+        let parts: Vec<String> = [
+            Verdict::Ok,
+            Verdict::Failed,
+            Verdict::Temporary,
+            Verdict::Skipped,
+        ]
+        .into_iter()
+        .map(|verdict| {
+            (
+                results.iter().filter(|r| r.verdict() == verdict).count(),
+                verdict,
+            )
+        })
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, verdict)| format!("{n} {}", verdict.as_str()))
+        .collect();
+        writeln!(out, "{} keys: {}", results.len(), parts.join(", "))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
+    let keys: Vec<_> = targets
+        .iter()
+        .zip(results)
+        .map(|(target, checked)| {
+            let result = match checked.verdict() {
+                Verdict::Ok => "ok",
+                Verdict::Skipped => "skipped",
+                Verdict::Temporary => "temporary failure",
+                Verdict::Failed => "failed",
+            };
+            let mut entry = json!({
+                "key_name": target.key_name,
+                "domain": target.domain.as_ref().map(DomainName::as_str),
+                "selector": target.selector.as_str(),
+                "key_file": target.key_file.as_ref().map(|p| p.display().to_string()),
+                "result": result,
+            });
+            match checked {
+                Checked::Skipped(why) => entry["reason"] = json!(why),
+                Checked::KeyUnreadable(why) => {
+                    entry["findings"] = json!([{ "severity": "error", "message": why }]);
+                }
+                Checked::Report(report) => {
+                    entry["name"] = json!(report.name);
+                    entry["record"] = json!(report.record);
+                    entry["cname_chain"] = json!(report.cname_chain);
+                    entry["dnssec"] = json!(report.dnssec.map(|d| d.as_str()));
+                    entry["key_type"] = json!(report.key.map(|(t, _)| t.as_str()));
+                    entry["bits"] = json!(report.key.map(|(_, bits)| bits));
+                    entry["matches_private_key"] = json!(report.private_key_matches);
+                    entry["findings"] = report
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            json!({
+                                "severity": f.severity().as_str(),
+                                "message": f.to_string(),
+                                "advice": f.advice(),
+                            })
+                        })
+                        .collect();
+                }
+            }
+            entry
+        })
+        .collect();
+    output::print_json(&json!({ "keys": keys }))?;
+    Ok(())
+}
