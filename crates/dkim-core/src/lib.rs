@@ -18,6 +18,7 @@ pub mod mbox;
 pub mod message;
 pub mod name;
 pub mod record;
+pub mod rotate;
 pub mod sign;
 pub mod signature;
 pub mod tables;

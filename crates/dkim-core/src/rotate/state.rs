@@ -1,0 +1,192 @@
+//! What rotate remembers between runs, one entry per KeyTable key it manages. Written after
+//! every step (atomically, mode 0600), so a run killed at any point leaves a state the next run
+//! completes from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::files::{Existing, PRIVATE_FILE_MODE, WriteError, write_file_with};
+
+/// The state file's format version.
+const VERSION: u32 = 1;
+
+/// Everything rotate knows, by KeyTable key name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RotationState {
+    /// Format version.
+    pub version: u32,
+    /// The managed entries.
+    pub entries: BTreeMap<String, EntryState>,
+}
+
+/// One managed KeyTable entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryState {
+    /// The signing domain.
+    pub domain: String,
+    /// The key the KeyTable names.
+    pub current: CurrentKey,
+    /// The key being introduced: generated, maybe published, not yet switched to.
+    #[serde(default)]
+    pub next: Option<NextKey>,
+    /// Keys switched away from, whose records stay published until the overlap ends.
+    #[serde(default)]
+    pub retiring: Vec<RetiringKey>,
+    /// The KeyTable was switched but the reload command has not yet succeeded.
+    #[serde(default)]
+    pub reload_pending: bool,
+}
+
+/// The key in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentKey {
+    /// Its selector.
+    pub selector: String,
+    /// Its private key file.
+    pub key_file: PathBuf,
+    /// When it was made, switched to, or (for a key found already in use) last modified.
+    pub since: u64,
+}
+
+/// The key being introduced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextKey {
+    /// Its selector.
+    pub selector: String,
+    /// Its private key file (the record is beside it, SELECTOR.txt).
+    pub key_file: PathBuf,
+    /// When the rotation started.
+    pub started: u64,
+    /// Whether its record has been published (or, with manual publishing, asked for).
+    pub published: bool,
+}
+
+/// A key switched away from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiringKey {
+    /// Its selector.
+    pub selector: String,
+    /// Its private key file, until it is moved to retired/.
+    pub key_file: PathBuf,
+    /// When the KeyTable stopped naming it.
+    pub switched_at: u64,
+    /// Whether its record has been withdrawn.
+    pub withdrawn: bool,
+}
+
+/// Why the state file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Reading failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a state file this version understands.
+    #[error("{} is not a rotate state file dkimkit understands: {reason}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl RotationState {
+    /// Reads the state; a missing file is a first run.
+    pub fn load(path: &Path) -> Result<Self, StateError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(RotationState {
+                    version: VERSION,
+                    entries: BTreeMap::new(),
+                });
+            }
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let state: RotationState =
+            serde_json::from_str(&text).map_err(|e| StateError::Malformed {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if state.version != VERSION {
+            return Err(StateError::Malformed {
+                path: path.to_owned(),
+                reason: format!("version {} (this dkimkit writes {VERSION})", state.version),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Writes the state atomically: a crash leaves the old state or the new one.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| StateError::Malformed {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        write_file_with(path, PRIVATE_FILE_MODE, Existing::Replace, |file| {
+            std::io::Write::write_all(file, text.as_bytes())
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_a_missing_file_is_a_first_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let empty = RotationState::load(&path).unwrap();
+        assert!(empty.entries.is_empty());
+        let mut state = empty;
+        state.entries.insert(
+            "k".into(),
+            EntryState {
+                domain: "example.com".into(),
+                current: CurrentKey {
+                    selector: "202611".into(),
+                    key_file: "/k/202611.private".into(),
+                    since: 5,
+                },
+                next: Some(NextKey {
+                    selector: "202612".into(),
+                    key_file: "/k/202612.private".into(),
+                    started: 6,
+                    published: true,
+                }),
+                retiring: vec![RetiringKey {
+                    selector: "202610".into(),
+                    key_file: "/k/202610.private".into(),
+                    switched_at: 4,
+                    withdrawn: false,
+                }],
+                reload_pending: true,
+            },
+        );
+        state.save(&path).unwrap();
+        assert_eq!(RotationState::load(&path).unwrap(), state);
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(
+            RotationState::load(&path),
+            Err(StateError::Malformed { .. })
+        ));
+    }
+}
