@@ -30,6 +30,7 @@ complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genkey" -d 'Generat
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s b -l bits -d 'Size of the RSA key in bits, 1024 to 4096 [default: 2048]' -r
@@ -97,6 +98,31 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l no-dnssec -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l json -d 'Print one JSON document with an entry per key'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keytable -d 'opendkim\'s KeyTable; managed entries are switched to their new keys in place' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l signing-table -d 'opendkim\'s SigningTable: when given, only keys it refers to are rotated' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keys-dir -d 'Rotate the entries whose key files are under DIR (others are left untouched); the state and the lock live here too' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l selector-format -d 'How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l key-type -d 'The type of new keys [default: the current key\'s]' -r -f -a "rsa\t'RSA (rsa-sha256), what every receiver verifies'
+ed25519\t'Ed25519 (ed25519-sha256, RFC 8463): small and fast, but not verified everywhere yet'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s b -l bits -d 'The size of new RSA keys [default: the current key\'s]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l every -d 'Rotate a key once it is this old' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l overlap -d 'Keep an old key\'s record published this long after the switch' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l now -d 'Act as of this time: RFC 3339 or Unix seconds [default: now]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\'' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish -d 'How records are published and withdrawn' -r -f -a "rfc2136\t'DNS UPDATE (RFC 2136) to --server, signed with --tsig-key'
+zone-file\t'An include file per domain in --zone-dir, then --dns-reload-command'
+manual\t'Print the records to add and remove; a person or another tool publishes them'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l server -d 'With --publish rfc2136: the primary name server to send updates to' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l tsig-key -d 'With --publish rfc2136: the TSIG key, as tsig-keygen writes it' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d 'With --publish zone-file: where to write DOMAIN.dkim, one include file per domain' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the include files, such as \'rndc reload\'' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check that new records are visible at this name server (repeatable: every one must serve it) [default: the system\'s resolver]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s k -l key -d 'The private key file: PEM, DER, or a base64 Ed25519 seed' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s d -l domain -d 'The signing domain (named in the comment, and with -a in the record\'s name)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s s -l selector -d 'The selector' -r
@@ -113,9 +139,10 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "record" -d 'Print the DNS record of an existing private key'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -97,6 +97,20 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor example.com.ds",
             ),
         ],
+        "rotate" => &[
+            (
+                "The crontab line: at 04:00 every day (most runs find nothing due and change nothing):",
+                "0 4 * * * opendkim dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'systemctl reload opendkim'",
+            ),
+            (
+                "See what the next run would do, without changing anything:",
+                "dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish manual --dry-run",
+            ),
+            (
+                "With a zone file include per domain, reloaded with rndc:",
+                "dkimkit rotate --keytable KeyTable --keys-dir keys --publish zone-file --zone-dir /etc/bind/dkim --dns-reload-command 'rndc reload'",
+            ),
+        ],
         "record" => &[
             (
                 "Rebuild a lost 202611.txt from the private key:",
@@ -202,6 +216,23 @@ pub enum Command {
                       key's: 1 for a problem, 3 when only temporary DNS failures stood in the way."
     )]
     Testkey(TestkeyArgs),
+
+    /// Rotate keys on opendkim's KeyTable, safely under cron
+    #[command(
+        after_long_help = help_footer("rotate"),
+        long_about = "The monthly rotation cycle, on opendkim's own files. For each KeyTable entry \
+                      whose key file is under --keys-dir: when its key is older than --every, \
+                      make the next key (selector from --selector-format) beside it and publish \
+                      its record; once the record is visible (checked in DNS, as testkey checks), \
+                      switch the KeyTable entry to it atomically and run --reload-command; once \
+                      --overlap has passed, withdraw the old record and move the old key to \
+                      retired/ (it is never deleted).\n\n\
+                      Each step is recorded in DIR/dkimkit-rotate.json as it is done, so a run \
+                      killed at any point is completed by the next one; a lock keeps two runs \
+                      apart; a run that is not due changes nothing. Exit status 0 also when \
+                      waiting for DNS; 3 when a DNS timeout or another run stood in the way."
+    )]
+    Rotate(RotateArgs),
 
     /// Print the DNS record of an existing private key
     #[command(
@@ -631,6 +662,109 @@ pub struct TestkeyArgs {
     /// Print one JSON document with an entry per key
     #[arg(long)]
     pub json: bool,
+}
+
+/// How rotate publishes and withdraws records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublishMethod {
+    /// DNS UPDATE (RFC 2136) to --server, signed with --tsig-key
+    Rfc2136,
+    /// An include file per domain in --zone-dir, then --dns-reload-command
+    ZoneFile,
+    /// Print the records to add and remove; a person or another tool publishes them
+    Manual,
+}
+
+/// Parses a duration of rotate: `1month`, `14d`, `36h`.
+fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
+    text.parse()
+        .map_err(|e: dkim_core::rotate::BadPeriod| e.to_string())
+}
+
+/// `dkimkit rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// opendkim's KeyTable; managed entries are switched to their new keys in place
+    #[arg(long, value_name = "[file:]PATH")]
+    pub keytable: String,
+
+    /// opendkim's SigningTable: when given, only keys it refers to are rotated
+    #[arg(long, value_name = "[refile:]PATH")]
+    pub signing_table: Option<String>,
+
+    /// Rotate the entries whose key files are under DIR (others are left untouched); the state
+    /// and the lock live here too
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: PathBuf,
+
+    /// How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)
+    #[arg(long, value_name = "FORMAT", default_value = "%Y%m")]
+    pub selector_format: String,
+
+    /// The type of new keys [default: the current key's]
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
+
+    /// The size of new RSA keys [default: the current key's]
+    #[arg(short = 'b', long, value_name = "BITS")]
+    pub bits: Option<usize>,
+
+    /// Rotate a key once it is this old
+    #[arg(long, value_name = "DURATION", default_value = "1month", value_parser = parse_period)]
+    pub every: dkim_core::rotate::Period,
+
+    /// Keep an old key's record published this long after the switch
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_period)]
+    pub overlap: dkim_core::rotate::Period,
+
+    /// Act as of this time: RFC 3339 or Unix seconds [default: now]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<u64>,
+
+    /// Print what would be done, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON document (for logs)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Run this after switching the KeyTable, such as 'systemctl reload opendkim'
+    #[arg(long, value_name = "CMD")]
+    pub reload_command: Option<String>,
+
+    /// How records are published and withdrawn
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub publish: PublishMethod,
+
+    /// With --publish rfc2136: the primary name server to send updates to
+    #[arg(long, value_name = "IP[:PORT]", required_if_eq("publish", "rfc2136"))]
+    pub server: Option<String>,
+
+    /// With --publish rfc2136: the TSIG key, as tsig-keygen writes it
+    #[arg(long, value_name = "FILE")]
+    pub tsig_key: Option<PathBuf>,
+
+    /// With --publish zone-file: where to write DOMAIN.dkim, one include file per domain
+    #[arg(long, value_name = "DIR", required_if_eq("publish", "zone-file"))]
+    pub zone_dir: Option<PathBuf>,
+
+    /// With --publish zone-file: run this after writing the include files, such as 'rndc reload'
+    #[arg(long, value_name = "CMD")]
+    pub dns_reload_command: Option<String>,
+
+    /// Check that new records are visible at this name server (repeatable: every one must
+    /// serve it) [default: the system's resolver]
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    pub nameservers: Vec<String>,
+
+    /// How long to wait for a DNS answer
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Stop after this many steps, as if killed (for testing that every step is resumable)
+    #[arg(long, value_name = "N", hide = true)]
+    pub stop_after_steps: Option<usize>,
 }
 
 /// `dkimkit generate-docs` (hidden: for the maintainers and packagers).

@@ -21,6 +21,12 @@ pub enum Outcome {
 /// Status for errors: usage, unreadable or malformed input, I/O.
 const ERROR_STATUS: u8 = 2;
 
+/// An error that trying again later may cure (a DNS timeout, another run holding the lock): it
+/// exits 3, so cron and CI retry instead of alerting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TemporaryFailure(pub String);
+
 /// Maps a subcommand's result to the process's exit status, reporting an error on stderr.
 pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
@@ -31,7 +37,8 @@ pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             output::error(&error);
-            ExitCode::from(ERROR_STATUS)
+            let temporary = error.chain().any(|cause| cause.is::<TemporaryFailure>());
+            ExitCode::from(if temporary { 3 } else { ERROR_STATUS })
         }
     }
 }

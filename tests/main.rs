@@ -9,6 +9,7 @@ mod docs;
 mod genkey;
 mod interop;
 mod record;
+mod rotate;
 mod sign_verify;
 mod testkey;
 mod util;

@@ -5,6 +5,7 @@ mod generate_docs;
 mod genkey;
 mod published_record;
 mod record;
+mod rotate;
 mod sign_file;
 mod testkey;
 mod verify_file;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::SignFile(args) => sign_file::run(args),
         Command::VerifyFile(args) => verify_file::run(args),
         Command::Testkey(args) => testkey::run(args),
+        Command::Rotate(args) => rotate::run(args),
         Command::GenerateDocs(args) => generate_docs::run(args),
     }
 }

@@ -1,0 +1,142 @@
+//! How rotate publishes and withdraws key records: a zone file include per domain, printed
+//! instructions for a person, or DNS UPDATE (RFC 2136) to the primary server.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use dkim_core::files::{Existing, PUBLIC_FILE_MODE, write_file_with};
+use dkim_core::record::format_zone_entry;
+
+use super::run_command;
+
+/// A change to a domain's key records.
+pub struct Change<'a> {
+    /// The signing domain.
+    pub domain: &'a str,
+    /// The record's name, `SELECTOR._domainkey.DOMAIN`.
+    pub name: &'a str,
+    /// The record to publish; None to withdraw the record at `name`.
+    pub value: Option<&'a str>,
+    /// Every record rotate serves for the domain once the change is made, by name.
+    pub serving: &'a [(String, String)],
+}
+
+/// Publishes and withdraws records; returns what it did, in words for the report.
+pub trait Publisher {
+    /// Makes the change.
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String>;
+}
+
+/// Prints what to add and remove.
+pub struct Manual;
+
+impl Publisher for Manual {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        Ok(match change.value {
+            Some(value) => format!(
+                "publish in the {} zone: {}",
+                change.domain,
+                format_zone_entry(&format!("{}.", change.name), value, None).trim_end()
+            ),
+            None => format!(
+                "remove from the {} zone: {}. IN TXT",
+                change.domain, change.name
+            ),
+        })
+    }
+}
+
+/// An include file per domain, `DIR/DOMAIN.dkim`, holding every record rotate serves for the
+/// domain (add `$INCLUDE` of it to the zone), then the name server's reload command.
+pub struct ZoneFile {
+    pub dir: PathBuf,
+    pub reload_command: Option<String>,
+}
+
+impl ZoneFile {
+    fn include_file(&self, domain: &str) -> PathBuf {
+        self.dir.join(format!("{domain}.dkim"))
+    }
+}
+
+/// The include file's text: absolute names, so it can be included in any zone file.
+fn include_text(domain: &str, serving: &[(String, String)]) -> String {
+    let mut text = format!(
+        "; DKIM key records for {domain}, written by dkimkit rotate: do not edit by hand.\n"
+    );
+    for (name, value) in serving {
+        text.push_str(&format_zone_entry(&format!("{name}."), value, None));
+    }
+    text
+}
+
+impl Publisher for ZoneFile {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        let path = self.include_file(change.domain);
+        let text = include_text(change.domain, change.serving);
+        let previous = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        write_file_with(&path, PUBLIC_FILE_MODE, Existing::Replace, |file| {
+            std::io::Write::write_all(file, text.as_bytes())?;
+            // BIND reloads a zone only if a file of it is newer than the last load, to the
+            // second: two changes within one second (two keys of one domain rotating in one
+            // run) would leave the second unserved. The new version is always a second newer.
+            match previous {
+                Some(previous)
+                    if whole_seconds(file.metadata()?.modified()?) <= whole_seconds(previous) =>
+                {
+                    file.set_modified(previous + Duration::from_secs(1))
+                }
+                _ => Ok(()),
+            }
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        if let Some(command) = &self.reload_command {
+            run_command(command).context("--dns-reload-command")?;
+        }
+        Ok(match change.value {
+            Some(_) => format!("published {} in {}", change.name, path.display()),
+            None => format!("withdrew {} from {}", change.name, path.display()),
+        })
+    }
+}
+
+fn whole_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Whether `path` is under `dir` (both made absolute).
+pub fn is_under(path: &Path, dir: &Path) -> bool {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    absolute(path).starts_with(absolute(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_include_file_lists_every_record_served() {
+        let serving = vec![
+            (
+                "a._domainkey.example.com".to_owned(),
+                "v=DKIM1; k=ed25519; p=AAAA".to_owned(),
+            ),
+            (
+                "b._domainkey.example.com".to_owned(),
+                "v=DKIM1; k=ed25519; p=BBBB".to_owned(),
+            ),
+        ];
+        let text = include_text("example.com", &serving);
+        assert!(
+            text.contains(
+                "a._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; k=ed25519; \"\n\t  \"p=AAAA\" )\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("b._domainkey.example.com.\tIN\tTXT"),
+            "{text}"
+        );
+    }
+}
