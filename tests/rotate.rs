@@ -159,7 +159,12 @@ fn sign_now(setup: &Setup, domain: &str, day: u64) -> PathBuf {
 }
 
 /// Runs the daily cron job for thirteen months and checks everything after every run.
-fn thirteen_months(publish: &[&str], server: &NamedServer, setup: &Setup) {
+fn thirteen_months(
+    publish: &[&str],
+    server: &NamedServer,
+    setup: &Setup,
+    administrator: &dyn Fn(&serde_json::Value),
+) {
     let address = server.addr().to_string();
     let untouched = setup.keytable_untouched_part();
     // For each retired selector: when it was switched away from, and a message signed with it.
@@ -178,6 +183,7 @@ fn thirteen_months(publish: &[&str], server: &NamedServer, setup: &Setup) {
         let run = rotate(setup, now, publish, server);
         assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        administrator(&report);
         for (domain, old) in MANAGED.iter().zip(&before) {
             let new = setup.selector(domain);
             if &new != old {
@@ -304,5 +310,331 @@ fn thirteen_months_with_a_zone_file_include_per_domain() {
         ],
         &server,
         &setup,
+        &|_| {},
     );
+}
+
+/// Applies the record changes a rotate run reports (`dns_changes`) to a dynamic zone, as an
+/// administrator following --publish manual would.
+fn apply_dns_changes(server: &NamedServer, report: &serde_json::Value) {
+    for change in report["dns_changes"].as_array().into_iter().flatten() {
+        let (domain, name) = (
+            change["domain"].as_str().unwrap(),
+            change["name"].as_str().unwrap(),
+        );
+        let mut commands = format!("zone {domain}\nupdate delete {name}. TXT\n");
+        if change["action"] == "publish" {
+            let strings: Vec<String> =
+                dkim_core::record::split_txt_value(change["value"].as_str().unwrap())
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect();
+            commands.push_str(&format!(
+                "update add {name}. 300 TXT {}\n",
+                strings.join(" ")
+            ));
+        }
+        commands.push_str("send\n");
+        let output = server.nsupdate(&commands);
+        assert!(
+            output.status.success(),
+            "nsupdate: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Zones that take updates, starting with genkey's records of the first keys.
+fn dynamic_zones(setup: &Setup) -> Vec<Zone> {
+    let mut zones: Vec<Zone> = MANAGED
+        .iter()
+        .map(|domain| {
+            let txt =
+                std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap();
+            Zone::new(domain, &txt).dynamic()
+        })
+        .collect();
+    zones.push(Zone::new(
+        "example.net",
+        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
+    ));
+    zones
+}
+
+#[test]
+fn thirteen_months_with_the_records_published_by_hand() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    thirteen_months(&["--publish", "manual"], &server, &setup, &|report| {
+        apply_dns_changes(&server, report)
+    });
+}
+
+/// Every file under the setup's directory, with its contents.
+fn snapshot(setup: &Setup) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &std::path::Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(setup.dir.path(), &mut files);
+    files
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_prints_the_plan() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let before = snapshot(&setup);
+    let address = server.addr().to_string();
+    let start = START.to_string();
+    let run = dkimkit_run(
+        setup.dir.path(),
+        &[
+            "rotate",
+            "--keytable",
+            "KeyTable",
+            "--keys-dir",
+            "keys",
+            "--now",
+            &start,
+            "--nameserver",
+            &address,
+            "--publish",
+            "manual",
+            "--dry-run",
+        ],
+    )
+    .success();
+    for said in [
+        "202610._domainkey.example.com: would generate key 202611",
+        "202610._domainkey.example.com: would publish 202611._domainkey.example.com",
+        "rotate (dry run, nothing changed): 2 keys",
+    ] {
+        assert!(
+            run.stdout.contains(said),
+            "{said:?} not in:\n{}",
+            run.stdout
+        );
+    }
+    assert_eq!(snapshot(&setup), before, "a dry run changed files");
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_nothing_switches_before_the_record_is_served() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    rotate(&setup, START, &["--publish", "manual"], &server).success();
+    let after_first = snapshot(&setup);
+    for day in 0..5 {
+        // The record is never published: the KeyTable must not switch, day after day.
+        let run = rotate(&setup, START + day * DAY, &["--publish", "manual"], &server).success();
+        assert!(run.stdout.contains("waiting for DNS"), "{}", run.stdout);
+        assert_eq!(
+            snapshot(&setup),
+            after_first,
+            "day {day}: a run while waiting changed files"
+        );
+    }
+    assert_eq!(setup.selector("example.com"), "202610");
+    // Once it is served, the next run switches.
+    let first = rotate(&setup, START, &["--publish", "manual"], &server);
+    let _ = first;
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(setup.path("keys/dkimkit-rotate.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        report["entries"]["202610._domainkey.example.com"]["next"]["published"]
+            .as_bool()
+            .unwrap()
+    );
+    let changes = rotate(
+        &setup,
+        START,
+        &["--publish", "manual", "--dry-run"],
+        &server,
+    );
+    let _ = changes;
+    for domain in MANAGED {
+        let txt =
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/202611.txt"))).unwrap();
+        let value: String = crate::util::quoted_strings(&txt).concat();
+        apply_dns_changes(
+            &server,
+            &serde_json::json!({ "dns_changes": [{ "action": "publish", "domain": domain, "name": format!("202611._domainkey.{domain}"), "value": value }] }),
+        );
+    }
+    rotate(&setup, START + 5 * DAY, &["--publish", "manual"], &server).success();
+    assert_eq!(setup.selector("example.com"), "202611");
+    assert_eq!(setup.selector("example.org"), "202611");
+}
+
+#[test]
+fn a_held_lock_and_a_dns_timeout_stop_the_run_with_nothing_changed() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let before = snapshot(&setup);
+    let lock =
+        dkim_core::rotate::RunLock::acquire(&setup.path("keys/dkimkit-rotate.lock")).unwrap();
+    rotate(&setup, START, &["--publish", "manual"], &server)
+        .fails_with(3, "another rotate run holds the lock");
+    drop(lock);
+    std::fs::remove_file(setup.path("keys/dkimkit-rotate.lock")).unwrap();
+    assert_eq!(snapshot(&setup), before);
+
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    let start = START.to_string();
+    let run = dkimkit_run(
+        setup.dir.path(),
+        &[
+            "rotate",
+            "--keytable",
+            "KeyTable",
+            "--keys-dir",
+            "keys",
+            "--now",
+            &start,
+            "--nameserver",
+            &address,
+            "--timeout",
+            "300ms",
+            "--publish",
+            "manual",
+        ],
+    );
+    assert_eq!(run.status, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no answer from the name servers (timed out)")
+            && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(setup.path("keys/dkimkit-rotate.lock")).unwrap();
+    assert_eq!(snapshot(&setup), before, "a DNS timeout changed files");
+}
+
+/// Every private key under keys/ (retired/ aside) is one the state or the KeyTable knows: rotate
+/// leaves no key it made unaccounted for.
+fn assert_no_orphan_keys(setup: &Setup) {
+    let state = std::fs::read_to_string(setup.path("keys/dkimkit-rotate.json")).unwrap_or_default();
+    let keytable = setup.keytable();
+    for domain in MANAGED {
+        for entry in std::fs::read_dir(setup.path(&format!("keys/{domain}"))).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "private") {
+                let path_text = path.to_str().unwrap();
+                assert!(
+                    state.contains(path_text) || keytable.contains(path_text),
+                    "{} is neither in the state nor in the KeyTable:\n{state}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_after_any_step_is_completed_by_the_next() {
+    for steps in 1..=14 {
+        let setup = Setup::new();
+        std::fs::create_dir(setup.path("zones")).unwrap();
+        let mut zones = Vec::new();
+        for domain in MANAGED {
+            let txt =
+                std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap();
+            std::fs::write(setup.path(&format!("zones/{domain}.dkim")), txt).unwrap();
+            zones.push(Zone::new(
+                domain,
+                &format!(
+                    "$INCLUDE {}\n",
+                    setup.path(&format!("zones/{domain}.dkim")).display()
+                ),
+            ));
+        }
+        zones.push(Zone::new(
+            "example.net",
+            &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
+        ));
+        let server = NamedServer::start(&zones);
+        let reload = format!(
+            "rndc -c {} reload",
+            server.dir().join("rndc.conf").display()
+        );
+        let publish = [
+            "--publish",
+            "zone-file",
+            "--zone-dir",
+            "zones",
+            "--dns-reload-command",
+            &reload,
+        ];
+        let stop = steps.to_string();
+        let mut killed = publish.to_vec();
+        killed.extend(["--stop-after-steps", &stop]);
+        // Killed on the day of the rotation, after `steps` steps (or done before that).
+        let first = rotate(&setup, START, &killed, &server);
+        assert!(
+            first.status == 0
+                || first
+                    .stderr
+                    .contains(&format!("stopped after {steps} steps")),
+            "{steps}: {}",
+            first.stderr
+        );
+        assert_no_orphan_keys(&setup);
+        assert!(
+            setup
+                .keytable()
+                .starts_with("# KeyTable, as the seed guides write it\n"),
+            "{steps}"
+        );
+        // The next runs complete the cycle.
+        for day in [0, 1, 2] {
+            rotate(&setup, START + day * DAY, &publish, &server).success();
+            assert_no_orphan_keys(&setup);
+        }
+        for domain in MANAGED {
+            assert_eq!(
+                setup.selector(domain),
+                "202611",
+                "killed after {steps} steps"
+            );
+        }
+        let address = server.addr().to_string();
+        let checked = dkimkit_run(
+            setup.dir.path(),
+            &[
+                "testkey",
+                "--keytable",
+                "KeyTable",
+                "--no-dnssec",
+                "--nameserver",
+                &address,
+            ],
+        );
+        assert_eq!(
+            checked.status, 0,
+            "killed after {steps} steps: {}",
+            checked.stdout
+        );
+        // And the overlap ends as usual.
+        rotate(&setup, START + 15 * DAY, &publish, &server).success();
+        for domain in MANAGED {
+            assert!(
+                setup
+                    .path(&format!("keys/{domain}/retired/202610.private"))
+                    .is_file(),
+                "killed after {steps} steps"
+            );
+        }
+    }
 }

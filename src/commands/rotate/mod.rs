@@ -18,8 +18,8 @@ use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
 use dkim_core::key_check::{Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
-    CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RetiringKey, RotationState,
-    RunLock, Step, format_time, next_step,
+    CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
+    format_time, next_step,
 };
 use dkim_core::tables::{KeyDomain, KeySource, KeyTable, SigningTable};
 use dkim_core::{DomainName, KeySpec, KeyType, PrivateKey, Selector};
@@ -392,7 +392,12 @@ impl Rotation<'_> {
                         }
                     }
                 }
-                Step::RecordSwitch => record_switch(&mut state, self.now),
+                Step::RecordSwitch => match state.switch_to_next(self.now) {
+                    Some(old) => {
+                        format!("key {old} retires; its record stays published for the overlap")
+                    }
+                    None => String::new(),
+                },
                 Step::Reload => self.reload(&mut state)?,
                 Step::Withdraw { selector } => {
                     self.withdraw(&entry.name, &mut state, &selector, &entry.domain)?
@@ -567,13 +572,7 @@ impl Rotation<'_> {
         let event = if self.args.dry_run {
             format!("would publish {name}")
         } else {
-            let serving = self.serving_for_domain(name_in_table, &after, domain)?;
-            self.publisher.apply(&Change {
-                domain: domain.as_str(),
-                name: &name,
-                value: Some(&value),
-                serving: &serving,
-            })?
+            self.apply_change(name_in_table, &after, domain, &name, Some(&value))?
         };
         *state = after;
         Ok(event)
@@ -597,15 +596,35 @@ impl Rotation<'_> {
         let event = if self.args.dry_run {
             format!("would withdraw {name}")
         } else {
-            let serving = self.serving_for_domain(name_in_table, &after, domain)?;
-            self.publisher.apply(&Change {
-                domain: domain.as_str(),
-                name: &name,
-                value: None,
-                serving: &serving,
-            })?
+            self.apply_change(name_in_table, &after, domain, &name, None)?
         };
         *state = after;
+        Ok(event)
+    }
+
+    /// Publishes (`value`) or withdraws the record at `name`, entry `name_in_table` being in
+    /// state `changed` once it is done, and records the change for the report.
+    fn apply_change(
+        &mut self,
+        name_in_table: &str,
+        changed: &EntryState,
+        domain: &DomainName,
+        name: &str,
+        value: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let serving = self.serving_for_domain(name_in_table, changed, domain)?;
+        let event = self.publisher.apply(&Change {
+            domain: domain.as_str(),
+            name,
+            value,
+            serving: &serving,
+        })?;
+        self.dns_changes.push(json!({
+            "action": if value.is_some() { "publish" } else { "withdraw" },
+            "domain": domain.as_str(),
+            "name": name,
+            "value": value,
+        }));
         Ok(event)
     }
 
@@ -766,33 +785,6 @@ impl Rotation<'_> {
         }
         Ok(())
     }
-}
-
-/// The KeyTable names the next key: it becomes current, the old key starts its overlap, and the
-/// signer needs reloading.
-fn record_switch(state: &mut EntryState, now: u64) -> String {
-    if let Some(next) = state.next.take() {
-        let old = std::mem::replace(
-            &mut state.current,
-            CurrentKey {
-                selector: next.selector,
-                key_file: next.key_file,
-                since: now,
-            },
-        );
-        state.retiring.push(RetiringKey {
-            selector: old.selector.clone(),
-            key_file: old.key_file,
-            switched_at: now,
-            withdrawn: false,
-        });
-        state.reload_pending = true;
-        return format!(
-            "key {} retires; its record stays published for the overlap",
-            old.selector
-        );
-    }
-    String::new()
 }
 
 fn print_reports(

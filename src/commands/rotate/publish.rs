@@ -78,17 +78,7 @@ impl Publisher for ZoneFile {
         let previous = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         write_file_with(&path, PUBLIC_FILE_MODE, Existing::Replace, |file| {
             std::io::Write::write_all(file, text.as_bytes())?;
-            // BIND reloads a zone only if a file of it is newer than the last load, to the
-            // second: two changes within one second (two keys of one domain rotating in one
-            // run) would leave the second unserved. The new version is always a second newer.
-            match previous {
-                Some(previous)
-                    if whole_seconds(file.metadata()?.modified()?) <= whole_seconds(previous) =>
-                {
-                    file.set_modified(previous + Duration::from_secs(1))
-                }
-                _ => Ok(()),
-            }
+            file.set_modified(newer_than_any_load(previous, SystemTime::now()))
         })
         .with_context(|| format!("cannot write {}", path.display()))?;
         if let Some(command) = &self.reload_command {
@@ -105,6 +95,18 @@ fn whole_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// The modification time to give a new include file. BIND reloads a zone only when one of its
+/// files is newer than its last load, to the second; the last load may have been this very
+/// second (a change to the same domain a moment ago), so the file is dated the next second,
+/// and later than the file it replaces.
+fn newer_than_any_load(previous: Option<SystemTime>, now: SystemTime) -> SystemTime {
+    let next_second = |time: SystemTime| UNIX_EPOCH + Duration::from_secs(whole_seconds(time) + 1);
+    match previous {
+        Some(previous) if previous >= now => next_second(previous),
+        _ => next_second(now),
+    }
+}
+
 /// Whether `path` is under `dir` (both made absolute).
 pub fn is_under(path: &Path, dir: &Path) -> bool {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
@@ -114,6 +116,25 @@ pub fn is_under(path: &Path, dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_files_are_dated_past_the_current_second_and_the_last_version() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_500);
+        assert_eq!(
+            newer_than_any_load(None, now),
+            UNIX_EPOCH + Duration::from_secs(1001)
+        );
+        let older = UNIX_EPOCH + Duration::from_secs(900);
+        assert_eq!(
+            newer_than_any_load(Some(older), now),
+            UNIX_EPOCH + Duration::from_secs(1001)
+        );
+        let written_a_moment_ago = UNIX_EPOCH + Duration::from_secs(1001);
+        assert_eq!(
+            newer_than_any_load(Some(written_a_moment_ago), now),
+            UNIX_EPOCH + Duration::from_secs(1002)
+        );
+    }
 
     #[test]
     fn the_include_file_lists_every_record_served() {

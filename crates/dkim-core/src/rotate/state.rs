@@ -101,6 +101,32 @@ pub enum StateError {
     Write(#[from] WriteError),
 }
 
+impl EntryState {
+    /// Records that the KeyTable now names the next key: it becomes current, the old key starts
+    /// its overlap, and the signer needs reloading. Returns the old key's selector (None when
+    /// there is no next key). The new key's age counts from when it was made, not from the
+    /// switch, so that waiting for DNS does not push every later rotation back.
+    pub fn switch_to_next(&mut self, now: u64) -> Option<String> {
+        let next = self.next.take()?;
+        let old = std::mem::replace(
+            &mut self.current,
+            CurrentKey {
+                selector: next.selector,
+                key_file: next.key_file,
+                since: next.started,
+            },
+        );
+        self.retiring.push(RetiringKey {
+            selector: old.selector.clone(),
+            key_file: old.key_file,
+            switched_at: now,
+            withdrawn: false,
+        });
+        self.reload_pending = true;
+        Some(old.selector)
+    }
+}
+
 impl RotationState {
     /// Reads the state; a missing file is a first run.
     pub fn load(path: &Path) -> Result<Self, StateError> {
@@ -149,6 +175,34 @@ impl RotationState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_switch_keeps_the_new_keys_age_from_its_making() {
+        let mut entry = EntryState {
+            domain: "example.com".into(),
+            current: CurrentKey {
+                selector: "a".into(),
+                key_file: "/k/a.private".into(),
+                since: 1,
+            },
+            next: Some(NextKey {
+                selector: "b".into(),
+                key_file: "/k/b.private".into(),
+                started: 100,
+                published: true,
+            }),
+            retiring: Vec::new(),
+            reload_pending: false,
+        };
+        assert_eq!(entry.switch_to_next(250), Some("a".into()));
+        assert_eq!(
+            (entry.current.selector.as_str(), entry.current.since),
+            ("b", 100)
+        );
+        assert_eq!(entry.retiring[0].switched_at, 250);
+        assert!(entry.reload_pending && entry.next.is_none());
+        assert_eq!(entry.switch_to_next(300), None);
+    }
 
     #[test]
     fn round_trips_and_a_missing_file_is_a_first_run() {
