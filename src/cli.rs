@@ -99,8 +99,8 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "rotate" => &[
             (
-                "The crontab line: at 04:00 every day (most runs find nothing due and change nothing):",
-                "0 4 * * * opendkim dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'systemctl reload opendkim'",
+                "Rotate every key under /etc/opendkim/keys whose month has come, by DNS UPDATE:",
+                "dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'systemctl reload opendkim'",
             ),
             (
                 "See what the next run would do, without changing anything:",
@@ -125,9 +125,39 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The text after the options in `--help`: examples and exit statuses.
+/// Sections of a command's documentation beyond examples, as (title, text), by subcommand name.
+pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] {
+    match command {
+        "rotate" => &[(
+            "Scheduling",
+            "Run it every day: most runs find nothing due and change nothing, and a run that \
+             waited for DNS finishes the switch the next day. As root's crontab line (the \
+             KeyTable and keys belong to opendkim, so run it as that user, with a sudoers rule \
+             that lets it reload opendkim):\n\n\
+             0 4 * * * opendkim dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'sudo systemctl reload opendkim'\n\n\
+             Or as a systemd timer: /etc/systemd/system/dkimkit-rotate.service holds\n\n\
+             [Unit]\nDescription=Rotate DKIM keys\n\n[Service]\nType=oneshot\nUser=opendkim\n\
+             ExecStart=/usr/local/bin/dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'sudo systemctl reload opendkim'\n\n\
+             and /etc/systemd/system/dkimkit-rotate.timer holds\n\n\
+             [Unit]\nDescription=Rotate DKIM keys daily\n\n[Timer]\nOnCalendar=*-*-* 04:00:00\nPersistent=true\n\n\
+             [Install]\nWantedBy=timers.target\n\n\
+             then: systemctl daemon-reload && systemctl enable --now dkimkit-rotate.timer. \
+             Cron mails the summary line; --json suits a log.",
+        )],
+        _ => &[],
+    }
+}
+
+/// The text after the options in `--help`: examples, extra sections and exit statuses.
 fn help_footer(command: &str) -> String {
     let mut text = String::new();
+    for (title, body) in extra_sections(command) {
+        text.push_str(&format!("{title}:\n"));
+        for line in body.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text.push('\n');
+    }
     let examples = examples(command);
     if !examples.is_empty() {
         text.push_str("Examples:\n");

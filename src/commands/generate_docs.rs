@@ -10,7 +10,7 @@ use clap::CommandFactory as _;
 use clap_complete::Shell;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::{Cli, EXIT_STATUSES, GenerateDocsArgs, examples};
+use crate::cli::{Cli, EXIT_STATUSES, GenerateDocsArgs, examples, extra_sections};
 use crate::exit::Outcome;
 use crate::output;
 
@@ -98,6 +98,23 @@ fn man_page(command: &clap::Command, examples_of: &str, see_also: &str) -> anyho
     }
 
     let mut roff = Roff::default();
+    for (title, body) in extra_sections(examples_of) {
+        roff.control("SH", [title.to_uppercase().as_str()]);
+        for paragraph in body.split("\n\n") {
+            // Command lines and unit files keep their lines; prose is filled.
+            if paragraph.contains('\n') || paragraph.starts_with('[') || paragraph.starts_with('0') {
+                roff.control("nf", [""; 0]);
+                for line in paragraph.lines() {
+                    roff.text([roman(line)]);
+                    roff.control("br", [""; 0]);
+                }
+                roff.control("fi", [""; 0]);
+            } else {
+                roff.text([roman(paragraph)]);
+            }
+            roff.control("PP", [""; 0]);
+        }
+    }
     let examples = examples(examples_of);
     if !examples.is_empty() {
         roff.control("SH", ["EXAMPLES"]);
