@@ -318,11 +318,9 @@ fn thirteen_months_with_a_zone_file_include_per_domain() {
 /// administrator following --publish manual would.
 fn apply_dns_changes(server: &NamedServer, report: &serde_json::Value) {
     for change in report["dns_changes"].as_array().into_iter().flatten() {
-        let (domain, name) = (
-            change["domain"].as_str().unwrap(),
-            change["name"].as_str().unwrap(),
-        );
-        let mut commands = format!("zone {domain}\nupdate delete {name}. TXT\n");
+        // nsupdate finds the zone itself: a CNAME-delegated record is in another zone.
+        let name = change["name"].as_str().unwrap();
+        let mut commands = format!("update delete {name}. TXT\n");
         if change["action"] == "publish" {
             let strings: Vec<String> =
                 dkim_core::record::split_txt_value(change["value"].as_str().unwrap())
@@ -637,4 +635,120 @@ fn a_run_killed_after_any_step_is_completed_by_the_next() {
             );
         }
     }
+}
+
+#[test]
+fn selectors_delegated_with_a_cname_are_published_at_the_target() {
+    let dir = temp_dir();
+    let d = dir.path();
+    dkimkit_run(
+        d,
+        &[
+            "genkey",
+            "-D",
+            "keys",
+            "-s",
+            "202610",
+            "-d",
+            "example.org",
+            "-d",
+            "example.com",
+            "--key-type",
+            "ed25519",
+        ],
+    )
+    .success();
+    let key = d.join("keys/example.org/202610.private");
+    std::fs::File::options()
+        .write(true)
+        .open(&key)
+        .unwrap()
+        .set_modified(UNIX_EPOCH + Duration::from_secs(START - 31 * DAY))
+        .unwrap();
+    std::fs::write(
+        d.join("KeyTable"),
+        format!("org example.org:202610:{}\n", key.display()),
+    )
+    .unwrap();
+    let txt = std::fs::read_to_string(d.join("keys/example.org/202610.txt")).unwrap();
+    // The domain delegates its next selectors to a zone the tool manages.
+    let org = format!(
+        "{txt}202611._domainkey IN CNAME 202611.example-org.keys.example.net.\n\
+         202612._domainkey IN CNAME 202612.example-org.keys.example.net.\n"
+    );
+    let server = NamedServer::start(&[
+        Zone::new("example.org", &org).dynamic(),
+        Zone::new("keys.example.net", "").dynamic(),
+    ]);
+    let address = server.addr().to_string();
+    let run = |day: u64| {
+        let now = (START + day * DAY).to_string();
+        let run = dkimkit_run(
+            d,
+            &[
+                "rotate",
+                "--keytable",
+                "KeyTable",
+                "--keys-dir",
+                "keys",
+                "--publish",
+                "manual",
+                "--nameserver",
+                &address,
+                "--now",
+                &now,
+                "--json",
+            ],
+        )
+        .success();
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        apply_dns_changes(&server, &report);
+        report
+    };
+    let first = run(0);
+    let change = &first["dns_changes"][0];
+    assert_eq!(
+        change["name"], "202611.example-org.keys.example.net",
+        "{first:#}"
+    );
+    assert_eq!(change["cname_from"], "202611._domainkey.example.org");
+    assert!(server.dig("202611.example-org.keys.example.net", "TXT")[0].contains("k=ed25519"));
+    run(1);
+    assert!(
+        std::fs::read_to_string(d.join("KeyTable"))
+            .unwrap()
+            .contains("example.org:202611:")
+    );
+    let checked = dkimkit_run(
+        d,
+        &[
+            "testkey",
+            "--keytable",
+            "KeyTable",
+            "--no-dnssec",
+            "-v",
+            "--nameserver",
+            &address,
+        ],
+    )
+    .success();
+    assert!(
+        checked
+            .stdout
+            .contains("via CNAME 202611.example-org.keys.example.net"),
+        "{}",
+        checked.stdout
+    );
+    // The old record, published directly, goes after the overlap; December's key goes to its target.
+    run(15);
+    assert!(
+        server
+            .dig("202610._domainkey.example.org", "TXT")
+            .is_empty()
+    );
+    let december = run(30);
+    assert_eq!(
+        december["dns_changes"][0]["name"], "202612.example-org.keys.example.net",
+        "{december:#}"
+    );
 }

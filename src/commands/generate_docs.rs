@@ -102,7 +102,8 @@ fn man_page(command: &clap::Command, examples_of: &str, see_also: &str) -> anyho
         roff.control("SH", [title.to_uppercase().as_str()]);
         for paragraph in body.split("\n\n") {
             // Command lines and unit files keep their lines; prose is filled.
-            if paragraph.contains('\n') || paragraph.starts_with('[') || paragraph.starts_with('0') {
+            if paragraph.contains('\n') || paragraph.starts_with('[') || paragraph.starts_with('0')
+            {
                 roff.control("nf", [""; 0]);
                 for line in paragraph.lines() {
                     roff.text([roman(line)]);

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dkim_core::dns::{HickoryLookup, KeyLookup, ResolverSettings, parse_nameserver};
+use dkim_core::dns::{HickoryLookup, KeyLookup, LookupError, ResolverSettings, parse_nameserver};
 use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
 use dkim_core::key_check::{Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
@@ -66,6 +66,8 @@ struct Rotation<'a> {
     imagined_keys: HashSet<PathBuf>,
     /// The record changes made, for --json (what a script applies with --publish manual).
     dns_changes: Vec<serde_json::Value>,
+    /// Where each record name is published, once asked (see `publication_name`).
+    publication_names: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
 pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
@@ -124,6 +126,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         steps_done: 0,
         imagined_keys: HashSet::new(),
         dns_changes: Vec::new(),
+        publication_names: Default::default(),
     };
     // A DNS timeout must change nothing: ask DNS everything this run will need to ask it
     // before the first change.
@@ -549,10 +552,8 @@ impl Rotation<'_> {
         );
         keys.into_iter()
             .map(|(selector, key_file)| {
-                Ok((
-                    format!("{selector}._domainkey.{domain}"),
-                    self.record_of(key_file, selector, domain)?,
-                ))
+                let name = self.publication_name(&format!("{selector}._domainkey.{domain}"))?;
+                Ok((name, self.record_of(key_file, selector, domain)?))
             })
             .collect()
     }
@@ -602,6 +603,32 @@ impl Rotation<'_> {
         Ok(event)
     }
 
+    /// Where the record named `name` is published: `name` itself, or, for a selector delegated
+    /// with a CNAME into a zone rotate manages, the CNAME's target (also when the target does
+    /// not exist yet, as for a new key's record).
+    fn publication_name(&self, name: &str) -> anyhow::Result<String> {
+        if let Some(known) = self.publication_names.borrow().get(name) {
+            return Ok(known.clone());
+        }
+        let (_, lookup) = self.visibility.first().context("no name server to ask")?;
+        let target = match lookup.lookup_txt(name) {
+            Ok(answer) => answer
+                .cname_chain
+                .last()
+                .cloned()
+                .unwrap_or_else(|| name.to_owned()),
+            Err(LookupError::DanglingCname { target, .. }) => target,
+            Err(error) if error.is_temporary() => {
+                return Err(anyhow::Error::new(TemporaryFailure(error.to_string())));
+            }
+            Err(_) => name.to_owned(),
+        };
+        self.publication_names
+            .borrow_mut()
+            .insert(name.to_owned(), target.clone());
+        Ok(target)
+    }
+
     /// Publishes (`value`) or withdraws the record at `name`, entry `name_in_table` being in
     /// state `changed` once it is done, and records the change for the report.
     fn apply_change(
@@ -613,18 +640,23 @@ impl Rotation<'_> {
         value: Option<&str>,
     ) -> anyhow::Result<String> {
         let serving = self.serving_for_domain(name_in_table, changed, domain)?;
+        let target = self.publication_name(name)?;
         let event = self.publisher.apply(&Change {
             domain: domain.as_str(),
-            name,
+            name: &target,
             value,
             serving: &serving,
         })?;
-        self.dns_changes.push(json!({
+        let mut change = json!({
             "action": if value.is_some() { "publish" } else { "withdraw" },
             "domain": domain.as_str(),
-            "name": name,
+            "name": target,
             "value": value,
-        }));
+        });
+        if target != name {
+            change["cname_from"] = json!(name);
+        }
+        self.dns_changes.push(change);
         Ok(event)
     }
 
