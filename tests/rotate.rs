@@ -272,22 +272,19 @@ fn thirteen_months(
     }
 }
 
-#[test]
-fn thirteen_months_with_a_zone_file_include_per_domain() {
-    let setup = Setup::new();
+/// A named whose managed zones `$INCLUDE` rotate's include files (started from genkey's .txt,
+/// as the README says), and the command that reloads it.
+fn include_file_zones(setup: &Setup) -> (NamedServer, String) {
     std::fs::create_dir(setup.path("zones")).unwrap();
     let mut zones = Vec::new();
     for domain in MANAGED {
-        // The administrator starts the include file from genkey's .txt, as the README says.
         let txt =
             std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap();
-        std::fs::write(setup.path(&format!("zones/{domain}.dkim")), txt).unwrap();
+        let include = setup.path(&format!("zones/{domain}.dkim"));
+        std::fs::write(&include, txt).unwrap();
         zones.push(Zone::new(
             domain,
-            &format!(
-                "$INCLUDE {}\n",
-                setup.path(&format!("zones/{domain}.dkim")).display()
-            ),
+            &format!("$INCLUDE {}\n", include.display()),
         ));
     }
     zones.push(Zone::new(
@@ -299,6 +296,13 @@ fn thirteen_months_with_a_zone_file_include_per_domain() {
         "rndc -c {} reload",
         server.dir().join("rndc.conf").display()
     );
+    (server, reload)
+}
+
+#[test]
+fn thirteen_months_with_a_zone_file_include_per_domain() {
+    let setup = Setup::new();
+    let (server, reload) = include_file_zones(&setup);
     thirteen_months(
         &[
             "--publish",
@@ -544,29 +548,7 @@ fn assert_no_orphan_keys(setup: &Setup) {
 fn a_run_killed_after_any_step_is_completed_by_the_next() {
     for steps in 1..=14 {
         let setup = Setup::new();
-        std::fs::create_dir(setup.path("zones")).unwrap();
-        let mut zones = Vec::new();
-        for domain in MANAGED {
-            let txt =
-                std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap();
-            std::fs::write(setup.path(&format!("zones/{domain}.dkim")), txt).unwrap();
-            zones.push(Zone::new(
-                domain,
-                &format!(
-                    "$INCLUDE {}\n",
-                    setup.path(&format!("zones/{domain}.dkim")).display()
-                ),
-            ));
-        }
-        zones.push(Zone::new(
-            "example.net",
-            &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-        ));
-        let server = NamedServer::start(&zones);
-        let reload = format!(
-            "rndc -c {} reload",
-            server.dir().join("rndc.conf").display()
-        );
+        let (server, reload) = include_file_zones(&setup);
         let publish = [
             "--publish",
             "zone-file",
