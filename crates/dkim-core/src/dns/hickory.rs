@@ -1,18 +1,13 @@
 //! Key records from real DNS, through hickory-resolver, optionally validated with DNSSEC.
 //!
 //! This is the public face: settings in, a [`KeyLookup`] out. How one lookup walks DNS is in
-//! [`super::resolve`].
-//!
-//! The command line is synchronous and checks many keys from a thread pool, so the lookup owns a
-//! small tokio runtime: each call runs as a task on it and the calling thread waits for the
-//! result. That works from any number of threads at once, and even from async code (where
-//! `block_on` would panic), at the cost of a blocked caller thread.
+//! [`super::resolve`]. Each call runs on the lookup's own runtime ([`super::runtime`]), so it can
+//! be made from synchronous code and from many threads at once.
 
 use std::error::Error;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::mpsc::sync_channel;
 
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -20,9 +15,9 @@ use hickory_resolver::net::xfer::RetryDnsHandle;
 use hickory_resolver::proto::op::DnsRequestOptions;
 use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
-use tokio::runtime::Runtime;
 
 use super::resolve::{AnchorSource, Resolver};
+use super::runtime::BackgroundRuntime;
 use super::settings::{ResolverSettings, TrustAnchor};
 use super::trust_anchor::{AnchorRecords, TrustAnchorError};
 use super::{KeyLookup, LookupError, TxtAnswer};
@@ -68,9 +63,9 @@ pub enum ResolverSetupError {
 /// Looks up key records in DNS with hickory-resolver. Build one per run: it reads the system's
 /// configuration and starts its threads once, and is shared by reference between threads.
 pub struct HickoryLookup {
-    // Options only so that Drop can take them apart in its own order; always Some otherwise.
-    runtime: Option<Runtime>,
+    // An Option only so that Drop can drop it inside the runtime; always Some otherwise.
     resolver: Option<Arc<Resolver>>,
+    runtime: BackgroundRuntime,
 }
 
 impl std::fmt::Debug for HickoryLookup {
@@ -97,11 +92,7 @@ impl HickoryLookup {
             }
         };
         let servers = name_server_configs(&settings.nameservers)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKER_THREADS)
-            .thread_name("dkimkit-dns")
-            .enable_all()
-            .build()
+        let runtime = BackgroundRuntime::start(WORKER_THREADS, "dkimkit-dns")
             .map_err(ResolverSetupError::Runtime)?;
 
         let mut options = ResolverOpts::default();
@@ -130,8 +121,8 @@ impl HickoryLookup {
             RetryDnsHandle::new(pool, settings.attempts - 1)
         };
         Ok(HickoryLookup {
-            runtime: Some(runtime),
             resolver: Some(Arc::new(Resolver::new(transport, anchor, request))),
+            runtime,
         })
     }
 }
@@ -143,34 +134,23 @@ impl KeyLookup for HickoryLookup {
             name: name.to_owned(),
             detail: detail.to_owned(),
         };
-        let (Some(runtime), Some(resolver)) = (&self.runtime, &self.resolver) else {
+        let Some(resolver) = &self.resolver else {
             return Err(internal_failure("the resolver has been shut down"));
         };
         let resolver = Arc::clone(resolver);
         let owned_name = name.to_owned();
-        let (sender, receiver) = sync_channel(1);
-        runtime.spawn(async move {
-            // The receiver waits for this; if it is gone there is no one left to tell.
-            let _ = sender.send(resolver.lookup_txt(&owned_name).await);
-        });
-        receiver
-            .recv()
-            .unwrap_or_else(|_| Err(internal_failure("the lookup task ended without an answer")))
+        self.runtime
+            .run(async move { resolver.lookup_txt(&owned_name).await })
+            .unwrap_or_else(|| Err(internal_failure("the lookup task ended without an answer")))
     }
 }
 
 impl Drop for HickoryLookup {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            {
-                // hickory's connection tasks are aborted when their handles go; do that inside
-                // the runtime they run on.
-                let _entered = runtime.enter();
-                self.resolver.take();
-            }
-            // Not the blocking shutdown of Runtime's own Drop, which panics in async code.
-            runtime.shutdown_background();
-        }
+        // hickory's connection tasks are aborted when their handles go; do that inside the
+        // runtime they run on. The runtime itself shuts down after, as the field is dropped.
+        let _entered = self.runtime.enter();
+        self.resolver.take();
     }
 }
 

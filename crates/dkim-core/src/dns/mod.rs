@@ -10,18 +10,31 @@
 //! - [`HickoryLookup`]: real DNS through hickory-resolver, with optional DNSSEC validation;
 //! - [`StaticLookup`]: records given on the command line (`--key NAME=RECORD`) or by tests;
 //! - [`CachingLookup`]: either of those, asked at most once per name for the run.
+//!
+//! Publishing goes the other way: [`DnsUpdater`] replaces and deletes key records on the zone's
+//! primary server by DNS UPDATE (RFC 2136), signed with a [`TsigKey`] (RFC 8945) read from the
+//! file BIND's `tsig-keygen` writes.
 
 mod answer;
 mod cache;
 mod dnssec;
+mod exchange;
 mod hickory;
+mod key_file;
 mod names;
 mod nameserver;
 mod resolve;
 mod responses;
+mod runtime;
 mod settings;
 mod static_keys;
 mod trust_anchor;
+mod tsig_key;
+mod update_error;
+mod update_messages;
+mod update_response;
+mod updater;
+mod zone_search;
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,6 +45,9 @@ pub use nameserver::{DNS_PORT, NameserverError, parse_nameserver};
 pub use settings::{ResolverSettings, TrustAnchor};
 pub use static_keys::{GivenFirst, StaticLookup};
 pub use trust_anchor::TrustAnchorError;
+pub use tsig_key::{TsigAlgorithm, TsigKey, TsigKeyError, TsigKeyParseError};
+pub use update_error::{Refusal, TsigFailure, UpdateError, UpdaterSetupError, ZoneProblem};
+pub use updater::DnsUpdater;
 
 /// A TXT lookup's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
