@@ -734,3 +734,69 @@ fn selectors_delegated_with_a_cname_are_published_at_the_target() {
         "{december:#}"
     );
 }
+
+#[test]
+fn thirteen_months_with_tsig_signed_dns_updates() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let address = server.addr().to_string();
+    let key = server.tsig_key_path().display().to_string();
+    thirteen_months(
+        &[
+            "--publish",
+            "rfc2136",
+            "--server",
+            &address,
+            "--tsig-key",
+            &key,
+        ],
+        &server,
+        &setup,
+        &|_| {},
+    );
+}
+
+#[test]
+fn an_update_the_server_refuses_changes_no_keytable() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let address = server.addr().to_string();
+    // A key of the right name with another secret, as after a botched key change.
+    let wrong = setup.path("wrong.key");
+    let right = std::fs::read_to_string(server.tsig_key_path()).unwrap();
+    let secret_start = right.find("secret \"").unwrap() + "secret \"".len();
+    let secret_end = secret_start + right[secret_start..].find('"').unwrap();
+    let forged = format!(
+        "{}{}{}",
+        &right[..secret_start],
+        "c2VjcmV0IHRoYXQgaXMgbm90IHRoZSBzZXJ2ZXJzIGtleQ==",
+        &right[secret_end..]
+    );
+    std::fs::write(&wrong, forged).unwrap();
+    let keytable = setup.keytable();
+    let wrong = wrong.display().to_string();
+    rotate(
+        &setup,
+        START,
+        &[
+            "--publish",
+            "rfc2136",
+            "--server",
+            &address,
+            "--tsig-key",
+            &wrong,
+        ],
+        &server,
+    )
+    .fails_with(2, "the TSIG signature does not verify (BADSIG)");
+    assert_eq!(
+        setup.keytable(),
+        keytable,
+        "the KeyTable changed though nothing was published"
+    );
+    assert!(
+        server
+            .dig("202611._domainkey.example.com", "TXT")
+            .is_empty()
+    );
+}

@@ -13,7 +13,9 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dkim_core::dns::{HickoryLookup, KeyLookup, LookupError, ResolverSettings, parse_nameserver};
+use dkim_core::dns::{
+    DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TsigKey, parse_nameserver,
+};
 use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
 use dkim_core::key_check::{Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
@@ -25,7 +27,7 @@ use dkim_core::tables::{KeyDomain, KeySource, KeyTable, SigningTable};
 use dkim_core::{DomainName, KeySpec, KeyType, PrivateKey, Selector};
 use serde_json::json;
 
-use self::publish::{Change, Manual, Publisher, ZoneFile, is_under};
+use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, is_under};
 use super::published_record::PublishedRecord;
 use super::{read_file, table_location, write_files};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
@@ -202,7 +204,21 @@ fn publisher(args: &RotateArgs) -> anyhow::Result<Box<dyn Publisher>> {
                 .context("--publish zone-file needs --zone-dir")?,
             reload_command: args.dns_reload_command.clone(),
         }),
-        PublishMethod::Rfc2136 => anyhow::bail!("--publish rfc2136 is not available yet"),
+        PublishMethod::Rfc2136 => {
+            let server = args
+                .server
+                .as_deref()
+                .context("--publish rfc2136 needs --server")?;
+            let address = parse_nameserver(server).with_context(|| format!("--server {server}"))?;
+            let key = args
+                .tsig_key
+                .as_deref()
+                .map(|path| TsigKey::from_file(path, None))
+                .transpose()?;
+            Box::new(Rfc2136 {
+                updater: DnsUpdater::new(address, key, args.timeout)?,
+            })
+        }
     })
 }
 
@@ -805,6 +821,7 @@ impl Rotation<'_> {
                 .as_ref()
                 .map_or(&state.current.selector, |n| &n.selector);
             let name = format!("{selector}._domainkey.{}", entry.domain);
+            self.publisher.check_reachable(&name)?;
             for (server, lookup) in &self.visibility {
                 if let Err(error) = lookup.lookup_txt(&name)
                     && error.is_temporary()

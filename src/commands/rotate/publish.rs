@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use dkim_core::dns::{DnsUpdater, UpdateError};
 use dkim_core::files::{Existing, PUBLIC_FILE_MODE, write_file_with};
 use dkim_core::record::format_zone_entry;
 
 use super::run_command;
+use crate::exit::TemporaryFailure;
 
 /// A change to a domain's key records.
 pub struct Change<'a> {
@@ -26,6 +28,57 @@ pub struct Change<'a> {
 pub trait Publisher {
     /// Makes the change.
     fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String>;
+
+    /// Checks, before anything changes, that a change to `name` could be made now: a temporary
+    /// failure then stops the run with nothing changed.
+    fn check_reachable(&self, _name: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The TTL of records published by DNS UPDATE: short, so a withdrawn record leaves caches soon.
+const RECORD_TTL: u32 = 300;
+
+/// DNS UPDATE (RFC 2136), signed with TSIG, to the zone's primary name server.
+pub struct Rfc2136 {
+    pub updater: DnsUpdater,
+}
+
+/// An update error as the exit status wants it: temporary ones exit 3.
+fn update_error(error: UpdateError) -> anyhow::Error {
+    if error.is_temporary() {
+        anyhow::Error::new(TemporaryFailure(error.to_string()))
+    } else {
+        anyhow::Error::new(error)
+    }
+}
+
+impl Publisher for Rfc2136 {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        let server = self.updater.server();
+        match change.value {
+            Some(value) => {
+                self.updater
+                    .replace_txt(change.name, value, RECORD_TTL)
+                    .map_err(update_error)?;
+                Ok(format!(
+                    "published {} by DNS UPDATE to {server}",
+                    change.name
+                ))
+            }
+            None => {
+                self.updater.delete_txt(change.name).map_err(update_error)?;
+                Ok(format!(
+                    "withdrew {} by DNS UPDATE to {server}",
+                    change.name
+                ))
+            }
+        }
+    }
+
+    fn check_reachable(&self, name: &str) -> anyhow::Result<()> {
+        self.updater.find_zone(name).map(drop).map_err(update_error)
+    }
 }
 
 /// Prints what to add and remove.
