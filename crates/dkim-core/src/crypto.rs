@@ -93,6 +93,7 @@ enum SigningKeyInner {
 impl SigningKey {
     /// Prepares `key` for signing.
     pub fn new(key: &PrivateKey) -> Result<Self, KeyError> {
+        key.check_not_too_large()?;
         let inner = match key.material() {
             KeyMaterial::Rsa(rsa_key) if key.bits() < RECOMMENDED_RSA_BITS => {
                 SigningKeyInner::SmallRsa(Box::new(rsa_key.clone()))

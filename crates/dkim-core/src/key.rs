@@ -96,6 +96,16 @@ pub enum KeyError {
     /// An RSA public key that is neither SubjectPublicKeyInfo nor PKCS#1.
     #[error("the RSA public key is neither SubjectPublicKeyInfo nor PKCS#1 DER")]
     BadRsaPublicKey,
+    /// A published RSA key larger than verifiers must handle. Refused before any arithmetic,
+    /// so a hostile record cannot make verification slow.
+    #[error(
+        "the RSA key has {bits} bits, more than the {MAX_RSA_BITS} bits RFC 8301 requires \
+         verifiers to support"
+    )]
+    PublishedRsaKeyTooLarge {
+        /// The modulus size.
+        bits: usize,
+    },
 }
 
 /// The key types DKIM defines: `k=rsa` (RFC 6376 3.6.1) and `k=ed25519` (RFC 8463 4.2).
@@ -285,6 +295,17 @@ impl PrivateKey {
         }
     }
 
+    /// Refuses an RSA key larger than RFC 8301 3.2 asks receivers to verify (as genkey refuses
+    /// to make one): mail signed with it may fail wherever it goes.
+    pub fn check_not_too_large(&self) -> Result<(), KeyError> {
+        match self.bits() {
+            bits if self.key_type() == KeyType::Rsa && bits > MAX_RSA_BITS => {
+                Err(KeyError::RsaKeyTooLarge { bits })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The key size in bits (256 for Ed25519).
     pub fn bits(&self) -> usize {
         self.public_key().bits()
@@ -371,10 +392,17 @@ impl PublicKey {
     /// (RFC 6376 3.6.1 is ambiguous; receivers accept both).
     pub fn from_record_bytes(key_type: KeyType, bytes: &[u8]) -> Result<Self, KeyError> {
         match key_type {
-            KeyType::Rsa => RsaPublicKey::from_public_key_der(bytes)
-                .or_else(|_| RsaPublicKey::from_pkcs1_der(bytes))
-                .map(PublicKey::Rsa)
-                .map_err(|_| KeyError::BadRsaPublicKey),
+            // The rsa crate refuses moduli over 4096 bits (RsaPublicKey::MAX_SIZE), which is
+            // RFC 8301 3.2's bound for verifiers; say so rather than "not a key".
+            KeyType::Rsa => match rsa_modulus_bits(bytes) {
+                Some(bits) if bits > MAX_RSA_BITS => {
+                    Err(KeyError::PublishedRsaKeyTooLarge { bits })
+                }
+                _ => RsaPublicKey::from_public_key_der(bytes)
+                    .or_else(|_| RsaPublicKey::from_pkcs1_der(bytes))
+                    .map(PublicKey::Rsa)
+                    .map_err(|_| KeyError::BadRsaPublicKey),
+            },
             KeyType::Ed25519 => {
                 if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
                     Ok(PublicKey::Ed25519(raw))
@@ -396,6 +424,20 @@ impl PublicKey {
     pub fn to_record_base64(&self) -> String {
         BASE64.encode(self.to_record_bytes())
     }
+}
+
+/// The modulus size of an RSA public key in SubjectPublicKeyInfo or PKCS#1 DER, read from the
+/// DER alone (no size limit, no arithmetic). None if it is neither.
+fn rsa_modulus_bits(bytes: &[u8]) -> Option<usize> {
+    use rsa::pkcs1::der::Decode as _;
+    let pkcs1 = rsa::pkcs8::SubjectPublicKeyInfoRef::from_der(bytes)
+        .ok()
+        .and_then(|spki| spki.subject_public_key.as_bytes())
+        .unwrap_or(bytes);
+    let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let first = *modulus.first()?;
+    Some(modulus.len() * 8 - first.leading_zeros() as usize)
 }
 
 #[cfg(test)]
@@ -496,6 +538,71 @@ mod tests {
             KeySpec::Rsa { bits: 8192 }.check(),
             Err(KeyError::RsaKeyTooLarge { bits: 8192 })
         ));
+    }
+
+    /// A public key with a modulus of `bits` bits (not a real key: only its size matters), as
+    /// PKCS#1 and as SubjectPublicKeyInfo DER.
+    fn public_key_of_size(bits: usize) -> (Vec<u8>, Vec<u8>) {
+        use rsa::pkcs1::der::Encode as _;
+        use rsa::pkcs1::der::asn1::{AnyRef, BitStringRef, UintRef};
+        let modulus = vec![0xc3; bits / 8];
+        let pkcs1 = rsa::pkcs1::RsaPublicKey {
+            modulus: UintRef::new(&modulus).unwrap(),
+            public_exponent: UintRef::new(&[1, 0, 1]).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        let spki = rsa::pkcs8::SubjectPublicKeyInfoRef {
+            algorithm: rsa::pkcs8::AlgorithmIdentifierRef {
+                oid: RSA_OID,
+                parameters: Some(AnyRef::NULL),
+            },
+            subject_public_key: BitStringRef::from_bytes(&pkcs1).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        (pkcs1, spki)
+    }
+
+    #[test]
+    fn a_published_key_larger_than_verifiers_must_support_is_named_as_such() {
+        for bits in [4104, 8192, 16384] {
+            let (pkcs1, spki) = public_key_of_size(bits);
+            for der in [pkcs1, spki] {
+                let err = PublicKey::from_record_bytes(KeyType::Rsa, &der).unwrap_err();
+                assert!(
+                    matches!(err, KeyError::PublishedRsaKeyTooLarge { bits: b } if b == bits),
+                    "{bits}: {err}"
+                );
+            }
+        }
+        assert_eq!(
+            KeyError::PublishedRsaKeyTooLarge { bits: 16384 }.to_string(),
+            "the RSA key has 16384 bits, more than the 4096 bits RFC 8301 requires verifiers to \
+             support"
+        );
+        let (_, spki) = public_key_of_size(4096);
+        assert!(PublicKey::from_record_bytes(KeyType::Rsa, &spki).is_ok());
+    }
+
+    #[test]
+    fn signing_keys_larger_than_verifiers_must_support_are_refused() {
+        let big = PrivateKey::from_file_contents(include_bytes!("../testdata/rsa-16384.private"))
+            .unwrap();
+        assert!(matches!(
+            big.check_not_too_large(),
+            Err(KeyError::RsaKeyTooLarge { bits: 16384 })
+        ));
+        assert!(matches!(
+            crate::crypto::SigningKey::new(&big),
+            Err(KeyError::RsaKeyTooLarge { bits: 16384 })
+        ));
+        for spec in [KeySpec::Rsa { bits: 1024 }, KeySpec::Ed25519] {
+            PrivateKey::generate(spec)
+                .unwrap()
+                .check_not_too_large()
+                .unwrap();
+        }
     }
 
     #[test]
