@@ -261,7 +261,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__record)
-            opts="-k -d -s -a -h -n -r -S -t -V --key --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
+            opts="-k -d -s -a -h -n -r -S -t -V --key --allow-unsafe-keys --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,7 +319,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
+            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,7 +409,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__sign__subcmd__file)
-            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
+            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,7 +503,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__testkey)
-            opts="-d -s -k -x -v -h -V --domain --selector --key --keytable --config --verbose --nameserver --timeout --trust-anchor --no-dnssec --jobs --json --help --version"
+            opts="-d -s -k -x -v -h -V --domain --selector --key --allow-unsafe-keys --keytable --config --verbose --nameserver --timeout --trust-anchor --no-dnssec --jobs --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

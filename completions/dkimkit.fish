@@ -67,6 +67,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l identity -d 'The signing identity (i=), an address in the domain or a subdomain' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l output -d 'Write the signed message to FILE instead of standard output (one message only)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l multiple-signatures -d 'With --keytable: sign with every matching SigningTable entry (opendkim\'s MultipleSignatures)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s l -l body-length -d 'Write the body length (l=); a receiver then accepts text appended to the body'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l in-place -d 'Replace each file by its signed form (atomically)'
@@ -93,6 +94,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l nameserver -
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l timeout -d 'How long to wait for a DNS answer' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l trust-anchor -d 'Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root\'s' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l jobs -d 'How many keys to check at once' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s v -l verbose -d 'Say more: the record found and the CNAMEs followed (repeatable, as opendkim-testkey\'s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l no-dnssec -d 'Do not validate DNSSEC'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l json -d 'Print one JSON document with an entry per key'
@@ -120,6 +122,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s V -l version -d 'Print version'
@@ -131,6 +134,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s n -l note -d 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l format -d 'Print the record(s) on standard output in this format' -r -f -a "bind\t'The BIND zone-file entry, as SELECTOR.txt holds it'
 value\t'The record as one line without quotes, for DNS providers\' web forms'
 json\t'JSON: name, value, strings, key type and bits, file paths'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l help -d 'Print help (-h is --hash-algorithms, as in genkey)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s a -l append-domain -d 'Write the record\'s name fully qualified (SELECTOR._domainkey.DOMAIN.), not relative to the zone'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s r -l restrict -d 'Restrict the key to email (s=email)'

@@ -431,6 +431,11 @@ pub struct RecordArgs {
     #[arg(short = 'k', long = "key", value_name = "FILE")]
     pub key: PathBuf,
 
+    /// Use a private key that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
+
     /// The signing domain (named in the comment, and with -a in the record's name)
     #[arg(short = 'd', long, value_name = "DOMAIN")]
     pub domain: Option<DomainName>,
@@ -526,6 +531,11 @@ pub struct SignFileArgs {
         required_unless_present_any = ["keytable", "config"]
     )]
     pub keys: Vec<PathBuf>,
+
+    /// Use a private key that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
 
     /// opendkim's KeyTable: with --signing-table, choose the keys by each message's From
     /// address exactly as opendkim does
@@ -656,6 +666,11 @@ pub struct TestkeyArgs {
     #[arg(short = 'k', long = "key", value_name = "KEYFILE", requires = "domain")]
     pub key: Option<PathBuf>,
 
+    /// Use a private key that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
+
     /// Check every key of this opendkim KeyTable
     #[arg(long, value_name = "[refile:]PATH", conflicts_with_all = ["domain", "config"])]
     pub keytable: Option<String>,
@@ -754,6 +769,11 @@ pub struct RotateArgs {
     /// Print what would be done, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Use a private key that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
 
     /// Print one JSON document (for logs)
     #[arg(long)]

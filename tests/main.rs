@@ -8,6 +8,7 @@
 mod docs;
 mod genkey;
 mod interop;
+mod key_safety;
 mod record;
 mod rotate;
 mod sign_verify;

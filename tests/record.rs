@@ -2,14 +2,18 @@
 
 use std::process::Command;
 
-use crate::util::{dkimkit_run, load_in_bind, peer, run, temp_dir, testdata};
+use crate::util::{
+    dkimkit_run, load_in_bind, make_private, peer, private_copy, run, temp_dir, testdata,
+    write_private,
+};
 
 const VECTORS: &str = "crates/dkim-core/testdata/vectors";
 
 /// The one-line record value dkimkit prints for a key file.
 fn value_of(key_file: &std::path::Path, extra: &[&str]) -> String {
     let dir = temp_dir();
-    let key = key_file.to_str().unwrap();
+    let copy = private_copy(dir.path(), key_file);
+    let key = copy.to_str().unwrap();
     let mut args = vec!["record", "-k", key, "--format", "value"];
     args.extend_from_slice(extra);
     dkimkit_run(dir.path(), &args)
@@ -51,6 +55,7 @@ fn reads_pkcs1_pkcs8_and_der_rsa_keys() {
             .arg("-out")
             .arg(&der))
         .success();
+        make_private(&der);
         assert_eq!(p_of(&value_of(&der, &[])), p_of(&spki_record), "{name}");
     }
 }
@@ -109,7 +114,10 @@ fn rebuilds_the_txt_file_genkey_wrote() {
 #[test]
 fn json_describes_the_one_record() {
     let dir = temp_dir();
-    let key = testdata(&format!("{VECTORS}/rfc8463/test.rsa.private"));
+    let key = private_copy(
+        dir.path(),
+        &testdata(&format!("{VECTORS}/rfc8463/test.rsa.private")),
+    );
     let out = dkimkit_run(
         dir.path(),
         &[
@@ -138,7 +146,10 @@ fn json_describes_the_one_record() {
 #[test]
 fn the_printed_bind_entry_loads_in_bind() {
     let dir = temp_dir();
-    let key = testdata(&format!("{VECTORS}/keys/rsa2048-pkcs1.pem"));
+    let key = private_copy(
+        dir.path(),
+        &testdata(&format!("{VECTORS}/keys/rsa2048-pkcs1.pem")),
+    );
     let out = dkimkit_run(
         dir.path(),
         &[
@@ -170,23 +181,21 @@ fn unreadable_or_malformed_keys_are_named_in_the_error() {
         2,
         "dkimkit: error: cannot read missing.private: No such file or directory",
     );
-    std::fs::write(dir.path().join("junk.private"), "not a key at all").unwrap();
+    write_private(&dir.path().join("junk.private"), "not a key at all");
     dkimkit_run(dir.path(), &["record", "-k", "junk.private"]).fails_with(
         2,
         "dkimkit: error: junk.private: cannot read the private key: not a private key in a format dkimkit reads",
     );
-    std::fs::write(
-        dir.path().join("public.pem"),
+    write_private(
+        &dir.path().join("public.pem"),
         "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
-    )
-    .unwrap();
+    );
     dkimkit_run(dir.path(), &["record", "-k", "public.pem"])
         .fails_with(2, "public.pem: cannot read the private key: the PEM block is \"PUBLIC KEY\", not a private key");
-    std::fs::write(
-        dir.path().join("cut.private"),
+    write_private(
+        &dir.path().join("cut.private"),
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n",
-    )
-    .unwrap();
+    );
     dkimkit_run(dir.path(), &["record", "-k", "cut.private"])
         .fails_with(2, "cut.private: cannot read the private key: malformed PEM");
     dkimkit_run(dir.path(), &["record"]).fails_with(2, "--key <FILE>");

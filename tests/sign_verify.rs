@@ -534,6 +534,7 @@ fn signing_refuses_what_cannot_be_signed() {
             "x",
             "-k",
             "plain.eml",
+            "--allow-unsafe-keys",
             "plain.eml",
         ],
     )

@@ -15,14 +15,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dkim_core::KeyType;
 use dkim_core::dns::{
     CachingLookup, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TxtAnswer,
     parse_nameserver,
 };
-use dkim_core::files::{self, Existing, NewFile, WriteError};
+use dkim_core::files::{self, Existing, NewFile, UnsafeKeyFile, WriteError};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
 use dkim_core::tables::DataSetKind;
+use dkim_core::{KeyType, PrivateKey};
 
 use crate::cli::{Cli, Command};
 use crate::exit::Outcome;
@@ -163,7 +163,39 @@ fn table_location(argument: &str) -> (std::path::PathBuf, DataSetKind) {
     }
 }
 
-/// Reads a whole input file, naming it in the error.
-fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+/// No private key file is this large (a 4096-bit RSA key in PEM is about 3.3 KB): reading stops
+/// here, so a wrong path (a mailbox, a device) is refused without filling memory.
+const MAX_PRIVATE_KEY_FILE: u64 = 64 * 1024;
+
+/// Reads a private key to sign with or to compare with a record. A key that other users could
+/// read or replace is refused, as opendkim's RequireSafeKeys (on by default) refuses it, unless
+/// `allow_unsafe` (`--allow-unsafe-keys`), which only warns.
+fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKey> {
+    use std::io::Read as _;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Checked on the open file, so the file judged is the file read.
+    match files::check_private_key(&file, path) {
+        Ok(()) => {}
+        Err(error @ UnsafeKeyFile::Io { .. }) => return Err(error.into()),
+        Err(error) if allow_unsafe => {
+            output::warning(&format!("{error} (used anyway: --allow-unsafe-keys)"));
+        }
+        Err(error) => {
+            anyhow::bail!("{error}; or pass --allow-unsafe-keys to use it anyway")
+        }
+    }
+    let mut contents = Vec::new();
+    file.take(MAX_PRIVATE_KEY_FILE + 1)
+        .read_to_end(&mut contents)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if contents.len() as u64 > MAX_PRIVATE_KEY_FILE {
+        anyhow::bail!(
+            "{}: larger than {} KiB, so not a private key",
+            path.display(),
+            MAX_PRIVATE_KEY_FILE / 1024
+        );
+    }
+    PrivateKey::from_file_contents(&contents)
+        .with_context(|| format!("{}: cannot read the private key", path.display()))
 }

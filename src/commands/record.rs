@@ -1,17 +1,16 @@
 //! `dkimkit record`: the record of an existing private key, for when SELECTOR.txt is lost.
 
 use anyhow::Context as _;
-use dkim_core::PrivateKey;
 
 use super::published_record::{PublishedRecord, print_records};
-use super::{read_file, warn_if_weak};
+use super::{read_private_key, warn_if_weak};
 use crate::cli::{RecordArgs, RecordFormat};
 use crate::exit::Outcome;
 
 pub fn run(args: RecordArgs) -> anyhow::Result<Outcome> {
-    let contents = read_file(&args.key)?;
-    let key = PrivateKey::from_file_contents(&contents)
-        .with_context(|| format!("{}: cannot read the private key", args.key.display()))?;
+    let key = read_private_key(&args.key, args.allow_unsafe_keys)?;
+    key.check_not_too_large()
+        .with_context(|| args.key.display().to_string())?;
     warn_if_weak(key.key_type(), key.bits(), Some(&args.key));
     let mut published = PublishedRecord::new(
         &key.public_key(),

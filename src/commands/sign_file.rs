@@ -15,11 +15,11 @@ use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
 use dkim_core::tables::{KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable};
-use dkim_core::{DomainName, PrivateKey, Selector};
+use dkim_core::{DomainName, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{file_exists_error, read_file, refuse_existing, table_location, warn_if_weak};
+use super::{file_exists_error, read_private_key, refuse_existing, table_location, warn_if_weak};
 use crate::cli::SignFileArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -83,29 +83,31 @@ enum KeyChoice {
 }
 
 /// Private keys loaded once each, however many messages they sign.
-#[derive(Default)]
-struct KeyCache(Mutex<HashMap<PathBuf, Arc<SigningKey>>>);
+struct KeyCache {
+    keys: Mutex<HashMap<PathBuf, Arc<SigningKey>>>,
+    /// `--allow-unsafe-keys`.
+    allow_unsafe: bool,
+}
 
 impl KeyCache {
     fn get(&self, path: &Path) -> anyhow::Result<Arc<SigningKey>> {
         if let Some(key) = self
-            .0
+            .keys
             .lock()
             .expect("the key cache is never poisoned")
             .get(path)
         {
             return Ok(Arc::clone(key));
         }
-        let key = Arc::new(load_key(path)?);
-        let mut cache = self.0.lock().expect("the key cache is never poisoned");
+        let key = Arc::new(load_key(path, self.allow_unsafe)?);
+        let mut cache = self.keys.lock().expect("the key cache is never poisoned");
         Ok(Arc::clone(cache.entry(path.to_owned()).or_insert(key)))
     }
 }
 
 /// Reads a private key file and prepares it for signing.
-fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let key = PrivateKey::from_file_contents(&read_file(path)?)
-        .with_context(|| format!("{}: cannot read the private key", path.display()))?;
+fn load_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<SigningKey> {
+    let key = read_private_key(path, allow_unsafe)?;
     warn_if_weak(key.key_type(), key.bits(), Some(path));
     SigningKey::new(&key).with_context(|| path.display().to_string())
 }
@@ -117,7 +119,10 @@ impl KeyChoice {
                 .with_context(|| format!("{}: cannot sign as it says", config.display()))?;
             return Ok(KeyChoice::ByFrom {
                 setup,
-                loaded: KeyCache::default(),
+                loaded: KeyCache {
+                    keys: Mutex::default(),
+                    allow_unsafe: args.allow_unsafe_keys,
+                },
             });
         }
         if let (Some(keys), Some(signing)) = (&args.keytable, &args.signing_table) {
@@ -135,7 +140,10 @@ impl KeyChoice {
             };
             return Ok(KeyChoice::ByFrom {
                 setup,
-                loaded: KeyCache::default(),
+                loaded: KeyCache {
+                    keys: Mutex::default(),
+                    allow_unsafe: args.allow_unsafe_keys,
+                },
             });
         }
         Ok(KeyChoice::Fixed(fixed_keys(args)?))
@@ -195,7 +203,7 @@ fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
         .enumerate()
         .map(|(i, (path, selector))| {
             Ok(ChosenKey {
-                key: Arc::new(load_key(path)?),
+                key: Arc::new(load_key(path, args.allow_unsafe_keys)?),
                 domain: domains[if domains.len() == 1 { 0 } else { i }].clone(),
                 selector: selector.clone(),
                 identity: args.identity.clone(),

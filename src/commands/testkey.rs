@@ -11,7 +11,7 @@ use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{Dns, read_file, table_location};
+use super::{Dns, read_private_key, table_location};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -96,17 +96,18 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     };
     let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
     dns.ready()?;
-    // A single key named with -k must be readable: that is a usage error, not a finding.
-    if let [
-        Target {
-            key_file: Some(path),
-            key_name: None,
-            ..
-        },
-    ] = targets.as_slice()
-    {
-        load_key(path)?;
-    }
+    // A single key named with -k must be readable and safe: that is a usage error, not a
+    // finding. It is read once, here, so a warning (--allow-unsafe-keys) is given once.
+    let single_key = match targets.as_slice() {
+        [
+            Target {
+                key_file: Some(path),
+                key_name: None,
+                ..
+            },
+        ] => Some(read_private_key(path, args.allow_unsafe_keys)?),
+        _ => None,
+    };
 
     let progress = Progress::new(targets.len(), "keys", false);
     // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
@@ -118,7 +119,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         targets
             .par_iter()
             .map(|target| {
-                let checked = check(target, &dns);
+                let checked = check(target, &dns, single_key.as_ref(), args.allow_unsafe_keys);
                 progress.advance();
                 checked
             })
@@ -138,26 +139,32 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn load_key(path: &Path) -> anyhow::Result<PrivateKey> {
-    PrivateKey::from_file_contents(&read_file(path)?)
-        .with_context(|| format!("{}: cannot read the private key", path.display()))
-}
-
-fn check(target: &Target, dns: &Dns) -> Checked {
+/// Checks one key; `preloaded` is the key of a single -k, read already. In KeyTable mode a key
+/// that cannot be read, or that other users could read (RequireSafeKeys), is a finding on its
+/// entry: opendkim would not sign with it either.
+fn check(
+    target: &Target,
+    dns: &Dns,
+    preloaded: Option<&PrivateKey>,
+    allow_unsafe: bool,
+) -> Checked {
     let Some(domain) = &target.domain else {
         return Checked::Skipped(
             "its domain is % (each sender's own), so there is no one record to check",
         );
     };
-    let private_key = match target.key_file.as_deref().map(load_key).transpose() {
-        Ok(key) => key,
-        Err(e) => return Checked::KeyUnreadable(format!("{e:#}")),
+    let loaded = match (preloaded, &target.key_file) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(path)) => match read_private_key(path, allow_unsafe) {
+            Ok(key) => Some(key),
+            Err(e) => return Checked::KeyUnreadable(format!("{e:#}")),
+        },
     };
     Checked::Report(check_published_key(
         dns,
         &target.selector,
         domain,
-        private_key.as_ref(),
+        preloaded.or(loaded.as_ref()),
     ))
 }
 

@@ -228,3 +228,23 @@ pub fn assert_nothing_written(dir: &Path) {
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("cannot create a temporary directory")
 }
+
+/// Makes a key file readable by its owner only, as genkey creates keys: dkimkit refuses a
+/// private key others can read (RequireSafeKeys). Keys from git checkouts are 0644.
+pub fn make_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Writes a private key file with mode 0600.
+pub fn write_private(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).unwrap();
+    make_private(path);
+}
+
+/// A mode-0600 copy, in `dir`, of a key file from the test data.
+pub fn private_copy(dir: &Path, source: &Path) -> PathBuf {
+    let copy = dir.join(source.file_name().unwrap());
+    write_private(&copy, std::fs::read(source).unwrap());
+    copy
+}

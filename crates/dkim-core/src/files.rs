@@ -4,10 +4,13 @@
 //! permissions (a private key is 0600 from the first byte; there is no chmod afterwards), synced,
 //! and renamed into place. A set of files (a key and its record) is written together: if one
 //! cannot be put in place, the ones already placed are removed again.
+//!
+//! Reading a private key is the other half: [`check_private_key`] refuses a key that another
+//! user could read or replace, as opendkim's `RequireSafeKeys` (on by default) does.
 
-use std::fs::{File, Permissions};
+use std::fs::{File, Metadata, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -172,6 +175,172 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
     Ok(())
 }
 
+/// Permission bits that let the group or others read or write a file.
+const GROUP_OR_OTHER_READ_WRITE: u32 = 0o066;
+/// Permission bits that let the group or others write into a directory.
+const GROUP_OR_OTHER_WRITE: u32 = 0o022;
+/// The sticky bit: in such a directory only an entry's owner may rename or remove it (`/tmp`).
+const STICKY: u32 = 0o1000;
+
+/// Why a private key file is not safe to sign with: another user could read it (and sign as
+/// the domain) or replace it (and have us sign with their key, or leak ours through the record
+/// we print). The messages say how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsafeKeyFile {
+    /// The group or others may read or write the key.
+    #[error(
+        "{path}: the private key can be read or written by other users (mode {mode:04o}); \
+         fix it with: chmod 600 {path}",
+        path = path.display()
+    )]
+    OpenToOthers {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The key belongs to another user (not root), who can change its mode or contents.
+    #[error(
+        "{path}: the private key is owned by uid {owner}, not by this user (uid {me}) or root; \
+         fix it with: chown {me} {path}",
+        path = path.display()
+    )]
+    ForeignOwner {
+        /// The key file.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The user we run as.
+        me: u32,
+    },
+    /// A directory on the way to the key lets other users replace the key.
+    #[error(
+        "{path}: other users can replace the private key: the directory {directory} {why}; \
+         fix it with: {fix}",
+        path = path.display(),
+        directory = directory.display()
+    )]
+    UnsafeDirectory {
+        /// The key file.
+        path: PathBuf,
+        /// The directory at fault.
+        directory: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// Something other than a regular file (a FIFO, a device, a directory).
+    #[error("{}: not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file was replaced between opening and checking it.
+    #[error("{}: the file changed while it was being checked", path.display())]
+    Replaced {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The file or a directory above it could not be examined.
+    #[error("cannot check {}: {source}", path.display())]
+    Io {
+        /// The path being examined.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Checks that the private key open as `file` (opened from `path`) is safe to use, as
+/// opendkim's `RequireSafeKeys` does (opendkim.conf(5); `dkimf_securefile` in opendkim.c):
+///
+/// - the key is a regular file, owned by the user we run as or by root;
+/// - neither its group nor others may read or write it. opendkim lets the group read when no
+///   other user is in that group; we refuse every group bit, because group membership changes
+///   without the key's mode changing, and `chmod 600` is always the fix;
+/// - no directory on the key's resolved path (symbolic links followed, as opendkim's
+///   `realpath`) can be written by another user: not owned by another user (other than root),
+///   not writable by group or others. Unlike opendkim, a directory with the sticky bit (`/tmp`)
+///   is accepted, since there only an entry's owner may rename or remove it.
+///
+/// The mode and owner come from the open file (`fstat`), and the resolved path must still be
+/// that file, so a file swapped after the check is not the one that is read.
+pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| UnsafeKeyFile::Io { path, source }
+    };
+    let opened = file.metadata().map_err(io(path))?;
+    if !opened.is_file() {
+        return Err(UnsafeKeyFile::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    let me = rustix::process::geteuid().as_raw();
+    let mode = opened.mode() & 0o7777;
+    if opened.uid() != me && opened.uid() != 0 {
+        return Err(UnsafeKeyFile::ForeignOwner {
+            path: path.to_owned(),
+            owner: opened.uid(),
+            me,
+        });
+    }
+    if mode & GROUP_OR_OTHER_READ_WRITE != 0 {
+        return Err(UnsafeKeyFile::OpenToOthers {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let resolved = std::fs::canonicalize(path).map_err(io(path))?;
+    let now = std::fs::metadata(&resolved).map_err(io(&resolved))?;
+    if (now.dev(), now.ino()) != (opened.dev(), opened.ino()) {
+        return Err(UnsafeKeyFile::Replaced {
+            path: path.to_owned(),
+        });
+    }
+    for directory in resolved.ancestors().skip(1) {
+        let metadata = std::fs::metadata(directory).map_err(io(directory))?;
+        if let Some((why, fix)) = unsafe_directory(directory, &metadata, me) {
+            return Err(UnsafeKeyFile::UnsafeDirectory {
+                path: path.to_owned(),
+                directory: directory.to_owned(),
+                why,
+                fix,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` and checks it with [`check_private_key`].
+pub fn check_private_key_file(path: &Path) -> Result<(), UnsafeKeyFile> {
+    let file = File::open(path).map_err(|source| UnsafeKeyFile::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    check_private_key(&file, path)
+}
+
+/// What lets another user replace entries of `directory`, and the fix; None when nothing does.
+fn unsafe_directory(directory: &Path, metadata: &Metadata, me: u32) -> Option<(String, String)> {
+    let mode = metadata.mode() & 0o7777;
+    if metadata.uid() != me && metadata.uid() != 0 {
+        return Some((
+            format!("is owned by uid {}", metadata.uid()),
+            format!("chown {me} {}", directory.display()),
+        ));
+    }
+    if mode & GROUP_OR_OTHER_WRITE != 0 && mode & STICKY == 0 {
+        return Some((
+            format!("can be written by group or others (mode {mode:04o})"),
+            format!("chmod go-w {}", directory.display()),
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +441,73 @@ mod tests {
         write_all_or_nothing(&files, Existing::Replace).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(!fs::symlink_metadata(&key).unwrap().file_type().is_symlink());
+    }
+
+    fn key_with_mode(dir: &Path, mode: u32) -> PathBuf {
+        let key = dir.join("k.private");
+        let _ = fs::remove_file(&key);
+        fs::write(&key, "key").unwrap();
+        fs::set_permissions(&key, Permissions::from_mode(mode)).unwrap();
+        key
+    }
+
+    #[test]
+    fn private_keys_only_their_owner_can_read_are_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o600, 0o400, 0o700] {
+            let key = key_with_mode(dir.path(), mode);
+            check_private_key_file(&key).unwrap();
+        }
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602, 0o666] {
+            let key = key_with_mode(dir.path(), mode);
+            let err = check_private_key_file(&key).unwrap_err();
+            assert!(
+                matches!(err, UnsafeKeyFile::OpenToOthers { mode: m, .. } if m == mode),
+                "{mode:o}: {err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: the private key can be read or written by other users (mode {mode:04o}); \
+                     fix it with: chmod 600 {}",
+                    key.display(),
+                    key.display()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_directory_others_can_write_makes_the_key_unsafe() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        fs::create_dir(&keys).unwrap();
+        let key = key_with_mode(&keys, 0o600);
+        fs::set_permissions(&keys, Permissions::from_mode(0o777)).unwrap();
+        let err = check_private_key_file(&key).unwrap_err();
+        assert!(
+            matches!(&err, UnsafeKeyFile::UnsafeDirectory { directory, .. } if directory.ends_with("keys")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("chmod go-w "), "{err}");
+        // The sticky bit (as on /tmp) stops others from replacing our files.
+        fs::set_permissions(&keys, Permissions::from_mode(0o1777)).unwrap();
+        check_private_key_file(&key).unwrap();
+    }
+
+    #[test]
+    fn a_symbolic_link_is_judged_by_the_file_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_with_mode(dir.path(), 0o644);
+        let link = dir.path().join("link.private");
+        std::os::unix::fs::symlink(&key, &link).unwrap();
+        assert!(matches!(
+            check_private_key_file(&link),
+            Err(UnsafeKeyFile::OpenToOthers { .. })
+        ));
+        assert!(matches!(
+            check_private_key_file(dir.path()),
+            Err(UnsafeKeyFile::NotAFile { .. })
+        ));
     }
 }

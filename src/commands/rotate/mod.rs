@@ -29,7 +29,7 @@ use serde_json::json;
 
 use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, is_under};
 use super::published_record::PublishedRecord;
-use super::{read_file, table_location, write_files};
+use super::{read_private_key, table_location, write_files};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
 use crate::exit::{Outcome, TemporaryFailure};
 use crate::output::{self, Progress};
@@ -468,9 +468,15 @@ impl Rotation<'_> {
 
     /// The key type and size of new keys: as asked, or as the current key.
     fn key_spec(&self, current_key: &Path) -> anyhow::Result<KeySpec> {
-        let current = || -> anyhow::Result<PrivateKey> {
-            PrivateKey::from_file_contents(&read_file(current_key)?)
-                .with_context(|| format!("{}: cannot read the private key", current_key.display()))
+        // Read the current key only when it decides something, and then once (an unsafe key's
+        // warning is given once).
+        let loaded = std::cell::OnceCell::new();
+        let current = || -> anyhow::Result<&PrivateKey> {
+            if let Some(key) = loaded.get() {
+                return Ok(key);
+            }
+            let key = read_private_key(current_key, self.args.allow_unsafe_keys)?;
+            Ok(loaded.get_or_init(|| key))
         };
         let key_type = match self.args.key_type {
             Some(key_type) => KeyType::from(key_type),
@@ -537,8 +543,7 @@ impl Rotation<'_> {
         if self.imagined_keys.contains(key_file) {
             return Ok("(the new key's record)".to_owned());
         }
-        let key = PrivateKey::from_file_contents(&read_file(key_file)?)
-            .with_context(|| format!("{}: cannot read the private key", key_file.display()))?;
+        let key = read_private_key(key_file, self.args.allow_unsafe_keys)?;
         Ok(default_record(&key, &selector.parse()?, domain)?
             .record
             .to_value())
@@ -708,7 +713,7 @@ impl Rotation<'_> {
             return Ok(None);
         }
         let selector: Selector = next.selector.parse()?;
-        let key = PrivateKey::from_file_contents(&read_file(&next.key_file)?)?;
+        let key = read_private_key(&next.key_file, self.args.allow_unsafe_keys)?;
         for (_, lookup) in &self.visibility {
             let report = check_published_key(lookup, &selector, domain, Some(&key));
             match report.worst() {
