@@ -7,6 +7,7 @@
 
 mod docs;
 mod genkey;
+mod hostile;
 mod interop;
 mod key_safety;
 mod record;
