@@ -81,3 +81,19 @@ fn tsig_key_escaped_dot_at_name_end() {
     assert_eq!(name, name.to_ascii_lowercase());
     assert!(name.ends_with("\\."), "{name:?}");
 }
+
+/// A TSIG key name with a decimal escape that stands for an upper-case letter: the text was
+/// lower-cased before the escape was decoded, so name() came out with an upper-case letter
+/// although it promises lower case.
+#[test]
+fn tsig_key_escape_makes_upper_case() {
+    let input = regression("tsig_key-escape-makes-upper-case.txt");
+    let text = std::str::from_utf8(&input[1..]).unwrap();
+    let name = TsigKey::parse(text, None).unwrap().name();
+    assert_eq!(name, name.to_ascii_lowercase());
+    // BIND's quoting takes one backslash, the DNS escape `\101` the other; hickory 0.26 reads
+    // it as octal (65, `A`), although RFC 1035 5.1 says decimal (`e`): either way, lower case.
+    let key = "key \"\\\\101b\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };";
+    let name = TsigKey::parse(key, None).unwrap().name();
+    assert!(name == "ab" || name == "eb", "{name:?}");
+}
