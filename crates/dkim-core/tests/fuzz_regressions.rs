@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use dkim_core::dns::TsigKey;
+use dkim_core::dns::{TsigKey, TsigKeyParseError};
 use dkim_core::record::{KeyRecord, RecordError};
 
 fn regression(name: &str) -> Vec<u8> {
@@ -96,4 +96,16 @@ fn tsig_key_escape_makes_upper_case() {
     let key = "key \"\\\\101b\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };";
     let name = TsigKey::parse(key, None).unwrap().name();
     assert!(name == "ab" || name == "eb", "{name:?}");
+}
+
+/// A TSIG key named `..` (written `"\\.."`): one dot went to the trailing-dot rule and the rest
+/// parsed as the root, so a key "named" the root was accepted, and name() gave `.`. Refused now.
+#[test]
+fn tsig_key_two_dots_name() {
+    let input = regression("tsig_key-two-dots-name.txt");
+    let text = std::str::from_utf8(&input[1..]).unwrap();
+    assert!(matches!(
+        TsigKey::parse(text, None),
+        Err(TsigKeyParseError::BadKeyName { .. })
+    ));
 }
