@@ -72,6 +72,22 @@ pub enum RecordError {
     /// A hash name that is not sha256.
     #[error("unknown hash algorithm \"{0}\" (DKIM signs with sha256)")]
     UnknownHashAlgorithm(String),
+    /// An `h=` or `s=` entry outside the record's grammar (RFC 6376 3.6.1).
+    #[error("{tag}= holds \"{entry}\", which is not a name of letters, digits and inner hyphens")]
+    BadListEntry {
+        /// The tag, `h` or `s`.
+        tag: &'static str,
+        /// The entry, lower case.
+        entry: String,
+    },
+}
+
+/// Whether `word` is an RFC 6376 `hyphenated-word`: `ALPHA [ *(ALPHA / DIGIT / "-")
+/// (ALPHA / DIGIT) ]`, the grammar of every `h=` hash and `s=` service type (3.6.1).
+fn is_hyphenated_word(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !word.ends_with('-')
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Parses a hash list as opendkim-genkey's `-h` takes it: names separated by `:`. The seed
@@ -152,6 +168,23 @@ impl KeyRecord {
                 .filter(|item| !item.is_empty())
                 .collect()
         };
+        // h= and s= are kept, so they must be words of the grammar: a record that is not "MUST"
+        // be ignored (RFC 6376 6.1.2, key syntax error), and one kept with any text in them
+        // would be written back (to_value) as something no zone file or receiver expects, such
+        // as non-ASCII. Found by fuzzing (fuzz/fuzz_targets/key_record.rs).
+        let word_list = |tag: &'static str, value: &str| -> Result<Vec<String>, RecordError> {
+            let entries = colon_list(value);
+            match entries
+                .iter()
+                .find(|e| !(is_hyphenated_word(e) || (tag == "s" && *e == "*")))
+            {
+                Some(entry) => Err(RecordError::BadListEntry {
+                    tag,
+                    entry: entry.clone(),
+                }),
+                None => Ok(entries),
+            }
+        };
         let mut record = KeyRecord {
             key_type: KeyType::Rsa,
             hash_algorithms: Vec::new(),
@@ -170,8 +203,8 @@ impl KeyRecord {
                         .parse()
                         .map_err(|_| RecordError::UnknownKeyType(tag.value.to_owned()))?;
                 }
-                "h" => record.hash_algorithms = colon_list(tag.value),
-                "s" => record.service_types = colon_list(tag.value),
+                "h" => record.hash_algorithms = word_list("h", tag.value)?,
+                "s" => record.service_types = word_list("s", tag.value)?,
                 "t" => {
                     // RFC 6376 3.6.1: unrecognised flags MUST be ignored.
                     for flag in colon_list(tag.value) {

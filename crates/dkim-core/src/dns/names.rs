@@ -25,6 +25,11 @@ pub(crate) fn query_name(name: &str) -> Result<Name, String> {
         return Err("it holds white space or control characters".to_owned());
     }
     let mut parsed = Name::from_ascii(&relative).map_err(|e| e.to_string())?;
+    // `..` loses one dot to the trailing-dot rule above and parses as the root, which no key or
+    // record is named. Found by fuzzing (the tsig_key target).
+    if parsed.is_root() {
+        return Err("it is the root, not a name".to_owned());
+    }
     parsed.set_fqdn(true);
     Ok(parsed)
 }

@@ -191,7 +191,10 @@ impl TsigKey {
             reason,
         })?;
         Ok(TsigKey {
-            name,
+            // Lower case again after parsing: an escape such as `\073` makes an upper-case
+            // letter that the text's lower-casing did not see, and name() promises lower case
+            // (DNS names compare without regard to case). Found by fuzzing (tsig_key target).
+            name: name.to_lowercase(),
             algorithm,
             secret,
         })
