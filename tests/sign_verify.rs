@@ -5,29 +5,21 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{Run, dkimkit, dkimkit_run, peer, run, run_with_input, temp_dir, testdata};
+use crate::util::{
+    Run, dkimkit, dkimkit_run, peer, run, run_with_input, temp_dir, testdata, verify_vector,
+};
 
 const VECTORS: &str = "crates/dkim-core/testdata/vectors";
 const VECTOR_TIME: &str = "1667843664";
 
 /// `--key` arguments for a verify vector's records, and its message.
 fn vector(name: &str) -> (Vec<String>, Vec<u8>) {
-    let text = std::fs::read(testdata(&format!("{VECTORS}/verify/{name}"))).unwrap();
-    let split = text.windows(2).position(|w| w == b"\n\n").unwrap();
-    let keys = String::from_utf8(text[..split].to_vec())
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let (name, value) = line.split_once(' ').unwrap();
-            let name = if name.contains('.') {
-                name.to_owned()
-            } else {
-                format!("{name}._domainkey.football.example.com")
-            };
-            format!("--key={name}={value}")
-        })
+    let (records, message) = verify_vector(name);
+    let keys = records
+        .into_iter()
+        .map(|(name, value)| format!("--key={name}={value}"))
         .collect();
-    (keys, text[split + 2..].to_vec())
+    (keys, message)
 }
 
 fn verify(dir: &Path, keys: &[String], extra: &[&str]) -> Run {

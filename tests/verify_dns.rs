@@ -8,7 +8,7 @@ use std::net::UdpSocket;
 use dkim_core::record::format_zone_entry;
 use named_harness::{NamedServer, Zone};
 
-use crate::util::{Run, dkimkit_run, temp_dir, testdata};
+use crate::util::{Run, dkimkit_run, temp_dir, testdata, verify_vector};
 
 const VECTORS: &str = "crates/dkim-core/testdata/vectors";
 const VECTOR_FILES: [&str; 7] = [
@@ -20,27 +20,6 @@ const VECTOR_FILES: [&str; 7] = [
     "mail-auth-006.txt",
     "dkimpy-rfc6376-simple.txt",
 ];
-
-/// A vector file's records (`NAME VALUE` lines; a bare selector is in football.example.com) and
-/// its message.
-fn vector(name: &str) -> (Vec<(String, String)>, Vec<u8>) {
-    let text = std::fs::read(testdata(&format!("{VECTORS}/verify/{name}"))).unwrap();
-    let split = text.windows(2).position(|w| w == b"\n\n").unwrap();
-    let records = String::from_utf8(text[..split].to_vec())
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let (name, value) = line.split_once(' ').unwrap();
-            let name = if name.contains('.') {
-                name.to_owned()
-            } else {
-                format!("{name}._domainkey.football.example.com")
-            };
-            (name, value.to_owned())
-        })
-        .collect();
-    (records, text[split + 2..].to_vec())
-}
 
 /// One zone per domain, each record written as genkey writes SELECTOR.txt (absolute names).
 fn zones_for(records: &[(String, String)]) -> Vec<Zone> {
@@ -70,7 +49,7 @@ fn every_vector_passes_with_keys_from_a_real_named() {
     let mut records = Vec::new();
     let mut files = Vec::new();
     for name in VECTOR_FILES {
-        let (vector_records, message) = vector(name);
+        let (vector_records, message) = verify_vector(name);
         for record in vector_records {
             if !records.contains(&record) {
                 records.push(record);

@@ -224,6 +224,28 @@ pub fn assert_nothing_written(dir: &Path) {
     assert!(left.is_empty(), "nothing should be written, found {left:?}");
 }
 
+/// A public verify vector (testdata/vectors/verify/NAME): its key records as (name, value)
+/// (a bare selector is in football.example.com, as the vectors' README says) and its message.
+pub fn verify_vector(name: &str) -> (Vec<(String, String)>, Vec<u8>) {
+    let path = testdata(&format!("crates/dkim-core/testdata/vectors/verify/{name}"));
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let split = text.windows(2).position(|w| w == b"\n\n").unwrap();
+    let records = String::from_utf8(text[..split].to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once(' ').unwrap();
+            let name = if name.contains('.') {
+                name.to_owned()
+            } else {
+                format!("{name}._domainkey.football.example.com")
+            };
+            (name, value.to_owned())
+        })
+        .collect();
+    (records, text[split + 2..].to_vec())
+}
+
 /// A fresh temporary directory.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("cannot create a temporary directory")
