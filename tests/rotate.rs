@@ -133,6 +133,22 @@ fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Ru
     dkimkit_run(setup.dir.path(), &args)
 }
 
+/// testkey over the whole KeyTable, against `server`.
+fn testkey_keytable(setup: &Setup, server: &NamedServer) -> Run {
+    let address = server.addr().to_string();
+    dkimkit_run(
+        setup.dir.path(),
+        &[
+            "testkey",
+            "--keytable",
+            "KeyTable",
+            "--no-dnssec",
+            "--nameserver",
+            &address,
+        ],
+    )
+}
+
 /// A message from `domain` signed with the key the KeyTable names now.
 fn sign_now(setup: &Setup, domain: &str, day: u64) -> PathBuf {
     let message = setup.path(&format!("msg-{domain}-{day}.eml"));
@@ -192,17 +208,7 @@ fn thirteen_months(
             }
         }
         // The KeyTable names keys whose records are served and pass testkey's checks.
-        let checked = dkimkit_run(
-            setup.dir.path(),
-            &[
-                "testkey",
-                "--keytable",
-                "KeyTable",
-                "--no-dnssec",
-                "--nameserver",
-                &address,
-            ],
-        );
+        let checked = testkey_keytable(setup, server);
         assert_eq!(
             checked.status, 0,
             "day {day}: testkey:\n{}\nrotate: {report:#}",
@@ -589,18 +595,7 @@ fn a_run_killed_after_any_step_is_completed_by_the_next() {
                 "killed after {steps} steps"
             );
         }
-        let address = server.addr().to_string();
-        let checked = dkimkit_run(
-            setup.dir.path(),
-            &[
-                "testkey",
-                "--keytable",
-                "KeyTable",
-                "--no-dnssec",
-                "--nameserver",
-                &address,
-            ],
-        );
+        let checked = testkey_keytable(&setup, &server);
         assert_eq!(
             checked.status, 0,
             "killed after {steps} steps: {}",

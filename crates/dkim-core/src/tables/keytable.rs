@@ -177,10 +177,7 @@ impl KeyTable {
 
     /// Reads and parses a KeyTable file.
     pub fn load(path: &Path, kind: DataSetKind) -> Result<Self, TableError> {
-        Self::parse(&lines::read(path)?, kind).map_err(|source| TableError::Syntax {
-            path: path.to_owned(),
-            source,
-        })
+        lines::load(path, |text| Self::parse(text, kind))
     }
 
     /// How the table is read.

@@ -264,6 +264,17 @@ pub(crate) fn one_field<'a>(what: &'static str, text: &'a str) -> Result<&'a str
     Ok(text)
 }
 
+/// Reads a table file and parses it with `parse`, naming the file in a syntax error.
+pub(crate) fn load<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, LineError>,
+) -> Result<T, TableError> {
+    parse(&read(path)?).map_err(|source| TableError::Syntax {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Reads a table file.
 pub(crate) fn read(path: &Path) -> Result<String, TableError> {
     fs::read_to_string(path).map_err(|source| TableError::Read {

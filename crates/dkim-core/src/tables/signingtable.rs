@@ -121,10 +121,7 @@ impl SigningTable {
 
     /// Reads and parses a SigningTable file.
     pub fn load(path: &Path, kind: DataSetKind) -> Result<Self, TableError> {
-        Self::parse(&lines::read(path)?, kind).map_err(|source| TableError::Syntax {
-            path: path.to_owned(),
-            source,
-        })
+        lines::load(path, |text| Self::parse(text, kind))
     }
 
     /// How the table is read.
