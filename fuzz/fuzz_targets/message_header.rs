@@ -15,7 +15,7 @@ use dkim_core::canonical::{Algorithm, BodyHasher, canonicalize_header};
 use dkim_core::message::{HeaderField, MAX_HEADER_BYTES, MAX_HEADER_FIELDS, read_header};
 use dkimkit_fuzz::{ALGORITHMS, canonical_body};
 use libfuzzer_sys::fuzz_target;
-use ring::digest::{SHA256, digest};
+use aws_lc_rs::digest::{SHA256, digest};
 
 fuzz_target!(|data: &[u8]| {
     let mut reader = Cursor::new(data);

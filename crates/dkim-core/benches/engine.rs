@@ -55,7 +55,7 @@ fn body_hashing(c: &mut Criterion) {
         let body = body_of(size);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_function(format!("sha256/{size}"), |b| {
-            b.iter(|| ring::digest::digest(&ring::digest::SHA256, black_box(&body)))
+            b.iter(|| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, black_box(&body)))
         });
         for algorithm in [Algorithm::Simple, Algorithm::Relaxed] {
             group.bench_function(format!("{}/{size}", algorithm.as_str()), |b| {

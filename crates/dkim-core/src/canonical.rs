@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ring::digest;
+use aws_lc_rs::digest;
 
 use crate::message::HeaderField;
 

@@ -1,16 +1,18 @@
 //! The signature algorithms of DKIM: rsa-sha256 (RFC 6376 3.3), ed25519-sha256 (RFC 8463 3),
 //! and rsa-sha1, recognised only so that it can be refused by name (RFC 8301 3.1).
 //!
-//! `ring` signs and verifies: it is several times faster than the `rsa` crate and signs in
-//! constant time. It refuses to sign with RSA keys under 2048 bits, which RFC 8301 still allows
-//! (1024 and up); those are signed with the `rsa` crate, always with blinding (see DESIGN.md).
+//! `aws-lc-rs` signs and verifies: it signs in constant time, runs RSA at `openssl speed`'s rate
+//! (it has OpenSSL's AVX-512 code, which doubles RSA signing on CPUs that have it), and is several
+//! times faster than the `rsa` crate (docs/PERFORMANCE.md). It refuses to sign with RSA keys
+//! under 2048 bits, which RFC 8301 still allows (1024 and up); those are signed with the `rsa`
+//! crate, always with blinding (docs/supply-chain.md).
 
 use std::fmt;
 use std::str::FromStr;
 
-use ring::digest;
-use ring::rand::SystemRandom;
-use ring::signature::{self as ring_signature, Ed25519KeyPair, RsaKeyPair};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self as aws_signature, Ed25519KeyPair, RsaKeyPair};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 
@@ -85,7 +87,7 @@ pub struct SigningKey {
 
 enum SigningKeyInner {
     Rsa(RsaKeyPair),
-    /// Under 2048 bits, which ring refuses.
+    /// Under 2048 bits, which aws-lc-rs refuses.
     SmallRsa(Box<rsa::RsaPrivateKey>),
     Ed25519(Ed25519KeyPair),
 }
@@ -130,9 +132,9 @@ impl SigningKey {
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
         match &self.inner {
             SigningKeyInner::Rsa(pair) => {
-                let mut signature = vec![0; pair.public().modulus_len()];
+                let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(
-                    &ring_signature::RSA_PKCS1_SHA256,
+                    &aws_signature::RSA_PKCS1_SHA256,
                     &self.random,
                     data,
                     &mut signature,
@@ -172,19 +174,19 @@ pub fn verify_signature(
     match (algorithm, key) {
         (SigningAlgorithm::RsaSha256, PublicKey::Rsa(rsa_key)) => {
             let params = if key.bits() >= RECOMMENDED_RSA_BITS {
-                &ring_signature::RSA_PKCS1_2048_8192_SHA256
+                &aws_signature::RSA_PKCS1_2048_8192_SHA256
             } else {
                 // RFC 8301 3.2 still allows 1024-bit keys.
-                &ring_signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+                &aws_signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
             };
-            let components = ring_signature::RsaPublicKeyComponents {
+            let components = aws_signature::RsaPublicKeyComponents {
                 n: rsa_key.n().to_bytes_be(),
                 e: rsa_key.e().to_bytes_be(),
             };
             components.verify(params, data, signature).is_ok()
         }
         (SigningAlgorithm::Ed25519Sha256, PublicKey::Ed25519(raw)) => {
-            ring_signature::UnparsedPublicKey::new(&ring_signature::ED25519, raw)
+            aws_signature::UnparsedPublicKey::new(&aws_signature::ED25519, raw)
                 .verify(sha256(data).as_ref(), signature)
                 .is_ok()
         }

@@ -1,9 +1,9 @@
 //! Private and public DKIM keys: generation, loading from every format mail administrators
 //! have on disk, and the public key in the form a key record publishes it.
 //!
-//! RSA keys are generated, encoded and decoded with the `rsa` crate; Ed25519 public keys are
-//! derived with `ring`. Signing and verification (elsewhere) go through `ring`, which is faster
-//! and constant-time (see DESIGN.md).
+//! RSA keys are generated (rsa_keygen.rs), encoded and decoded with the `rsa` crate; Ed25519
+//! public keys are derived with `aws-lc-rs`. Signing and verification (crypto.rs) go through
+//! `aws-lc-rs`, which is faster and constant-time (docs/PERFORMANCE.md).
 
 use std::fmt;
 use std::str::FromStr;
@@ -189,8 +189,7 @@ impl PrivateKey {
     pub fn generate(spec: KeySpec) -> Result<Self, KeyError> {
         match spec.check()? {
             KeySpec::Rsa { bits } => {
-                let key =
-                    RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map_err(KeyError::Rsa)?;
+                let key = crate::rsa_keygen::generate(bits).map_err(KeyError::Rsa)?;
                 Ok(PrivateKey(PrivateKeyInner::Rsa(Box::new(key))))
             }
             KeySpec::Ed25519 => {
@@ -316,10 +315,11 @@ impl PrivateKey {
         match &self.0 {
             PrivateKeyInner::Rsa(key) => PublicKey::Rsa(key.to_public_key()),
             PrivateKeyInner::Ed25519(seed) => {
-                let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
-                    .expect("a 32-byte seed is always a valid Ed25519 key");
+                let pair =
+                    aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
+                        .expect("a 32-byte seed is always a valid Ed25519 key");
                 let mut public = [0u8; 32];
-                public.copy_from_slice(ring::signature::KeyPair::public_key(&pair).as_ref());
+                public.copy_from_slice(aws_lc_rs::signature::KeyPair::public_key(&pair).as_ref());
                 PublicKey::Ed25519(public)
             }
         }

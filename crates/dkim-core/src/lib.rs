@@ -19,6 +19,7 @@ pub mod message;
 pub mod name;
 pub mod record;
 pub mod rotate;
+mod rsa_keygen;
 pub mod sign;
 pub mod signature;
 pub mod tables;
