@@ -49,10 +49,15 @@ fn write_files(new_files: &[NewFile<'_>], force: bool) -> anyhow::Result<()> {
     } else {
         Existing::Refuse
     };
-    files::write_all_or_nothing(new_files, existing).map_err(|error| match error {
+    files::write_all_or_nothing(new_files, existing).map_err(write_error)
+}
+
+/// A file-writing error, saying how to get past an existing file.
+fn write_error(error: WriteError) -> anyhow::Error {
+    match error {
         WriteError::Exists { path } => file_exists_error(&path),
         other => anyhow::Error::new(other),
-    })
+    }
 }
 
 /// Refuses, before any work is done, to write where a file exists already (unless `force`).

@@ -1,7 +1,7 @@
 //! `dkimkit sign-file`: DKIM-sign message files with one or more keys, fixed or chosen per
 //! message by opendkim's tables.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt as _;
@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::crypto::SigningKey;
-use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE};
+use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE, StagedFile};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
 use dkim_core::tables::{KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable};
@@ -19,7 +19,7 @@ use dkim_core::{DomainName, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{file_exists_error, read_private_key, refuse_existing, table_location, warn_if_weak};
+use super::{read_private_key, refuse_existing, table_location, warn_if_weak, write_error};
 use crate::cli::SignFileArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -212,6 +212,17 @@ fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
         .collect()
 }
 
+/// Messages signed before their output files are synced together (syncing one file after the
+/// other costs a journal commit each: 20 times slower on ext4); few enough that the staged
+/// files' descriptors stay well under the usual limit of 1,024.
+const DURABLE_BATCH: usize = 256;
+
+/// A signed message: its new signatures, and its output file if it waits to be put in place.
+struct SignedMessage {
+    added: Vec<AddedSignature>,
+    staged: Option<StagedFile>,
+}
+
 /// A signature added to a message.
 struct AddedSignature {
     domain: DomainName,
@@ -249,16 +260,23 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
     let destinations = plan_destinations(&args, &inputs)?;
 
     let progress = Progress::new(inputs.len(), "messages", false);
-    let results: Vec<anyhow::Result<Vec<AddedSignature>>> = inputs
-        .par_iter()
-        .zip(destinations.par_iter())
-        .map(|(input, destination)| {
-            let result = sign_one(input, destination, &keys, &options, args.force)
-                .with_context(|| input.label());
-            progress.advance();
-            result
-        })
-        .collect();
+    let mut results: Vec<anyhow::Result<Vec<AddedSignature>>> = Vec::with_capacity(inputs.len());
+    for (inputs, destinations) in inputs
+        .chunks(DURABLE_BATCH)
+        .zip(destinations.chunks(DURABLE_BATCH))
+    {
+        let signed: Vec<anyhow::Result<SignedMessage>> = inputs
+            .par_iter()
+            .zip(destinations.par_iter())
+            .map(|(input, destination)| {
+                let result = sign_one(input, destination, &keys, &options, args.force)
+                    .with_context(|| input.label());
+                progress.advance();
+                result
+            })
+            .collect();
+        results.extend(place_outputs(signed));
+    }
     progress.finish();
 
     let mut failed = false;
@@ -306,13 +324,12 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
                 Input::Stdin => anyhow::bail!("--output-dir needs files, not standard input"),
             })
             .collect::<anyhow::Result<_>>()?;
-        for (i, path) in destinations.iter().enumerate() {
-            if destinations[..i].contains(path) {
-                anyhow::bail!(
-                    "two input files would both be written to {}",
-                    path.display()
-                );
-            }
+        let mut seen = HashSet::with_capacity(destinations.len());
+        if let Some(path) = destinations.iter().find(|path| !seen.insert(*path)) {
+            anyhow::bail!(
+                "two input files would both be written to {}",
+                path.display()
+            );
         }
         refuse_existing(destinations.iter().map(PathBuf::as_path), args.force)?;
         return Ok(destinations.into_iter().map(Destination::File).collect());
@@ -330,14 +347,45 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
     }])
 }
 
-/// Signs one message and writes it where it goes; returns the signatures added.
+/// Puts a batch's staged output files in place, durably, and says what became of each message.
+fn place_outputs(
+    signed: Vec<anyhow::Result<SignedMessage>>,
+) -> Vec<anyhow::Result<Vec<AddedSignature>>> {
+    let (mut staged, mut waiting) = (Vec::new(), Vec::new());
+    for (index, message) in signed.iter().enumerate() {
+        if let Ok(SignedMessage {
+            staged: Some(_), ..
+        }) = message
+        {
+            waiting.push(index);
+        }
+    }
+    let mut results: Vec<anyhow::Result<Vec<AddedSignature>>> = signed
+        .into_iter()
+        .map(|message| {
+            message.map(|m| {
+                staged.extend(m.staged);
+                m.added
+            })
+        })
+        .collect();
+    for (index, placed) in waiting.into_iter().zip(files::place_staged(staged)) {
+        if let Err(error) = placed {
+            results[index] = Err(write_error(error));
+        }
+    }
+    results
+}
+
+/// Signs one message and writes it where it goes, or stages its output file for
+/// [`place_outputs`]; returns the signatures added.
 fn sign_one(
     input: &Input,
     destination: &Destination,
     keys: &KeyChoice,
     options: &SignOptions,
     force: bool,
-) -> anyhow::Result<Vec<AddedSignature>> {
+) -> anyhow::Result<SignedMessage> {
     let mut file = input.open().context("cannot read the message")?;
     let signatures = {
         let mut reader = BufReader::new(&mut file);
@@ -372,30 +420,37 @@ fn sign_one(
     } else {
         Existing::Refuse
     };
-    match destination {
-        Destination::Nowhere => {}
+    let (path, mode, existing) = match destination {
+        Destination::Nowhere => {
+            return Ok(SignedMessage {
+                added,
+                staged: None,
+            });
+        }
         Destination::Stdout => {
             let mut out = output::stdout();
             write_signed(&mut out, &signatures, &mut file)?;
+            return Ok(SignedMessage {
+                added,
+                staged: None,
+            });
         }
-        Destination::File(path) => {
-            files::write_file_with(path, PRIVATE_FILE_MODE, existing, |out| {
-                write_signed(&mut BufWriter::new(out), &signatures, &mut file)
-            })
-            .map_err(|e| match e {
-                files::WriteError::Exists { path } => file_exists_error(&path),
-                other => other.into(),
-            })?;
-        }
-        Destination::InPlace(path) => {
-            // Keep the message's permissions: mail files are private.
-            let mode = file.metadata()?.permissions().mode() & 0o7777;
-            files::write_file_with(path, mode, Existing::Replace, |out| {
-                write_signed(&mut BufWriter::new(out), &signatures, &mut file)
-            })?;
-        }
-    }
-    Ok(added)
+        Destination::File(path) => (path, PRIVATE_FILE_MODE, existing),
+        // Keep the message's permissions: mail files are private.
+        Destination::InPlace(path) => (
+            path,
+            file.metadata()?.permissions().mode() & 0o7777,
+            Existing::Replace,
+        ),
+    };
+    let staged = files::stage_file_with(path, mode, existing, |out| {
+        write_signed(&mut BufWriter::new(out), &signatures, &mut file)
+    })
+    .map_err(write_error)?;
+    Ok(SignedMessage {
+        added,
+        staged: Some(staged),
+    })
 }
 
 /// The signature fields, in the message's own line-end style, then the message unchanged.

@@ -3,7 +3,9 @@
 //! Each file is written to a temporary file in its own directory, created with its final
 //! permissions (a private key is 0600 from the first byte; there is no chmod afterwards), synced,
 //! and renamed into place. A set of files (a key and its record) is written together: if one
-//! cannot be put in place, the ones already placed are removed again.
+//! cannot be put in place, the ones already placed are removed again. A batch of independent
+//! files (a thousand signed messages) is staged first and synced all at once ([`StagedFile`]),
+//! since syncs one after the other cost a journal commit each.
 //!
 //! Reading a private key is the other half: [`check_private_key`] refuses a key that another
 //! user could read or replace, as opendkim's `RequireSafeKeys` (on by default) does.
@@ -12,6 +14,7 @@ use std::fs::{File, Metadata, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::thread;
 
 use tempfile::NamedTempFile;
 
@@ -74,8 +77,8 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     }
 }
 
-/// Writes a temporary file beside `path`, with its final mode, fills it with `write`, and
-/// syncs it.
+/// Writes a temporary file beside `path`, with its final mode, and fills it with `write`. The
+/// caller makes it durable.
 fn stage(
     path: &Path,
     mode: u32,
@@ -92,6 +95,16 @@ fn stage(
         .tempfile_in(parent_dir(path))
         .map_err(io_error(path))?;
     write(temp.as_file_mut()).map_err(io_error(path))?;
+    Ok(temp)
+}
+
+/// [`stage`], then a sync of the one file.
+fn stage_synced(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<NamedTempFile, WriteError> {
+    let temp = stage(path, mode, write)?;
     temp.as_file().sync_all().map_err(io_error(path))?;
     Ok(temp)
 }
@@ -134,9 +147,103 @@ pub fn write_file_with(
             path: path.to_owned(),
         });
     }
-    let temp = stage(path, mode, write)?;
+    let temp = stage_synced(path, mode, write)?;
     place(temp, path, existing)?;
     sync_dir(parent_dir(path))
+}
+
+/// A file of a batch, written beside where it goes and not yet in place: see
+/// [`place_staged`]. Dropping it removes the temporary file.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: NamedTempFile,
+    path: PathBuf,
+    existing: Existing,
+}
+
+/// Writes a file of a batch as [`write_file_with`] does, but leaves it staged, unsynced, for
+/// [`place_staged`] to make durable with the rest of the batch. Each staged file holds a file
+/// descriptor until it is placed, so batches should be of a few hundred files at most.
+pub fn stage_file_with(
+    path: &Path,
+    mode: u32,
+    existing: Existing,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<StagedFile, WriteError> {
+    if existing == Existing::Refuse && path.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    Ok(StagedFile {
+        temp: stage(path, mode, write)?,
+        path: path.to_owned(),
+        existing,
+    })
+}
+
+/// Threads syncing a batch at once. A sync of a new file waits for a journal commit; syncs
+/// that wait together share one (ext4 and XFS group commits), so a thousand files sync in about
+/// the time of ten, rather than taking a thousand commits one after the other.
+const SYNC_THREADS: usize = 16;
+
+/// Puts a batch of staged files in place, each with the guarantees of [`write_file_with`]:
+/// every file is synced (concurrently), then renamed into place, then each directory is synced
+/// once. Returns one result per file, in order; a file that cannot be synced is not placed.
+pub fn place_staged(files: Vec<StagedFile>) -> Vec<Result<(), WriteError>> {
+    let synced = sync_concurrently(&files);
+    let file_directories: Vec<PathBuf> = files
+        .iter()
+        .map(|f| parent_dir(&f.path).to_owned())
+        .collect();
+    let mut results: Vec<Result<(), WriteError>> = files
+        .into_iter()
+        .zip(synced)
+        .map(|(file, synced)| {
+            synced.map_err(io_error(&file.path))?;
+            place(file.temp, &file.path, file.existing)
+        })
+        .collect();
+    let mut directories: Vec<&PathBuf> = file_directories.iter().collect();
+    directories.sort_unstable();
+    directories.dedup();
+    for directory in directories {
+        if let Err(error) = sync_dir(directory) {
+            // The renames happened but may not survive a crash: say so for each file there.
+            let reason = error.to_string();
+            for (result, file_directory) in results.iter_mut().zip(&file_directories) {
+                if result.is_ok() && file_directory == directory {
+                    *result = Err(io_error(directory)(io::Error::other(reason.clone())));
+                }
+            }
+        }
+    }
+    results
+}
+
+/// Syncs every staged file, on up to [`SYNC_THREADS`] threads at once; results in order.
+fn sync_concurrently(files: &[StagedFile]) -> Vec<io::Result<()>> {
+    let per_thread = files.len().div_ceil(SYNC_THREADS).max(1);
+    thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|f| f.temp.as_file().sync_all())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// Writes every file or none of them.
@@ -154,7 +261,7 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
     }
     let staged = files
         .iter()
-        .map(|file| stage(file.path, file.mode, |f| f.write_all(file.contents)))
+        .map(|file| stage_synced(file.path, file.mode, |f| f.write_all(file.contents)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut placed: Vec<&Path> = Vec::new();
     for (file, temp) in files.iter().zip(staged) {
@@ -441,6 +548,48 @@ mod tests {
         write_all_or_nothing(&files, Existing::Replace).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(!fs::symlink_metadata(&key).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_staged_batch_is_invisible_until_placed_and_each_file_has_its_own_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = dir.path().join("taken.eml");
+        let replaced = dir.path().join("replaced.eml");
+        fs::write(&taken, "already here").unwrap();
+        fs::write(&replaced, "old").unwrap();
+        let stage = |name: &Path, existing| {
+            stage_file_with(name, PRIVATE_FILE_MODE, existing, |f| {
+                f.write_all(b"signed")
+            })
+        };
+        let staged = vec![
+            stage(&dir.path().join("new.eml"), Existing::Refuse).unwrap(),
+            stage(&replaced, Existing::Replace).unwrap(),
+        ];
+        // A file that appears between staging and placing is not replaced.
+        let late = dir.path().join("late.eml");
+        let mut staged = staged;
+        staged.push(stage(&late, Existing::Refuse).unwrap());
+        fs::write(&late, "arrived first").unwrap();
+        assert!(matches!(
+            stage(&taken, Existing::Refuse),
+            Err(WriteError::Exists { .. })
+        ));
+        assert!(!dir.path().join("new.eml").exists());
+        assert_eq!(fs::read(&replaced).unwrap(), b"old");
+
+        let results = place_staged(staged);
+        assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+        assert!(
+            matches!(&results[2], Err(WriteError::Exists { path }) if *path == late),
+            "{results:?}"
+        );
+        assert_eq!(fs::read(dir.path().join("new.eml")).unwrap(), b"signed");
+        assert_eq!(mode(&dir.path().join("new.eml")), 0o600);
+        assert_eq!(fs::read(&replaced).unwrap(), b"signed");
+        assert_eq!(fs::read(&late).unwrap(), b"arrived first");
+        // No temporary file is left, placed or not.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     fn key_with_mode(dir: &Path, mode: u32) -> PathBuf {
