@@ -14,7 +14,6 @@ use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as aws_signature, Ed25519KeyPair, RsaKeyPair};
 use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 
 use crate::key::{KeyError, KeyMaterial, KeyType, PrivateKey, PublicKey, RECOMMENDED_RSA_BITS};
 
@@ -163,35 +162,65 @@ fn sha256(data: &[u8]) -> digest::Digest {
     digest::digest(&digest::SHA256, data)
 }
 
-/// Whether `signature` is `algorithm`'s signature of `data` by `key`. rsa-sha1 never verifies
-/// (RFC 8301 3.1), nor does a key of the wrong type.
+/// A public key prepared for verifying many signatures: parsed into aws-lc's form once, so that
+/// each verification is the signature check alone (RSA's Montgomery constants, for one, are
+/// computed at the first and kept).
+pub struct VerifyingKey {
+    algorithm: SigningAlgorithm,
+    key: aws_signature::ParsedPublicKey,
+}
+
+impl VerifyingKey {
+    /// Prepares `key` for verifying.
+    pub fn new(key: &PublicKey) -> Result<Self, KeyError> {
+        let prepared = match key {
+            PublicKey::Rsa(_) => {
+                let params = if key.bits() >= RECOMMENDED_RSA_BITS {
+                    &aws_signature::RSA_PKCS1_2048_8192_SHA256
+                } else {
+                    // RFC 8301 3.2 still allows 1024-bit keys.
+                    &aws_signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+                };
+                aws_signature::ParsedPublicKey::new(params, key.to_record_bytes())
+                    .map(|key| (SigningAlgorithm::RsaSha256, key))
+            }
+            PublicKey::Ed25519(raw) => {
+                aws_signature::ParsedPublicKey::new(&aws_signature::ED25519, raw)
+                    .map(|key| (SigningAlgorithm::Ed25519Sha256, key))
+            }
+        };
+        let (algorithm, key) =
+            prepared.map_err(|e| KeyError::MalformedKey(format!("public key refused: {e}")))?;
+        Ok(VerifyingKey { algorithm, key })
+    }
+
+    /// Whether `signature` is `algorithm`'s signature of `data` (the header hash input, RFC 6376
+    /// 3.7) by this key. rsa-sha1 never verifies (RFC 8301 3.1), nor does a key of the wrong type.
+    pub fn verify(&self, algorithm: SigningAlgorithm, data: &[u8], signature: &[u8]) -> bool {
+        if algorithm != self.algorithm {
+            return false;
+        }
+        match algorithm {
+            SigningAlgorithm::RsaSha256 => self.key.verify_sig(data, signature).is_ok(),
+            // RFC 8463 3: Ed25519 signs the SHA-256 hash of the data, not the data.
+            SigningAlgorithm::Ed25519Sha256 => self
+                .key
+                .verify_sig(sha256(data).as_ref(), signature)
+                .is_ok(),
+            SigningAlgorithm::RsaSha1 => false,
+        }
+    }
+}
+
+/// Whether `signature` is `algorithm`'s signature of `data` by `key`: [`VerifyingKey::verify`]
+/// for a key used once.
 pub fn verify_signature(
     key: &PublicKey,
     algorithm: SigningAlgorithm,
     data: &[u8],
     signature: &[u8],
 ) -> bool {
-    match (algorithm, key) {
-        (SigningAlgorithm::RsaSha256, PublicKey::Rsa(rsa_key)) => {
-            let params = if key.bits() >= RECOMMENDED_RSA_BITS {
-                &aws_signature::RSA_PKCS1_2048_8192_SHA256
-            } else {
-                // RFC 8301 3.2 still allows 1024-bit keys.
-                &aws_signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
-            };
-            let components = aws_signature::RsaPublicKeyComponents {
-                n: rsa_key.n().to_bytes_be(),
-                e: rsa_key.e().to_bytes_be(),
-            };
-            components.verify(params, data, signature).is_ok()
-        }
-        (SigningAlgorithm::Ed25519Sha256, PublicKey::Ed25519(raw)) => {
-            aws_signature::UnparsedPublicKey::new(&aws_signature::ED25519, raw)
-                .verify(sha256(data).as_ref(), signature)
-                .is_ok()
-        }
-        _ => false,
-    }
+    VerifyingKey::new(key).is_ok_and(|key| key.verify(algorithm, data, signature))
 }
 
 #[cfg(test)]

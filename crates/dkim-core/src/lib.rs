@@ -17,6 +17,7 @@ pub mod key_check;
 pub mod mbox;
 pub mod message;
 pub mod name;
+mod prepared_key;
 pub mod record;
 pub mod rotate;
 mod rsa_keygen;

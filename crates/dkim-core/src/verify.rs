@@ -7,24 +7,22 @@
 //! number of signatures.
 
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use crate::canonical::{Algorithm, BodyHasher};
-use crate::crypto::{SigningAlgorithm, verify_signature};
+use crate::crypto::SigningAlgorithm;
 use crate::dns::KeyLookup;
 use crate::encoding::encode_base64;
 use crate::header_hash::header_hash_input;
-use crate::key::{KeyType, MIN_RSA_BITS, PublicKey};
+use crate::key::{KeyType, MIN_RSA_BITS};
 use crate::message::{MessageError, MessageHeader, read_header};
-use crate::record::KeyRecord;
+use crate::prepared_key::{PreparedKey, PreparedKeys};
 use crate::signature::{DkimSignature, SignatureError, identity_domain, without_signature_value};
 
 /// The most signatures checked in one message; more are reported as not checked, so a message
 /// with a thousand signatures costs no more than one with a few.
 pub const MAX_CHECKED_SIGNATURES: usize = 16;
-
-/// Bytes read from the body at a time.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// A DKIM result, as RFC 8601 2.7.1 names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,15 +204,51 @@ impl SignatureVerdict {
 struct PendingSignature {
     index: usize,
     signature: DkimSignature,
-    key: PublicKey,
+    key: Arc<PreparedKey>,
     hasher: usize,
 }
 
 /// Verifies every DKIM-Signature of the message `reader` holds, as of `now` (Unix seconds),
-/// fetching keys through `lookup`. Results come in the order of the fields, top first.
+/// fetching keys through `lookup`. Results come in the order of the fields, top first. For a
+/// batch, [`Verifier`] parses each key record once instead of once per message.
 pub fn verify_message(
     reader: &mut impl BufRead,
     lookup: &dyn KeyLookup,
+    now: u64,
+) -> Result<Vec<SignatureVerdict>, MessageError> {
+    Verifier::new(lookup).verify_message(reader, now)
+}
+
+/// Verifies many messages with keys fetched through one lookup, parsing each key record once:
+/// share one among the threads verifying a batch.
+pub struct Verifier<'a> {
+    lookup: &'a dyn KeyLookup,
+    keys: PreparedKeys,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier fetching keys through `lookup`.
+    pub fn new(lookup: &'a dyn KeyLookup) -> Self {
+        Verifier {
+            lookup,
+            keys: PreparedKeys::default(),
+        }
+    }
+
+    /// [`verify_message`], with the key records this verifier has parsed already.
+    pub fn verify_message(
+        &self,
+        reader: &mut impl BufRead,
+        now: u64,
+    ) -> Result<Vec<SignatureVerdict>, MessageError> {
+        verify_with(reader, self.lookup, &self.keys, now)
+    }
+}
+
+fn verify_with(
+    reader: &mut impl BufRead,
+    lookup: &dyn KeyLookup,
+    keys: &PreparedKeys,
     now: u64,
 ) -> Result<Vec<SignatureVerdict>, MessageError> {
     let header = read_header(reader)?;
@@ -241,7 +275,7 @@ pub fn verify_message(
             }
         };
         let verdict = SignatureVerdict::new(Some(&signature));
-        match check_before_body(&signature, lookup, now) {
+        match check_before_body(&signature, lookup, keys, now) {
             Err((result, reason)) => verdicts.push(verdict.with(result, reason)),
             Ok((key, testing)) => {
                 verdicts.push(SignatureVerdict { testing, ..verdict });
@@ -279,15 +313,19 @@ pub fn verify_message(
     Ok(verdicts)
 }
 
-fn read_body(reader: &mut impl Read, hashers: &mut [BodyHasher]) -> io::Result<()> {
-    let mut buffer = vec![0; READ_CHUNK];
+/// Hashes the rest of the message straight from the reader's buffer: no copy, and no buffer of
+/// our own to allocate per message (a message already in memory is hashed in one piece).
+fn read_body(reader: &mut impl BufRead, hashers: &mut [BodyHasher]) -> io::Result<()> {
     loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok(()),
-            Ok(n) => hashers.iter_mut().for_each(|h| h.update(&buffer[..n])),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        let piece = match reader.fill_buf() {
+            Ok([]) => return Ok(()),
+            Ok(piece) => piece,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        }
+        };
+        hashers.iter_mut().for_each(|h| h.update(piece));
+        let consumed = piece.len();
+        reader.consume(consumed);
     }
 }
 
@@ -296,23 +334,26 @@ fn read_body(reader: &mut impl Read, hashers: &mut [BodyHasher]) -> io::Result<(
 fn check_before_body(
     signature: &DkimSignature,
     lookup: &dyn KeyLookup,
+    keys: &PreparedKeys,
     now: u64,
-) -> Result<(PublicKey, bool), (DkimResult, Reason)> {
+) -> Result<(Arc<PreparedKey>, bool), (DkimResult, Reason)> {
     if signature.algorithm == SigningAlgorithm::RsaSha1 {
         return Err((DkimResult::Fail, Reason::Sha1Refused));
     }
     if let Some(at) = signature.expiration.filter(|x| *x < now) {
         return Err((DkimResult::Fail, Reason::Expired { at }));
     }
-    let (record, key) = fetch_key(signature, lookup)?;
-    Ok((key, record.testing))
+    let key = fetch_key(signature, lookup, keys)?;
+    let testing = key.record.testing;
+    Ok((key, testing))
 }
 
 /// The key for `signature`, checked against it (RFC 6376 6.1.2).
 fn fetch_key(
     signature: &DkimSignature,
     lookup: &dyn KeyLookup,
-) -> Result<(KeyRecord, PublicKey), (DkimResult, Reason)> {
+    keys: &PreparedKeys,
+) -> Result<Arc<PreparedKey>, (DkimResult, Reason)> {
     let answer = lookup.lookup_txt(&signature.key_name()).map_err(|e| {
         if e.is_temporary() {
             (DkimResult::TempError, Reason::DnsFailure(e.to_string()))
@@ -321,22 +362,20 @@ fn fetch_key(
         }
     })?;
     let mut first_error = None;
-    let record = answer
-        .records
-        .iter()
-        .find_map(|text| match KeyRecord::parse(text) {
-            Ok(record) => Some(record),
-            Err(e) => {
-                first_error.get_or_insert(e.to_string());
-                None
-            }
-        });
+    let prepared = answer.records.iter().find_map(|text| match keys.get(text) {
+        Ok(prepared) => Some(prepared),
+        Err(e) => {
+            first_error.get_or_insert(e.to_string());
+            None
+        }
+    });
     let permanent = |reason| (DkimResult::PermError, reason);
-    let record = record.ok_or_else(|| {
+    let prepared = prepared.ok_or_else(|| {
         permanent(Reason::KeyRecordInvalid(
             first_error.unwrap_or_else(|| "the TXT record is empty".into()),
         ))
     })?;
+    let record = &prepared.record;
     if record.is_revoked() {
         return Err(permanent(Reason::KeyRevoked));
     }
@@ -357,13 +396,13 @@ fn fetch_key(
     if record.strict_subdomains && identity_domain(&signature.identity) != signature.domain {
         return Err(permanent(Reason::SubdomainNotAllowed));
     }
-    let key = record
-        .public_key()
-        .map_err(|e| permanent(Reason::KeyRecordInvalid(e.to_string())))?;
+    let invalid = |e: &String| permanent(Reason::KeyRecordInvalid(e.clone()));
+    let key = prepared.key.as_ref().map_err(invalid)?;
     if key.key_type() == KeyType::Rsa && key.bits() < MIN_RSA_BITS {
         return Err(permanent(Reason::KeyTooSmall { bits: key.bits() }));
     }
-    Ok((record, key))
+    prepared.verifying.as_ref().map_err(invalid)?;
+    Ok(prepared)
 }
 
 /// The checks that need the body hash (RFC 6376 6.1.3).
@@ -399,12 +438,12 @@ fn check_hashes(
         &signature.signed_headers,
         &field,
     );
-    if verify_signature(
-        &pending.key,
-        signature.algorithm,
-        &data,
-        &signature.signature,
-    ) {
+    let verifies = pending
+        .key
+        .verifying
+        .as_ref()
+        .is_ok_and(|key| key.verify(signature.algorithm, &data, &signature.signature));
+    if verifies {
         Ok(())
     } else {
         Err((DkimResult::Fail, Reason::SignatureMismatch))
