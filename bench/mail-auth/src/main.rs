@@ -2,7 +2,7 @@
 //! messages, in one process and on one thread, so its figures can stand beside dkimkit's.
 //!
 //! ```text
-//! mail-auth-bench sign   --key FILE --domain D --selector S --out DIR CORPUS_DIR
+//! mail-auth-bench sign   --key FILE --domain D --selector S --headers A:B:... --out DIR CORPUS_DIR
 //! mail-auth-bench verify --record NAME=VALUE [--record NAME=VALUE ...] CORPUS_DIR
 //! ```
 //!
@@ -33,24 +33,8 @@ use rustls_pki_types::pem::PemObject;
 /// The mail-auth release this was built against; Cargo.toml pins it with `=`.
 const MAIL_AUTH_VERSION: &str = "0.15.1";
 
-/// dkimkit's default signed header fields, so both tools hash the same headers.
-const SIGNED_HEADERS: [&str; 12] = [
-    "from",
-    "reply-to",
-    "subject",
-    "date",
-    "to",
-    "cc",
-    "in-reply-to",
-    "references",
-    "message-id",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-];
-
 const USAGE: &str = "usage:
-  mail-auth-bench sign   --key FILE --domain D --selector S --out DIR CORPUS_DIR
+  mail-auth-bench sign   --key FILE --domain D --selector S --headers A:B:... --out DIR CORPUS_DIR
   mail-auth-bench verify --record NAME=VALUE [--record NAME=VALUE ...] CORPUS_DIR";
 
 /// An error on the user's side (arguments, files, keys): reported as-is, exit code 2.
@@ -67,6 +51,8 @@ enum Command {
         key_file: PathBuf,
         domain: String,
         selector: String,
+        /// The header fields to sign: bench/compare gives every tool the same list.
+        headers: Vec<String>,
         out_dir: PathBuf,
         corpus_dir: PathBuf,
     },
@@ -100,9 +86,10 @@ fn main() -> ExitCode {
             key_file,
             domain,
             selector,
+            headers,
             out_dir,
             corpus_dir,
-        } => run_sign(&key_file, domain, selector, &out_dir, &corpus_dir),
+        } => run_sign(&key_file, domain, selector, headers, &out_dir, &corpus_dir),
         Command::Verify {
             records,
             corpus_dir,
@@ -130,6 +117,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Command, UsageError> {
     let mut domain = None;
     let mut selector = None;
     let mut out_dir = None;
+    let mut headers: Option<Vec<String>> = None;
     let mut records = Vec::new();
     let mut corpus_dir: Option<PathBuf> = None;
 
@@ -146,6 +134,10 @@ fn parse_args(args: Vec<OsString>) -> Result<Command, UsageError> {
             "--domain" => domain = Some(utf8(value_of("--domain")?, "--domain")?),
             "--selector" => selector = Some(utf8(value_of("--selector")?, "--selector")?),
             "--out" => out_dir = Some(PathBuf::from(value_of("--out")?)),
+            "--headers" => {
+                let list = utf8(value_of("--headers")?, "--headers")?;
+                headers = Some(list.split(':').map(str::to_string).collect());
+            }
             "--record" => {
                 let record = utf8(value_of("--record")?, "--record")?;
                 // DNS names hold no '=', so the first one ends the name; the TXT value has many.
@@ -177,14 +169,20 @@ fn parse_args(args: Vec<OsString>) -> Result<Command, UsageError> {
                 key_file: key_file.ok_or_else(|| missing("--key"))?,
                 domain: domain.ok_or_else(|| missing("--domain"))?,
                 selector: selector.ok_or_else(|| missing("--selector"))?,
+                headers: headers.ok_or_else(|| missing("--headers"))?,
                 out_dir: out_dir.ok_or_else(|| missing("--out"))?,
                 corpus_dir,
             })
         }
         Some("verify") => {
-            if key_file.is_some() || domain.is_some() || selector.is_some() || out_dir.is_some() {
+            if key_file.is_some()
+                || domain.is_some()
+                || selector.is_some()
+                || out_dir.is_some()
+                || headers.is_some()
+            {
                 return Err(format!(
-                    "--key, --domain, --selector and --out are for sign only\n{USAGE}"
+                    "--key, --domain, --selector, --headers and --out are for sign only\n{USAGE}"
                 )
                 .into());
             }
@@ -275,6 +273,7 @@ fn run_sign(
     key_file: &Path,
     domain: String,
     selector: String,
+    headers: Vec<String>,
     out_dir: &Path,
     corpus_dir: &Path,
 ) -> Result<bool, UsageError> {
@@ -294,7 +293,7 @@ fn run_sign(
     let signer = DkimSigner::from_key(key)
         .domain(domain)
         .selector(selector)
-        .headers(SIGNED_HEADERS)
+        .headers(headers)
         .header_canonicalization(mail_auth::dkim::Canonicalization::Relaxed)
         .body_canonicalization(mail_auth::dkim::Canonicalization::Relaxed);
 
