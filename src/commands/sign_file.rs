@@ -368,24 +368,18 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
 fn place_outputs(
     signed: Vec<anyhow::Result<SignedMessage>>,
 ) -> Vec<anyhow::Result<Vec<AddedSignature>>> {
-    let (mut staged, mut waiting) = (Vec::new(), Vec::new());
-    for (index, message) in signed.iter().enumerate() {
-        if let Ok(SignedMessage {
-            staged: Some(_), ..
-        }) = message
-        {
-            waiting.push(index);
-        }
-    }
+    let mut staged = Vec::new();
     let mut results: Vec<anyhow::Result<Vec<AddedSignature>>> = signed
         .into_iter()
-        .map(|message| {
+        .enumerate()
+        .map(|(index, message)| {
             message.map(|m| {
-                staged.extend(m.staged);
+                staged.extend(m.staged.map(|file| (index, file)));
                 m.added
             })
         })
         .collect();
+    let (waiting, staged): (Vec<usize>, Vec<StagedFile>) = staged.into_iter().unzip();
     for (index, placed) in waiting.into_iter().zip(files::place_staged(staged)) {
         if let Err(error) = placed {
             results[index] = Err(write_error(error));

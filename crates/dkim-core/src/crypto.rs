@@ -212,17 +212,6 @@ impl VerifyingKey {
     }
 }
 
-/// Whether `signature` is `algorithm`'s signature of `data` by `key`: [`VerifyingKey::verify`]
-/// for a key used once.
-pub fn verify_signature(
-    key: &PublicKey,
-    algorithm: SigningAlgorithm,
-    data: &[u8],
-    signature: &[u8],
-) -> bool {
-    VerifyingKey::new(key).is_ok_and(|key| key.verify(algorithm, data, signature))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,25 +227,10 @@ mod tests {
             let private = PrivateKey::generate(spec).unwrap();
             let signer = SigningKey::new(&private).unwrap();
             let signature = signer.sign(b"header data").unwrap();
-            let public = private.public_key();
-            assert!(verify_signature(
-                &public,
-                signer.algorithm(),
-                b"header data",
-                &signature
-            ));
-            assert!(!verify_signature(
-                &public,
-                signer.algorithm(),
-                b"header dat4",
-                &signature
-            ));
-            assert!(!verify_signature(
-                &public,
-                SigningAlgorithm::RsaSha1,
-                b"header data",
-                &signature
-            ));
+            let public = VerifyingKey::new(&private.public_key()).unwrap();
+            assert!(public.verify(signer.algorithm(), b"header data", &signature));
+            assert!(!public.verify(signer.algorithm(), b"header dat4", &signature));
+            assert!(!public.verify(SigningAlgorithm::RsaSha1, b"header data", &signature));
         }
     }
 

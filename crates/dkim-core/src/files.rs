@@ -142,13 +142,9 @@ pub fn write_file_with(
     existing: Existing,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), WriteError> {
-    if existing == Existing::Refuse && path.symlink_metadata().is_ok() {
-        return Err(WriteError::Exists {
-            path: path.to_owned(),
-        });
-    }
-    let temp = stage_synced(path, mode, write)?;
-    place(temp, path, existing)?;
+    let staged = stage_file_with(path, mode, existing, write)?;
+    staged.temp.as_file().sync_all().map_err(io_error(path))?;
+    place(staged.temp, path, existing)?;
     sync_dir(parent_dir(path))
 }
 

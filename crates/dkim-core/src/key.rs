@@ -81,6 +81,9 @@ pub enum KeyError {
     /// DER that is neither PKCS#1 nor PKCS#8.
     #[error("malformed key data: {0}")]
     MalformedKey(String),
+    /// The cryptographic library could not generate a key (its random source failed, say).
+    #[error("key generation failed: {0}")]
+    Generation(String),
     /// A PKCS#8 or SubjectPublicKeyInfo key of another algorithm.
     #[error("key algorithm {0} is not supported (only RSA and Ed25519)")]
     UnsupportedAlgorithm(String),
@@ -189,7 +192,7 @@ impl PrivateKey {
     pub fn generate(spec: KeySpec) -> Result<Self, KeyError> {
         match spec.check()? {
             KeySpec::Rsa { bits } => {
-                let key = crate::rsa_keygen::generate(bits).map_err(KeyError::Rsa)?;
+                let key = crate::rsa_keygen::generate(bits)?;
                 Ok(PrivateKey(PrivateKeyInner::Rsa(Box::new(key))))
             }
             KeySpec::Ed25519 => {

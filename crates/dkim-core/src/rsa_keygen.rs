@@ -11,19 +11,22 @@ use aws_lc_rs::rsa::{KeyPair, KeySize};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey as _;
 
+use crate::key::KeyError;
+
 /// Generates a two-prime RSA key, public exponent 65537, whose modulus has exactly `bits` bits.
-pub(crate) fn generate(bits: usize) -> rsa::Result<RsaPrivateKey> {
+pub(crate) fn generate(bits: usize) -> Result<RsaPrivateKey, KeyError> {
     let size = match bits {
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
         4096 => KeySize::Rsa4096,
-        _ => return RsaPrivateKey::new(&mut rand::rngs::OsRng, bits),
+        _ => return RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map_err(KeyError::Rsa),
     };
     let generated = KeyPair::generate(size)
         .and_then(|pair| pair.as_der())
-        .map_err(|_| rsa::Error::Internal)?;
+        .map_err(|e| KeyError::Generation(format!("aws-lc: {e}")))?;
     // PKCS#8 is how aws-lc hands the key over; it is the same key the rsa crate then holds.
-    RsaPrivateKey::from_pkcs8_der(generated.as_ref()).map_err(|_| rsa::Error::Internal)
+    RsaPrivateKey::from_pkcs8_der(generated.as_ref())
+        .map_err(|e| KeyError::Generation(format!("aws-lc's key does not read back: {e}")))
 }
 
 #[cfg(test)]
