@@ -557,7 +557,8 @@ pub struct SignFileArgs {
     pub multiple_signatures: bool,
 
     /// Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector
-    /// and KeyFile
+    /// and KeyFile; and its Canonicalization, SignatureAlgorithm, SignHeaders, OversignHeaders,
+    /// MinimumKeyBits and RequireSafeKeys (flags given override them)
     #[arg(
         long,
         value_name = "FILE",
@@ -565,9 +566,14 @@ pub struct SignFileArgs {
     )]
     pub config: Option<PathBuf>,
 
-    /// Canonicalization (c=): header/body, each simple or relaxed
-    #[arg(short = 'c', long, value_name = "C", default_value = "relaxed/relaxed")]
-    pub canonicalization: Canonicalization,
+    /// With --config: list the opendkim.conf settings used, on standard error
+    #[arg(short = 'v', long, requires = "config")]
+    pub verbose: bool,
+
+    /// Canonicalization (c=): header/body, each simple or relaxed [default: relaxed/relaxed,
+    /// or with --config its Canonicalization, whose default is simple/simple]
+    #[arg(short = 'c', long, value_name = "C")]
+    pub canonicalization: Option<Canonicalization>,
 
     /// The header fields to sign, separated by ':' or ',' (From is required and oversigned)
     #[arg(short = 'H', long, value_name = "LIST", value_parser = parse_header_list)]

@@ -10,6 +10,7 @@ mod sign_file;
 mod testkey;
 mod verify_file;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use dkim_core::dns::{
 };
 use dkim_core::files::{self, Existing, NewFile, UnsafeKeyFile, WriteError};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
-use dkim_core::tables::DataSetKind;
+use dkim_core::tables::{DataSetKind, OpendkimConf};
 use dkim_core::{KeyType, PrivateKey};
 
 use crate::cli::{Cli, Command};
@@ -109,13 +110,20 @@ impl Dns {
         timeout: Duration,
         dnssec: Option<TrustAnchor>,
     ) -> anyhow::Result<Self> {
-        let nameservers = nameservers
-            .iter()
-            .map(|server| {
-                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Dns {
+        Ok(Dns::with_servers(
+            parse_nameservers(nameservers)?,
+            timeout,
+            dnssec,
+        ))
+    }
+
+    /// DNS through `nameservers` (none for the system's resolver).
+    fn with_servers(
+        nameservers: Vec<SocketAddr>,
+        timeout: Duration,
+        dnssec: Option<TrustAnchor>,
+    ) -> Self {
+        Dns {
             settings: ResolverSettings {
                 nameservers,
                 timeout,
@@ -123,7 +131,7 @@ impl Dns {
                 ..ResolverSettings::default()
             },
             lookup: OnceLock::new(),
-        })
+        }
     }
 }
 
@@ -156,6 +164,33 @@ impl KeyLookup for Dns {
             }),
         }
     }
+}
+
+/// One line of -v's list of the opendkim.conf settings a command follows: the setting, the value
+/// used, where it was written (or that it is opendkim's default), and the flag that overrides
+/// it, if one does.
+fn conf_setting_line(
+    conf: &OpendkimConf,
+    name: &str,
+    value: &str,
+    overridden_by: Option<&str>,
+) -> String {
+    let source = match conf.at(name) {
+        Some(at) => at.to_string(),
+        None => "not set".to_owned(),
+    };
+    let overridden = overridden_by
+        .map(|flag| format!("; not used: {flag}"))
+        .unwrap_or_default();
+    format!("opendkim.conf: {name} {value} ({source}{overridden})")
+}
+
+/// The `--nameserver` arguments, as addresses.
+fn parse_nameservers(nameservers: &[String]) -> anyhow::Result<Vec<SocketAddr>> {
+    nameservers
+        .iter()
+        .map(|server| parse_nameserver(server).with_context(|| format!("--nameserver {server}")))
+        .collect()
 }
 
 /// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
