@@ -3,6 +3,7 @@
 
 mod generate_docs;
 mod genkey;
+mod genzone;
 mod published_record;
 mod record;
 mod rotate;
@@ -33,6 +34,7 @@ use crate::output;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Genkey(args) => genkey::run(args),
+        Command::Genzone(args) => genzone::run(args),
         Command::Record(args) => record::run(args),
         Command::SignFile(args) => sign_file::run(args),
         Command::VerifyFile(args) => verify_file::run(args),
@@ -183,6 +185,15 @@ fn conf_setting_line(
         .map(|flag| format!("; not used: {flag}"))
         .unwrap_or_default();
     format!("opendkim.conf: {name} {value} ({source}{overridden})")
+}
+
+/// This host's name, as the kernel has it; "localhost" when it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// The `--nameserver` arguments, as addresses.
