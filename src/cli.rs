@@ -923,15 +923,33 @@ pub struct GenzoneArgs {
     pub contact: Option<String>,
 
     /// The SOA's refresh time, in seconds
-    #[arg(short = 'r', long, value_name = "SECONDS", default_value = "10800", requires = "soa")]
+    #[arg(
+        short = 'r',
+        long,
+        value_name = "SECONDS",
+        default_value = "10800",
+        requires = "soa"
+    )]
     pub refresh: u32,
 
     /// The SOA's retry time, in seconds
-    #[arg(short = 'R', long, value_name = "SECONDS", default_value = "1800", requires = "soa")]
+    #[arg(
+        short = 'R',
+        long,
+        value_name = "SECONDS",
+        default_value = "1800",
+        requires = "soa"
+    )]
     pub retry: u32,
 
     /// The SOA's expire time, in seconds
-    #[arg(short = 'E', long, value_name = "SECONDS", default_value = "604800", requires = "soa")]
+    #[arg(
+        short = 'E',
+        long,
+        value_name = "SECONDS",
+        default_value = "604800",
+        requires = "soa"
+    )]
     pub expire: u32,
 
     /// The SOA's default TTL, in seconds; also the TTL of -u's records when -t is not given

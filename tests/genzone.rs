@@ -69,8 +69,19 @@ fn zone_data_loads_in_named_checkzone_and_matches_opendkim_genzone() {
     let zone = dkimkit_run(
         d,
         &[
-            "genzone", "-S", "-N", "ns1.example.net,ns2.example.net", "-C",
-            "hostmaster@example.com", "-D", "-t", "600", "-d", "example.com", "-o", "zone",
+            "genzone",
+            "-S",
+            "-N",
+            "ns1.example.net,ns2.example.net",
+            "-C",
+            "hostmaster@example.com",
+            "-D",
+            "-t",
+            "600",
+            "-d",
+            "example.com",
+            "-o",
+            "zone",
             "KeyTable",
         ],
     )
@@ -83,18 +94,40 @@ fn zone_data_loads_in_named_checkzone_and_matches_opendkim_genzone() {
         .arg(d.join("zone")))
     .success();
     // Only example.com's keys (-d without -s), each with -t's TTL and strings of 255 bytes at most.
-    let txt: Vec<&str> = loaded.stdout.lines().filter(|l| l.contains(" IN TXT")).collect();
+    let txt: Vec<&str> = loaded
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" IN TXT"))
+        .collect();
     assert_eq!(txt.len(), 2, "{}", loaded.stdout);
     for line in &txt {
         assert!(line.contains(" 600 IN TXT"), "{line}");
-        assert!(quoted_strings(line).iter().all(|s| s.len() <= 255), "{line}");
+        assert!(
+            quoted_strings(line).iter().all(|s| s.len() <= 255),
+            "{line}"
+        );
     }
-    assert!(loaded.stdout.contains("r1024._domainkey.example.com."), "{}", loaded.stdout);
-    assert!(loaded.stdout.contains("SOA\tns1.example.net. hostmaster.example.com. "), "{}", loaded.stdout);
+    assert!(
+        loaded.stdout.contains("r1024._domainkey.example.com."),
+        "{}",
+        loaded.stdout
+    );
+    assert!(
+        loaded
+            .stdout
+            .contains("SOA\tns1.example.net. hostmaster.example.com. "),
+        "{}",
+        loaded.stdout
+    );
 
     // With -s, the subdomain's key too; a zone for _domainkey.example.net by default names.
-    let with_sub = dkimkit_run(d, &["genzone", "-D", "-d", "example.com", "-s", "KeyTable"]).success();
-    assert!(with_sub.stdout.contains("sub._domainkey\t"), "{}", with_sub.stdout);
+    let with_sub =
+        dkimkit_run(d, &["genzone", "-D", "-d", "example.com", "-s", "KeyTable"]).success();
+    assert!(
+        with_sub.stdout.contains("sub._domainkey\t"),
+        "{}",
+        with_sub.stdout
+    );
 
     // opendkim-genzone on the same KeyTable: the same names and records.
     let opendkim_genzone = peer("opendkim-genzone", "opendkim-tools");
@@ -132,9 +165,20 @@ fn nsupdate_input_makes_named_serve_every_key() {
     let address = server.addr().to_string();
     let before = dkimkit_run(
         d,
-        &["testkey", "--keytable", "KeyTable", "--nameserver", &address, "--no-dnssec"],
+        &[
+            "testkey",
+            "--keytable",
+            "KeyTable",
+            "--nameserver",
+            &address,
+            "--no-dnssec",
+        ],
     );
-    assert_eq!(before.status, 1, "nothing is published yet: {}", before.stdout);
+    assert_eq!(
+        before.status, 1,
+        "nothing is published yet: {}",
+        before.stdout
+    );
 
     let script = dkimkit_run(d, &["genzone", "-u", "-t", "300", "KeyTable"]).success();
     let applied = server.nsupdate(&script.stdout);
@@ -146,10 +190,22 @@ fn nsupdate_input_makes_named_serve_every_key() {
     );
     let after = dkimkit_run(
         d,
-        &["testkey", "--keytable", "KeyTable", "--nameserver", &address, "--no-dnssec"],
+        &[
+            "testkey",
+            "--keytable",
+            "KeyTable",
+            "--nameserver",
+            &address,
+            "--no-dnssec",
+        ],
     )
     .success();
-    assert_eq!(after.stdout.matches(": key OK").count(), 3, "{}", after.stdout);
+    assert_eq!(
+        after.stdout.matches(": key OK").count(),
+        3,
+        "{}",
+        after.stdout
+    );
     assert!(after.stdout.contains("matches"), "{}", after.stdout);
     let big = server.dig("big._domainkey.example.net", "TXT");
     assert_eq!(big.len(), 1, "{big:?}");
@@ -165,15 +221,27 @@ fn json_and_what_cannot_be_published() {
     let keys = document["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[1]["name"], "b._domainkey.example.org.");
-    assert!(keys[0]["value"].as_str().unwrap().contains("s=email"), "{json:?}");
+    assert!(
+        keys[0]["value"].as_str().unwrap().contains("s=email"),
+        "{json:?}"
+    );
 
     // A key that cannot be read stops the run, naming the KeyTable line; nothing is written.
     std::fs::remove_file(d.join("keys/example.org/b.private")).unwrap();
-    dkimkit_run(d, &["genzone", "-o", "zone", "KeyTable"])
-        .fails_with(2, "KeyTable, line 3 (key b._domainkey.example.org): cannot read");
+    dkimkit_run(d, &["genzone", "-o", "zone", "KeyTable"]).fails_with(
+        2,
+        "KeyTable, line 3 (key b._domainkey.example.org): cannot read",
+    );
     assert!(!d.join("zone").exists());
     // A key others can read is refused as opendkim's RequireSafeKeys refuses it.
-    std::fs::write(d.join("KeyTable"), format!("k example.com:a:{}/keys/example.com/a.private\n", d.display())).unwrap();
+    std::fs::write(
+        d.join("KeyTable"),
+        format!(
+            "k example.com:a:{}/keys/example.com/a.private\n",
+            d.display()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(
         d.join("keys/example.com/a.private"),
         std::os::unix::fs::PermissionsExt::from_mode(0o644),

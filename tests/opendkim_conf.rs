@@ -5,13 +5,21 @@
 use std::path::Path;
 use std::process::Command;
 
-use named_harness::{NamedServer, Zone};
+use named_harness::{Zone, signed_root};
 
 use crate::util::{dkimkit_run, dkimpy_python, run, temp_dir, testdata};
 
 /// A key made by genkey in `dir`; returns its record value.
 fn genkey(dir: &Path, selector: &str, flags: &[&str]) -> String {
-    let mut args = vec!["genkey", "-d", "example.com", "-s", selector, "--format", "value"];
+    let mut args = vec![
+        "genkey",
+        "-d",
+        "example.com",
+        "-s",
+        selector,
+        "--format",
+        "value",
+    ];
     args.extend_from_slice(flags);
     dkimkit_run(dir, &args).success().stdout.trim().to_owned()
 }
@@ -34,7 +42,15 @@ fn sign_file_follows_the_confs_canonicalization_headers_and_key_rules() {
     .unwrap();
     let signed = dkimkit_run(
         d,
-        &["sign-file", "--config", "opendkim.conf", "-v", "-o", "out.eml", "in.eml"],
+        &[
+            "sign-file",
+            "--config",
+            "opendkim.conf",
+            "-v",
+            "-o",
+            "out.eml",
+            "in.eml",
+        ],
     )
     .success();
     assert!(
@@ -47,7 +63,10 @@ fn sign_file_follows_the_confs_canonicalization_headers_and_key_rules() {
     let message = std::fs::read_to_string(d.join("out.eml")).unwrap();
     let field = message.replace("\r\n\t", " ");
     assert!(field.contains(" c=relaxed/simple;"), "{message}");
-    assert!(field.contains(" h=from:from:subject:subject:to;"), "{message}");
+    assert!(
+        field.contains(" h=from:from:subject:subject:to;"),
+        "{message}"
+    );
 
     // dkimpy and dkimkit verify it.
     let manifest = d.join("verify.json");
@@ -69,19 +88,37 @@ fn sign_file_follows_the_confs_canonicalization_headers_and_key_rules() {
     // A flag given overrides the conf.
     let relaxed = dkimkit_run(
         d,
-        &["sign-file", "--config", "opendkim.conf", "-c", "relaxed/relaxed", "in.eml"],
+        &[
+            "sign-file",
+            "--config",
+            "opendkim.conf",
+            "-c",
+            "relaxed/relaxed",
+            "in.eml",
+        ],
     )
     .success();
-    assert!(relaxed.stdout.contains("c=relaxed/relaxed;"), "{}", relaxed.stdout);
+    assert!(
+        relaxed.stdout.contains("c=relaxed/relaxed;"),
+        "{}",
+        relaxed.stdout
+    );
 
     // Without Canonicalization, opendkim's default: simple/simple.
     std::fs::write(
         d.join("default.conf"),
-        format!("Domain example.com\nSelector sel\nKeyFile {}/sel.private\n", d.display()),
+        format!(
+            "Domain example.com\nSelector sel\nKeyFile {}/sel.private\n",
+            d.display()
+        ),
     )
     .unwrap();
     let simple = dkimkit_run(d, &["sign-file", "--config", "default.conf", "in.eml"]).success();
-    assert!(simple.stdout.contains("c=simple/simple;"), "{}", simple.stdout);
+    assert!(
+        simple.stdout.contains("c=simple/simple;"),
+        "{}",
+        simple.stdout
+    );
 
     // What opendkim would refuse is refused, naming the line.
     for (setting, message) in [
@@ -116,32 +153,39 @@ fn sign_file_follows_the_confs_canonicalization_headers_and_key_rules() {
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
-    dkimkit_run(d, &["sign-file", "--config", "default.conf", "in.eml"]).fails_with(2, "sel.private");
+    dkimkit_run(d, &["sign-file", "--config", "default.conf", "in.eml"])
+        .fails_with(2, "sel.private");
     std::fs::write(d.join("lax.conf"), format!("{conf}RequireSafeKeys false\n")).unwrap();
     let lax = dkimkit_run(d, &["sign-file", "--config", "lax.conf", "in.eml"]).success();
     assert!(lax.stderr.contains("warning"), "{}", lax.stderr);
 }
 
 #[test]
-fn testkey_x_asks_the_confs_nameservers() {
+fn testkey_x_asks_the_confs_nameservers_with_its_trust_anchor() {
     let dir = temp_dir();
     let d = dir.path();
     genkey(d, "sel", &[]);
     let txt = std::fs::read_to_string(d.join("sel.txt")).unwrap();
-    let server = NamedServer::start(&[Zone::new("example.com", &txt)]);
+    let server = signed_root(&[Zone::new("example.com", &txt).signed()]);
+    std::fs::write(d.join("anchor"), server.trust_anchor()).unwrap();
     std::fs::write(
         d.join("opendkim.conf"),
         format!(
-            "Domain example.com\nSelector sel\nKeyFile {}/sel.private\nNameservers {}\n",
+            "Domain example.com\nSelector sel\nKeyFile {0}/sel.private\nNameservers {1}\n\
+             TrustAnchorFile {0}/anchor\n",
             d.display(),
             server.addr()
         ),
     )
     .unwrap();
-    // No --nameserver: only the conf says where example.com is served.
-    let checked = dkimkit_run(d, &["testkey", "-x", "opendkim.conf", "--no-dnssec", "-v"]).success();
+    // No --nameserver, no --trust-anchor: only the conf says where example.com is served and
+    // which key signs the root.
+    let checked = dkimkit_run(d, &["testkey", "-x", "opendkim.conf", "-v"]).success();
     assert!(
-        checked.stdout.contains("sel._domainkey.example.com: key OK"),
+        checked
+            .stdout
+            .contains("sel._domainkey.example.com: key OK")
+            && checked.stdout.contains("DNSSEC: secure"),
         "{}{}",
         checked.stdout,
         checked.stderr
@@ -154,6 +198,13 @@ fn testkey_x_asks_the_confs_nameservers() {
         "{}",
         checked.stderr
     );
-    std::fs::write(d.join("bad.conf"), "Domain example.com\nSelector sel\nKeyFile /k\nNameservers ns1.example.com\n").unwrap();
-    dkimkit_run(d, &["testkey", "-x", "bad.conf"]).fails_with(2, "bad.conf, line 4: Nameservers: name server \"ns1.example.com\" is not an IP address");
+    std::fs::write(
+        d.join("bad.conf"),
+        "Domain example.com\nSelector sel\nKeyFile /k\nNameservers ns1.example.com\n",
+    )
+    .unwrap();
+    dkimkit_run(d, &["testkey", "-x", "bad.conf"]).fails_with(
+        2,
+        "bad.conf, line 4: Nameservers: name server \"ns1.example.com\" is not an IP address",
+    );
 }

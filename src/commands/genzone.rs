@@ -9,9 +9,7 @@ use anyhow::Context as _;
 use dkim_core::files::{self, Existing, PUBLIC_FILE_MODE};
 use dkim_core::record::zone_entry_comment;
 use dkim_core::rotate::format_time;
-use dkim_core::tables::{
-    DataSetKind, KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup,
-};
+use dkim_core::tables::{DataSetKind, KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::zone_data::{
     OwnerStyle, Soa, SoaTimers, ZoneKey, domain_selected, nsupdate_script, zone_file,
 };
@@ -155,14 +153,20 @@ fn publish(
 
 pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
     let (wanted, conf) = wanted_keys(&args)?;
-    let allow_unsafe = args.allow_unsafe_keys || conf.as_ref().is_some_and(|c| !c.require_safe_keys());
+    let allow_unsafe =
+        args.allow_unsafe_keys || conf.as_ref().is_some_and(|c| !c.require_safe_keys());
     if let (Some(conf), true) = (&conf, args.verbose > 0) {
-        let safe = if conf.require_safe_keys() { "true" } else { "false" };
+        let safe = if conf.require_safe_keys() {
+            "true"
+        } else {
+            "false"
+        };
         output::note(&conf_setting_line(
             conf,
             "RequireSafeKeys",
             safe,
-            args.allow_unsafe_keys.then_some("--allow-unsafe-keys given"),
+            args.allow_unsafe_keys
+                .then_some("--allow-unsafe-keys given"),
         ));
     }
     let mut published = Vec::new();
@@ -217,7 +221,11 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
 /// The zone data or nsupdate script the flags ask for.
 fn zone_text(args: &GenzoneArgs, published: &[Published]) -> String {
     let keys: Vec<ZoneKey> = published.iter().map(|p| p.key.clone()).collect();
-    let nameservers = args.nameservers.as_ref().map(|n| n.0.clone()).unwrap_or_default();
+    let nameservers = args
+        .nameservers
+        .as_ref()
+        .map(|n| n.0.clone())
+        .unwrap_or_default();
     if args.nsupdate {
         return nsupdate_script(
             &keys,

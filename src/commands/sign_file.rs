@@ -25,8 +25,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::{
-    conf_setting_line, read_private_key, refuse_existing, table_location, warn_if_weak,
-    write_error,
+    conf_setting_line, read_private_key, refuse_existing, table_location, warn_if_weak, write_error,
 };
 use crate::cli::SignFileArgs;
 use crate::exit::Outcome;
@@ -279,7 +278,11 @@ impl ConfSigning {
             .algorithm
             .as_ref()
             .map_or("by each key's type", |(a, _)| a.as_str());
-        let require_safe = if policy.require_safe_keys { "true" } else { "false" };
+        let require_safe = if policy.require_safe_keys {
+            "true"
+        } else {
+            "false"
+        };
         let settings: [(&str, String, Option<String>); 6] = [
             (
                 "Canonicalization",
@@ -308,7 +311,12 @@ impl ConfSigning {
             ),
         ];
         for (name, value, overridden) in settings {
-            output::note(&conf_setting_line(&self.conf, name, &value, overridden.as_deref()));
+            output::note(&conf_setting_line(
+                &self.conf,
+                name,
+                &value,
+                overridden.as_deref(),
+            ));
         }
     }
 }

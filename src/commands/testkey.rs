@@ -218,7 +218,11 @@ impl DnsAndKeySettings {
         let anchor = conf
             .trust_anchor_file()
             .map_or_else(|| "the root's".to_owned(), |p| p.display().to_string());
-        let safe = if conf.require_safe_keys() { "true" } else { "false" };
+        let safe = if conf.require_safe_keys() {
+            "true"
+        } else {
+            "false"
+        };
         let given = |flag: &'static str, given: bool| given.then_some(flag);
         for (name, value, overridden) in [
             (
@@ -271,9 +275,7 @@ fn targets(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Ve
         return Ok(keytable_targets(&KeyTable::load(&path, kind)?, None));
     }
     match conf {
-        Some(conf) => {
-            config_targets(conf).with_context(|| format!("{}", conf.origin().display()))
-        }
+        Some(conf) => config_targets(conf).with_context(|| format!("{}", conf.origin().display())),
         None => anyhow::bail!(
             "say which keys to check: -d DOMAIN -s SELECTOR, --keytable FILE, or -x opendkim.conf \
              ({DEFAULT_CONFIG} does not exist)"

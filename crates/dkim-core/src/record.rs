@@ -349,11 +349,19 @@ pub fn format_zone_entry(owner: &str, value: &str, comment: Option<&str>) -> Str
 
 /// The character-strings of [`split_txt_value`], each quoted for a zone file or nsupdate.
 pub fn quoted_txt_strings(value: &str) -> Vec<String> {
-    split_txt_value(value).into_iter().map(zone_quoted).collect()
+    split_txt_value(value)
+        .into_iter()
+        .map(zone_quoted)
+        .collect()
 }
 
 /// A zone-file entry as [`format_zone_entry`] writes it, with a TTL when `ttl` is given.
-pub fn format_txt_entry(owner: &str, ttl: Option<u32>, value: &str, comment: Option<&str>) -> String {
+pub fn format_txt_entry(
+    owner: &str,
+    ttl: Option<u32>,
+    value: &str,
+    comment: Option<&str>,
+) -> String {
     let strings = quoted_txt_strings(value);
     let ttl = ttl.map(|ttl| format!("{ttl}\t")).unwrap_or_default();
     let mut entry = format!("{owner}\t{ttl}IN\tTXT\t( {} )", strings.join("\n\t  "));

@@ -177,7 +177,10 @@ pub fn nsupdate_script(keys: &[ZoneKey], ttl: u32, server: Option<&str>) -> Stri
     }
     let mut domains: Vec<&DomainName> = Vec::new();
     for key in keys {
-        if !domains.iter().any(|d| d.as_str().eq_ignore_ascii_case(key.domain.as_str())) {
+        if !domains
+            .iter()
+            .any(|d| d.as_str().eq_ignore_ascii_case(key.domain.as_str()))
+        {
             domains.push(&key.domain);
         }
     }
@@ -230,16 +233,34 @@ mod tests {
         assert_eq!(fully_qualified("ns1.example.com"), "ns1.example.com.");
         assert_eq!(fully_qualified("ns1.example.com."), "ns1.example.com.");
         assert_eq!(fully_qualified("ns1"), "ns1");
-        assert_eq!(contact_mailbox("host.master@example.com"), "host\\.master.example.com.");
-        assert_eq!(contact_mailbox("hostmaster.example.com"), "hostmaster.example.com.");
+        assert_eq!(
+            contact_mailbox("host.master@example.com"),
+            "host\\.master.example.com."
+        );
+        assert_eq!(
+            contact_mailbox("hostmaster.example.com"),
+            "hostmaster.example.com."
+        );
         let soa = Soa {
             primary: "ns1.example.com".into(),
             contact: "hostmaster@example.com".into(),
             serial: 2026120413,
             timers: SoaTimers::default(),
         };
-        let text = zone_file(&[], OwnerStyle::Selector, None, &["ns1.example.com".into()], Some(&soa), None);
-        assert!(text.contains("@\tIN\tSOA\tns1.example.com. hostmaster.example.com. (\n\t2026120413 ; serial"), "{text}");
+        let text = zone_file(
+            &[],
+            OwnerStyle::Selector,
+            None,
+            &["ns1.example.com".into()],
+            Some(&soa),
+            None,
+        );
+        assert!(
+            text.contains(
+                "@\tIN\tSOA\tns1.example.com. hostmaster.example.com. (\n\t2026120413 ; serial"
+            ),
+            "{text}"
+        );
         assert!(text.contains("@\tIN\tNS\tns1.example.com.\n"), "{text}");
     }
 
@@ -248,7 +269,11 @@ mod tests {
         let only: DomainName = "Example.com".parse().unwrap();
         let sub: DomainName = "mail.example.com".parse().unwrap();
         let other: DomainName = "notexample.com".parse().unwrap();
-        assert!(domain_selected(&"example.COM".parse().unwrap(), &only, false));
+        assert!(domain_selected(
+            &"example.COM".parse().unwrap(),
+            &only,
+            false
+        ));
         assert!(!domain_selected(&sub, &only, false));
         assert!(domain_selected(&sub, &only, true));
         assert!(!domain_selected(&other, &only, true));
@@ -256,9 +281,16 @@ mod tests {
 
     #[test]
     fn nsupdate_sends_one_update_per_zone() {
-        let keys = [key("example.com", "a"), key("example.net", "b"), key("example.com", "c")];
+        let keys = [
+            key("example.com", "a"),
+            key("example.net", "b"),
+            key("example.com", "c"),
+        ];
         let script = nsupdate_script(&keys, 300, None);
-        let lines: Vec<&str> = script.lines().map(|l| l.split(" IN TXT").next().unwrap()).collect();
+        let lines: Vec<&str> = script
+            .lines()
+            .map(|l| l.split(" IN TXT").next().unwrap())
+            .collect();
         assert_eq!(
             lines,
             [

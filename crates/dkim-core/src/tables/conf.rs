@@ -22,8 +22,8 @@ use super::dataset::{DataSet, UnknownDataSetType};
 use super::lines::DataSetKind;
 use super::signingtable::MultipleSignatures;
 use crate::canonical::{Algorithm, Canonicalization};
-use crate::dns::{NameserverError, parse_nameserver};
 use crate::crypto::SigningAlgorithm;
+use crate::dns::{NameserverError, parse_nameserver};
 use crate::name::{NameError, Selector};
 
 /// How deep `Include` may nest (`MAXLEVEL` in config.c).

@@ -105,9 +105,7 @@ impl SigningPolicy {
         let at = |setting: &str| conf.at(setting).cloned();
         Ok(SigningPolicy {
             canonicalization: conf.canonicalization()?,
-            algorithm: conf
-                .signature_algorithm()?
-                .zip(at("SignatureAlgorithm")),
+            algorithm: conf.signature_algorithm()?.zip(at("SignatureAlgorithm")),
             minimum_key_bits: (conf.minimum_key_bits()?, at("MinimumKeyBits")),
             headers: list("SignHeaders")?.map(|entries| resolve_header_list(&entries)),
             oversigned: list("OversignHeaders")?
@@ -165,7 +163,8 @@ mod tests {
         assert!(policy.check_key(KeyType::Rsa, 1024).is_ok());
         let err = policy.check_key(KeyType::Rsa, 768).unwrap_err();
         assert!(
-            err.to_string().contains("fewer than MinimumKeyBits 1024 (opendkim's default)"),
+            err.to_string()
+                .contains("fewer than MinimumKeyBits 1024 (opendkim's default)"),
             "{err}"
         );
     }
@@ -178,17 +177,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(policy.canonicalization.to_string(), "relaxed/simple");
-        assert_eq!(policy.headers.as_deref().unwrap(), ["from", "subject", "to"]);
+        assert_eq!(
+            policy.headers.as_deref().unwrap(),
+            ["from", "subject", "to"]
+        );
         assert_eq!(policy.oversigned, ["from", "subject"]);
         assert!(!policy.require_safe_keys);
         assert!(policy.check_key(KeyType::Ed25519, 256).is_ok());
         let err = policy.check_key(KeyType::Rsa, 2048).unwrap_err();
-        assert!(err.to_string().starts_with("/c, line 2: SignatureAlgorithm is ed25519-sha256"));
+        assert!(
+            err.to_string()
+                .starts_with("/c, line 2: SignatureAlgorithm is ed25519-sha256")
+        );
     }
 
     #[test]
     fn a_star_makes_sign_headers_a_change_to_the_default() {
-        let headers = policy("SignHeaders *,+List-Id,-Date\n").unwrap().headers.unwrap();
+        let headers = policy("SignHeaders *,+List-Id,-Date\n")
+            .unwrap()
+            .headers
+            .unwrap();
         assert!(headers.contains(&"list-id".to_owned()) && headers.contains(&"subject".into()));
         assert!(!headers.contains(&"date".to_owned()));
     }
@@ -196,9 +204,15 @@ mod tests {
     #[test]
     fn bad_values_name_their_line() {
         let err = policy("\nSignatureAlgorithm rsa-sha1\n").unwrap_err();
-        assert!(err.to_string().starts_with("/c, line 2: SignatureAlgorithm rsa-sha1 is refused"));
+        assert!(
+            err.to_string()
+                .starts_with("/c, line 2: SignatureAlgorithm rsa-sha1 is refused")
+        );
         let err = policy("Canonicalization loose\n").unwrap_err();
-        assert!(err.to_string().contains("Canonicalization \"loose\" is not a canonicalization"));
+        assert!(
+            err.to_string()
+                .contains("Canonicalization \"loose\" is not a canonicalization")
+        );
         let err = policy("MinimumKeyBits many\n").unwrap_err();
         assert!(err.to_string().contains("is not a number of bits"), "{err}");
     }
