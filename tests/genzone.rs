@@ -88,6 +88,10 @@ fn zone_data_loads_in_named_checkzone_and_matches_opendkim_genzone() {
     .success();
     assert!(zone.stdout.is_empty());
     let text = std::fs::read_to_string(d.join("zone")).unwrap();
+    assert!(
+        text.starts_with("; DKIM public key zone data\n; for example.com\n"),
+        "{text}"
+    );
     let checkzone = peer("named-checkzone", "bind9-utils");
     let loaded = run(Command::new(&checkzone)
         .args(["-D", "-o", "-", "example.com"])

@@ -95,7 +95,7 @@ struct KeyCache {
     /// `--allow-unsafe-keys`, or opendkim.conf's `RequireSafeKeys false`.
     allow_unsafe: bool,
     /// opendkim.conf's rules for keys (SignatureAlgorithm, MinimumKeyBits), with --config.
-    policy: Option<SigningPolicy>,
+    policy: Option<Box<SigningPolicy>>,
 }
 
 impl KeyCache {
@@ -108,7 +108,7 @@ impl KeyCache {
         {
             return Ok(Arc::clone(key));
         }
-        let key = Arc::new(load_key(path, self.allow_unsafe, self.policy.as_ref())?);
+        let key = Arc::new(load_key(path, self.allow_unsafe, self.policy.as_deref())?);
         let mut cache = self.keys.lock().expect("the key cache is never poisoned");
         Ok(Arc::clone(cache.entry(path.to_owned()).or_insert(key)))
     }
@@ -140,7 +140,7 @@ impl KeyChoice {
                 loaded: KeyCache {
                     keys: Mutex::default(),
                     allow_unsafe: args.allow_unsafe_keys || !conf.policy.require_safe_keys,
-                    policy: Some(conf.policy.clone()),
+                    policy: Some(Box::new(conf.policy.clone())),
                 },
             });
         }
