@@ -167,17 +167,20 @@ fn nsupdate_input_makes_named_serve_every_key() {
         Zone::new("example.net", "").dynamic(),
     ]);
     let address = server.addr().to_string();
-    let before = dkimkit_run(
-        d,
-        &[
-            "testkey",
-            "--keytable",
-            "KeyTable",
-            "--nameserver",
-            &address,
-            "--no-dnssec",
-        ],
-    );
+    let testkey = || {
+        dkimkit_run(
+            d,
+            &[
+                "testkey",
+                "--keytable",
+                "KeyTable",
+                "--nameserver",
+                &address,
+                "--no-dnssec",
+            ],
+        )
+    };
+    let before = testkey();
     assert_eq!(
         before.status, 1,
         "nothing is published yet: {}",
@@ -192,18 +195,7 @@ fn nsupdate_input_makes_named_serve_every_key() {
         script.stdout,
         String::from_utf8_lossy(&applied.stderr)
     );
-    let after = dkimkit_run(
-        d,
-        &[
-            "testkey",
-            "--keytable",
-            "KeyTable",
-            "--nameserver",
-            &address,
-            "--no-dnssec",
-        ],
-    )
-    .success();
+    let after = testkey().success();
     assert_eq!(
         after.stdout.matches(": key OK").count(),
         3,

@@ -3,11 +3,10 @@
 //! real named.
 
 use std::path::Path;
-use std::process::Command;
 
 use named_harness::{Zone, signed_root};
 
-use crate::util::{dkimkit_run, dkimpy_python, run, temp_dir, testdata};
+use crate::util::{dkimkit_run, dkimpy_verdicts, temp_dir};
 
 /// A key made by genkey in `dir`; returns its record value.
 fn genkey(dir: &Path, selector: &str, flags: &[&str]) -> String {
@@ -69,19 +68,12 @@ fn sign_file_follows_the_confs_canonicalization_headers_and_key_rules() {
     );
 
     // dkimpy and dkimkit verify it.
-    let manifest = d.join("verify.json");
-    let document = serde_json::json!({
-        "records": { "sel._domainkey.example.com": record },
-        "messages": [d.join("out.eml")],
-    });
-    std::fs::write(&manifest, document.to_string()).unwrap();
-    let verdicts = run(Command::new(dkimpy_python())
-        .arg(testdata("tests/peers/dkimpy_batch.py"))
-        .arg("verify")
-        .arg(&manifest))
-    .success();
-    let verdicts: serde_json::Value = serde_json::from_str(&verdicts.stdout).unwrap();
-    assert_eq!(verdicts[0]["pass"], true, "{verdicts}");
+    let records = serde_json::Map::from_iter([(
+        "sel._domainkey.example.com".to_owned(),
+        serde_json::Value::from(record.clone()),
+    )]);
+    let verdicts = dkimpy_verdicts(d, records, &[d.join("out.eml")]);
+    assert_eq!(verdicts[0]["pass"], true, "{verdicts:?}");
     let key = format!("--key=sel._domainkey.example.com={record}");
     dkimkit_run(d, &["verify-file", &key, "out.eml"]).success();
 

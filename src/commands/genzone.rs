@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use dkim_core::files::{self, Existing, PUBLIC_FILE_MODE};
 use dkim_core::record::zone_entry_comment;
 use dkim_core::rotate::format_time;
-use dkim_core::tables::{DataSetKind, KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::tables::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::zone_data::{
     OwnerStyle, Soa, SoaTimers, ZoneKey, domain_selected, nsupdate_script, zone_file,
 };
@@ -96,18 +96,9 @@ fn table_keys(table: &KeyTable, path: &Path, base: Option<&Path>) -> Vec<Wanted>
         .map(|(line, entry)| Wanted {
             origin: format!("{}, line {line} (key {})", path.display(), entry.name),
             key_name: Some(entry.name.clone()),
-            domain: match &entry.domain {
-                KeyDomain::Named(domain) => Some(domain.clone()),
-                KeyDomain::FromSigningAddress => None,
-            },
+            domain: entry.named_domain().cloned(),
             selector: entry.selector.clone(),
-            key_file: match &entry.key {
-                KeySource::File(file) => Some(match base {
-                    Some(base) if file.is_relative() => base.join(file),
-                    _ => file.clone(),
-                }),
-                KeySource::Inline => None,
-            },
+            key_file: entry.key_file(base),
         })
         .collect()
 }

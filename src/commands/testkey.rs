@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use dkim_core::dns::{DnssecStatus, TrustAnchor};
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
-use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
@@ -289,18 +289,9 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
         .entries()
         .map(|(_, entry)| Target {
             key_name: Some(entry.name.clone()),
-            domain: match &entry.domain {
-                KeyDomain::Named(domain) => Some(domain.clone()),
-                KeyDomain::FromSigningAddress => None,
-            },
+            domain: entry.named_domain().cloned(),
             selector: entry.selector.clone(),
-            key_file: match &entry.key {
-                KeySource::File(path) => Some(match base {
-                    Some(base) if path.is_relative() => base.join(path),
-                    _ => path.clone(),
-                }),
-                KeySource::Inline => None,
-            },
+            key_file: entry.key_file(base),
         })
         .collect()
 }
