@@ -138,11 +138,11 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s R -l retry -
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s E -l expire -d 'The SOA\'s expire time, in seconds' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s T -l default-ttl -d 'The SOA\'s default TTL, in seconds; also the TTL of -u\'s records when -t is not given' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s o -l output -d 'Write to FILE instead of standard output (replaced atomically)' -r -F
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s s -l subdomains -d 'With -d: its subdomains\' keys too'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s s -l subdomains -d 'With -d: its subdomains\' keys too (without -d, ignored, as by opendkim-genzone)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s D -l domainkey-suffix -d 'Name records SELECTOR._domainkey, for the domain\'s own zone [default: SELECTOR, for a _domainkey.DOMAIN zone]'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s F -l fully-qualified -d 'Name records SELECTOR._domainkey.DOMAIN., fully qualified'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s M -l email-only -d 'Restrict the keys to email (s=email)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s S -l soa -d 'Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s S -l soa -d 'Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC); ignored with -u, as by opendkim-genzone'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s u -l nsupdate -d 'Write a script for nsupdate instead of zone data'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l allow-unsafe-keys -d 'Use private keys that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s v -l verbose -d 'Say what is done, on standard error: the opendkim.conf settings used, keys skipped, the number of records'

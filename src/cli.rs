@@ -887,8 +887,8 @@ pub struct GenzoneArgs {
     #[arg(short = 'd', long, value_name = "DOMAIN")]
     pub domain: Option<DomainName>,
 
-    /// With -d: its subdomains' keys too
-    #[arg(short = 's', long, requires = "domain")]
+    /// With -d: its subdomains' keys too (without -d, ignored, as by opendkim-genzone)
+    #[arg(short = 's', long)]
     pub subdomains: bool,
 
     /// Name records SELECTOR._domainkey, for the domain's own zone [default: SELECTOR, for a
@@ -908,8 +908,9 @@ pub struct GenzoneArgs {
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub ttl: Option<u32>,
 
-    /// Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC)
-    #[arg(short = 'S', long, conflicts_with = "nsupdate")]
+    /// Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC); ignored
+    /// with -u, as by opendkim-genzone
+    #[arg(short = 'S', long)]
     pub soa: bool,
 
     /// Name servers, separated by commas: NS records before the TXT records; the first is the
@@ -919,37 +920,19 @@ pub struct GenzoneArgs {
 
     /// The SOA's contact, as an address (hostmaster@example.com) [default: hostmaster at this
     /// host]
-    #[arg(short = 'C', long, value_name = "ADDRESS", requires = "soa")]
+    #[arg(short = 'C', long, value_name = "ADDRESS")]
     pub contact: Option<String>,
 
     /// The SOA's refresh time, in seconds
-    #[arg(
-        short = 'r',
-        long,
-        value_name = "SECONDS",
-        default_value = "10800",
-        requires = "soa"
-    )]
+    #[arg(short = 'r', long, value_name = "SECONDS", default_value = "10800")]
     pub refresh: u32,
 
     /// The SOA's retry time, in seconds
-    #[arg(
-        short = 'R',
-        long,
-        value_name = "SECONDS",
-        default_value = "1800",
-        requires = "soa"
-    )]
+    #[arg(short = 'R', long, value_name = "SECONDS", default_value = "1800")]
     pub retry: u32,
 
     /// The SOA's expire time, in seconds
-    #[arg(
-        short = 'E',
-        long,
-        value_name = "SECONDS",
-        default_value = "604800",
-        requires = "soa"
-    )]
+    #[arg(short = 'E', long, value_name = "SECONDS", default_value = "604800")]
     pub expire: u32,
 
     /// The SOA's default TTL, in seconds; also the TTL of -u's records when -t is not given

@@ -230,7 +230,10 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
         Ok(()) => {}
         Err(error @ UnsafeKeyFile::Io { .. }) => return Err(error.into()),
         Err(error) if allow_unsafe => {
-            output::warning(&format!("{error} (used anyway: --allow-unsafe-keys)"));
+            output::warning(&format!(
+                "{error} (used anyway: --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys \
+                 false)"
+            ));
         }
         Err(error) => {
             anyhow::bail!("{error}; or pass --allow-unsafe-keys to use it anyway")
