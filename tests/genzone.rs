@@ -222,6 +222,55 @@ fn json_and_what_cannot_be_published() {
         "{json:?}"
     );
 
+    // An opendkim.conf: its KeyTable (an entry for each sender's domain has no one record), or
+    // its single key.
+    let table = std::fs::read_to_string(d.join("KeyTable")).unwrap();
+    std::fs::write(
+        d.join("KeyTable.any"),
+        format!(
+            "{table}any %:c:{}/keys/example.com/a.private\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("tables.conf"),
+        format!(
+            "KeyTable {0}/KeyTable.any\nSigningTable refile:{0}/SigningTable\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let from_conf = dkimkit_run(d, &["genzone", "-F", "-x", "tables.conf"]).success();
+    assert_eq!(
+        from_conf.stdout.matches("\tIN\tTXT\t").count(),
+        2,
+        "{}",
+        from_conf.stdout
+    );
+    assert!(
+        from_conf
+            .stderr
+            .contains("KeyTable.any, line 4 (key any): skipped: its domain is %"),
+        "{}",
+        from_conf.stderr
+    );
+    std::fs::write(
+        d.join("single.conf"),
+        format!(
+            "Domain example.com, example.net\nSelector a\nKeyFile {}/keys/example.com/a.private\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let single = dkimkit_run(d, &["genzone", "-F", "-x", "single.conf"]).success();
+    assert!(
+        single.stdout.contains("a._domainkey.example.com.\t")
+            && single.stdout.contains("a._domainkey.example.net.\t"),
+        "{}",
+        single.stdout
+    );
+
     // A key that cannot be read stops the run, naming the KeyTable line; nothing is written.
     std::fs::remove_file(d.join("keys/example.org/b.private")).unwrap();
     dkimkit_run(d, &["genzone", "-o", "zone", "KeyTable"]).fails_with(
