@@ -222,6 +222,23 @@ fn json_and_what_cannot_be_published() {
         "{json:?}"
     );
 
+    // -o replaces a file keeping its owner, group and mode (as named's zone files are kept).
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        std::fs::write(d.join("dkim.zone"), "; old\n").unwrap();
+        std::os::unix::fs::chown(d.join("dkim.zone"), Some(65534), Some(65534)).unwrap();
+        std::fs::set_permissions(d.join("dkim.zone"), std::fs::Permissions::from_mode(0o640))
+            .unwrap();
+        dkimkit_run(d, &["genzone", "-D", "-o", "dkim.zone", "KeyTable"]).success();
+        let replaced = std::fs::metadata(d.join("dkim.zone")).unwrap();
+        assert_eq!(
+            (replaced.uid(), replaced.gid(), replaced.mode() & 0o7777),
+            (65534, 65534, 0o640)
+        );
+        let text = std::fs::read_to_string(d.join("dkim.zone")).unwrap();
+        assert_eq!(text.matches("\tIN\tTXT\t").count(), 2, "{text}");
+    }
+
     // An opendkim.conf: its KeyTable (an entry for each sender's domain has no one record), or
     // its single key.
     let table = std::fs::read_to_string(d.join("KeyTable")).unwrap();

@@ -187,12 +187,7 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
     };
     match (&text, &args.output) {
         (None, _) => print_json(&published)?,
-        (Some(text), Some(path)) => {
-            files::write_file_with(path, PUBLIC_FILE_MODE, Existing::Replace, |file| {
-                file.write_all(text.as_bytes())
-            })
-            .map_err(write_error)?;
-        }
+        (Some(text), Some(path)) => write_output(path, text)?,
         (Some(text), None) => {
             let mut out = output::stdout();
             out.write_all(text.as_bytes())?;
@@ -207,6 +202,36 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// Writes -o's file atomically. A file replaced keeps its owner, group and mode, as named
+/// (and opendkim-genzone, which rewrites it in place) expects; when the replacement could not
+/// be given its owner, nothing is written.
+fn write_output(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let replaced = std::fs::metadata(path).ok();
+    let mode = replaced
+        .as_ref()
+        .map_or(PUBLIC_FILE_MODE, |m| m.permissions().mode() & 0o7777);
+    files::write_file_with(path, mode, Existing::Replace, |file| {
+        if let Some(old) = &replaced
+            && (file.metadata()?.uid(), file.metadata()?.gid()) != (old.uid(), old.gid())
+        {
+            std::os::unix::fs::fchown(&*file, Some(old.uid()), Some(old.gid())).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "it belongs to uid {}, gid {}, and its replacement cannot ({e}); run \
+                         as its owner or as root",
+                        old.uid(),
+                        old.gid()
+                    ),
+                )
+            })?;
+        }
+        file.write_all(text.as_bytes())
+    })
+    .map_err(write_error)
 }
 
 /// The zone data or nsupdate script the flags ask for.

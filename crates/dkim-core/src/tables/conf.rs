@@ -634,6 +634,37 @@ mod tests {
     }
 
     #[test]
+    fn dns_and_key_safety_settings() {
+        let unset = conf("Socket inet:8891@localhost\n");
+        assert!(unset.nameservers().unwrap().is_empty());
+        assert!(unset.trust_anchor_file().is_none() && unset.require_safe_keys());
+        let set = conf(
+            "Nameservers 192.0.2.1, [2001:db8::1]:5353\nTrustAnchorFile /var/lib/unbound/root.key\n\
+             RequireSafeKeys False\n",
+        );
+        let servers: Vec<String> = set
+            .nameservers()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(servers, ["192.0.2.1:53", "[2001:db8::1]:5353"]);
+        assert_eq!(
+            set.trust_anchor_file().unwrap(),
+            Path::new("/var/lib/unbound/root.key")
+        );
+        assert!(!set.require_safe_keys());
+        let err = conf("\nNameservers 192.0.2.1,ns.example\n")
+            .nameservers()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/etc/opendkim.conf, line 2: Nameservers: name server \"ns.example\""),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_keyword_without_value_is_an_error() {
         let err = OpendkimConf::parse("KeyTable   \n", Path::new("/c")).unwrap_err();
         assert!(matches!(err, ConfError::MissingValue { .. }), "{err}");
