@@ -31,6 +31,7 @@ complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "sign-file" -d 'Sign
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genzone" -d 'Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s b -l bits -d 'Size of the RSA key in bits, 1024 to 4096 [default: 2048]' -r
@@ -59,8 +60,8 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s s -l selec
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s k -l key -d 'A private key (PEM, DER or a dkimpy Ed25519 seed); repeat -s and -k to sign with several' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l keytable -d 'opendkim\'s KeyTable: with --signing-table, choose the keys by each message\'s From address exactly as opendkim does' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l signing-table -d 'opendkim\'s SigningTable; write refile:PATH for a table of wildcard patterns' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l config -d 'Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector and KeyFile' -r -F
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s c -l canonicalization -d 'Canonicalization (c=): header/body, each simple or relaxed' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l config -d 'Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector and KeyFile; and its Canonicalization, SignatureAlgorithm, SignHeaders, OversignHeaders, MinimumKeyBits and RequireSafeKeys (flags given override them)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s c -l canonicalization -d 'Canonicalization (c=): header/body, each simple or relaxed [default: relaxed/relaxed, or with --config its Canonicalization, whose default is simple/simple]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s H -l headers -d 'The header fields to sign, separated by \':\' or \',\' (From is required and oversigned)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expire -d 'Make the signature expire this long after t= (x=), such as 7d' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp -d 'Sign as of this time (t=): RFC 3339 or Unix seconds [default: now]' -r
@@ -69,6 +70,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l outpu
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l multiple-signatures -d 'With --keytable: sign with every matching SigningTable entry (opendkim\'s MultipleSignatures)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s v -l verbose -d 'With --config: list the opendkim.conf settings used, on standard error'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s l -l body-length -d 'Write the body length (l=); a receiver then accepts text appended to the body'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l in-place -d 'Replace each file by its signed form (atomically)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l force -d 'Replace existing output files'
@@ -126,6 +128,27 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l allow-unsafe-
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s x -l config -d 'Read the keys from this opendkim.conf when no DATASET is given: its KeyTable, or its Domain, Selector and KeyFile [default: /etc/opendkim.conf, if it exists]' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s d -l domain -d 'Only the keys of this domain' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s t -l ttl -d 'Put this TTL on every record, in seconds' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s N -l nameservers -d 'Name servers, separated by commas: NS records before the TXT records; the first is the SOA\'s primary and, with -u, the server nsupdate sends to [default: this host]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s C -l contact -d 'The SOA\'s contact, as an address (hostmaster@example.com) [default: hostmaster at this host]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s r -l refresh -d 'The SOA\'s refresh time, in seconds' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s R -l retry -d 'The SOA\'s retry time, in seconds' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s E -l expire -d 'The SOA\'s expire time, in seconds' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s T -l default-ttl -d 'The SOA\'s default TTL, in seconds; also the TTL of -u\'s records when -t is not given' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s o -l output -d 'Write to FILE instead of standard output (replaced atomically)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s s -l subdomains -d 'With -d: its subdomains\' keys too (without -d, ignored, as by opendkim-genzone)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s D -l domainkey-suffix -d 'Name records SELECTOR._domainkey, for the domain\'s own zone [default: SELECTOR, for a _domainkey.DOMAIN zone]'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s F -l fully-qualified -d 'Name records SELECTOR._domainkey.DOMAIN., fully qualified'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s M -l email-only -d 'Restrict the keys to email (s=email)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s S -l soa -d 'Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC); ignored with -u, as by opendkim-genzone'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s u -l nsupdate -d 'Write a script for nsupdate instead of zone data'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l allow-unsafe-keys -d 'Use private keys that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s v -l verbose -d 'Say what is done, on standard error: the opendkim.conf settings used, keys skipped, the number of records'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l json -d 'Print one JSON document with every key\'s record instead'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s k -l key -d 'The private key file: PEM, DER, or a base64 Ed25519 seed' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s d -l domain -d 'The signing domain (named in the comment, and with -a in the record\'s name)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s s -l selector -d 'The selector' -r
@@ -143,10 +166,11 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "record" -d 'Print the DNS record of an existing private key'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "genzone" -d 'Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

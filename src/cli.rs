@@ -111,6 +111,20 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "dkimkit rotate --keytable KeyTable --keys-dir keys --publish zone-file --zone-dir /etc/bind/dkim --dns-reload-command 'rndc reload'",
             ),
         ],
+        "genzone" => &[
+            (
+                "The records of every key opendkim signs with, for the domain's zone:",
+                "dkimkit genzone -D -x /etc/opendkim.conf -o /etc/bind/dkim.zone",
+            ),
+            (
+                "Publish them all with nsupdate and a TSIG key:",
+                "dkimkit genzone -u -t 3600 /etc/opendkim/KeyTable | nsupdate -k /etc/bind/dkim-update.key",
+            ),
+            (
+                "A whole zone for _domainkey.example.com, with its SOA and name servers:",
+                "dkimkit genzone -S -N ns1.example.com,ns2.example.com -C hostmaster@example.com -d example.com /etc/opendkim/KeyTable",
+            ),
+        ],
         "record" => &[
             (
                 "Rebuild a lost 202611.txt from the private key:",
@@ -263,6 +277,23 @@ pub enum Command {
                       waiting for DNS; 3 when a DNS timeout or another run stood in the way."
     )]
     Rotate(RotateArgs),
+
+    /// Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)
+    #[command(
+        after_long_help = help_footer("genzone"),
+        long_about = "Write the DNS records of every key of a KeyTable (the DATASET argument, or \
+                      the KeyTable of -x's opendkim.conf, or its Domain, Selector and KeyFile) as \
+                      zone-file data, or with -u as a script for nsupdate. The public keys are \
+                      derived from the private key files, which must be readable and safe (as \
+                      opendkim's RequireSafeKeys wants them); a key that is not stops the run \
+                      with the KeyTable line at fault, and nothing is written.\n\n\
+                      opendkim-genzone's flags work with the same meaning. Differences: host \
+                      names in SOA and NS records get their final dot, so that named reads them \
+                      as given; -u writes fully qualified names and sends one update per domain, \
+                      and a `server` line only with -N; the default SOA contact is hostmaster \
+                      at this host; the serial (YYYYMMDDHH) is in UTC; Ed25519 keys work."
+    )]
+    Genzone(GenzoneArgs),
 
     /// Print the DNS record of an existing private key
     #[command(
@@ -557,7 +588,8 @@ pub struct SignFileArgs {
     pub multiple_signatures: bool,
 
     /// Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector
-    /// and KeyFile
+    /// and KeyFile; and its Canonicalization, SignatureAlgorithm, SignHeaders, OversignHeaders,
+    /// MinimumKeyBits and RequireSafeKeys (flags given override them)
     #[arg(
         long,
         value_name = "FILE",
@@ -565,9 +597,14 @@ pub struct SignFileArgs {
     )]
     pub config: Option<PathBuf>,
 
-    /// Canonicalization (c=): header/body, each simple or relaxed
-    #[arg(short = 'c', long, value_name = "C", default_value = "relaxed/relaxed")]
-    pub canonicalization: Canonicalization,
+    /// With --config: list the opendkim.conf settings used, on standard error
+    #[arg(short = 'v', long, requires = "config")]
+    pub verbose: bool,
+
+    /// Canonicalization (c=): header/body, each simple or relaxed [default: relaxed/relaxed,
+    /// or with --config its Canonicalization, whose default is simple/simple]
+    #[arg(short = 'c', long, value_name = "C")]
+    pub canonicalization: Option<Canonicalization>,
 
     /// The header fields to sign, separated by ':' or ',' (From is required and oversigned)
     #[arg(short = 'H', long, value_name = "LIST", value_parser = parse_header_list)]
@@ -815,6 +852,114 @@ pub struct RotateArgs {
     /// Stop after this many steps, as if killed (for testing that every step is resumable)
     #[arg(long, value_name = "N", hide = true)]
     pub stop_after_steps: Option<usize>,
+}
+
+/// Parses a comma-separated list of host names (opendkim-genzone's -N).
+fn parse_name_list(text: &str) -> Result<NameList, String> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err("the list is empty".to_owned());
+    }
+    Ok(NameList(names))
+}
+
+/// The parsed value of genzone's -N.
+#[derive(Debug, Clone)]
+pub struct NameList(pub Vec<String>);
+
+/// `dkimkit genzone`.
+#[derive(Debug, Args)]
+pub struct GenzoneArgs {
+    /// The KeyTable: a file (file:PATH or PATH) [default: the KeyTable of -x's opendkim.conf]
+    #[arg(value_name = "DATASET")]
+    pub dataset: Option<String>,
+
+    /// Read the keys from this opendkim.conf when no DATASET is given: its KeyTable, or its
+    /// Domain, Selector and KeyFile [default: /etc/opendkim.conf, if it exists]
+    #[arg(short = 'x', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Only the keys of this domain
+    #[arg(short = 'd', long, value_name = "DOMAIN")]
+    pub domain: Option<DomainName>,
+
+    /// With -d: its subdomains' keys too (without -d, ignored, as by opendkim-genzone)
+    #[arg(short = 's', long)]
+    pub subdomains: bool,
+
+    /// Name records SELECTOR._domainkey, for the domain's own zone [default: SELECTOR, for a
+    /// _domainkey.DOMAIN zone]
+    #[arg(short = 'D', long, conflicts_with = "fully_qualified")]
+    pub domainkey_suffix: bool,
+
+    /// Name records SELECTOR._domainkey.DOMAIN., fully qualified
+    #[arg(short = 'F', long)]
+    pub fully_qualified: bool,
+
+    /// Restrict the keys to email (s=email)
+    #[arg(short = 'M', long)]
+    pub email_only: bool,
+
+    /// Put this TTL on every record, in seconds
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub ttl: Option<u32>,
+
+    /// Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC); ignored
+    /// with -u, as by opendkim-genzone
+    #[arg(short = 'S', long)]
+    pub soa: bool,
+
+    /// Name servers, separated by commas: NS records before the TXT records; the first is the
+    /// SOA's primary and, with -u, the server nsupdate sends to [default: this host]
+    #[arg(short = 'N', long, value_name = "NS[,NS...]", value_parser = parse_name_list)]
+    pub nameservers: Option<NameList>,
+
+    /// The SOA's contact, as an address (hostmaster@example.com) [default: hostmaster at this
+    /// host]
+    #[arg(short = 'C', long, value_name = "ADDRESS")]
+    pub contact: Option<String>,
+
+    /// The SOA's refresh time, in seconds
+    #[arg(short = 'r', long, value_name = "SECONDS", default_value = "10800")]
+    pub refresh: u32,
+
+    /// The SOA's retry time, in seconds
+    #[arg(short = 'R', long, value_name = "SECONDS", default_value = "1800")]
+    pub retry: u32,
+
+    /// The SOA's expire time, in seconds
+    #[arg(short = 'E', long, value_name = "SECONDS", default_value = "604800")]
+    pub expire: u32,
+
+    /// The SOA's default TTL, in seconds; also the TTL of -u's records when -t is not given
+    #[arg(short = 'T', long, value_name = "SECONDS", default_value = "86400")]
+    pub default_ttl: u32,
+
+    /// Write a script for nsupdate instead of zone data
+    #[arg(short = 'u', long = "nsupdate")]
+    pub nsupdate: bool,
+
+    /// Write to FILE instead of standard output (replaced atomically)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Use private keys that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
+
+    /// Say what is done, on standard error: the opendkim.conf settings used, keys skipped, the
+    /// number of records
+    #[arg(short = 'v', long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print one JSON document with every key's record instead
+    #[arg(long, conflicts_with_all = ["nsupdate", "soa"])]
+    pub json: bool,
 }
 
 /// `dkimkit generate-docs` (hidden: for the maintainers and packagers).

@@ -17,6 +17,11 @@ pub fn warning(message: &str) {
     eprintln!("dkimkit: warning: {message}");
 }
 
+/// A line of information on standard error (such as -v's), as it is.
+pub fn note(message: &str) {
+    eprintln!("{message}");
+}
+
 /// Standard output, locked and buffered; results go here and nowhere else.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::new(io::stdout().lock())

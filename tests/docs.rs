@@ -6,13 +6,14 @@ use std::process::Command;
 
 use crate::util::{dkimkit_run, peer, run, temp_dir, testdata};
 
-const GENERATED: [&str; 10] = [
+const GENERATED: [&str; 11] = [
     "man/dkimkit.1",
     "man/dkimkit-genkey.1",
     "man/dkimkit-sign-file.1",
     "man/dkimkit-verify-file.1",
     "man/dkimkit-testkey.1",
     "man/dkimkit-rotate.1",
+    "man/dkimkit-genzone.1",
     "man/dkimkit-record.1",
     "completions/dkimkit.bash",
     "completions/_dkimkit",
@@ -79,6 +80,7 @@ fn man_pages_document_every_flag_the_exit_codes_and_examples() {
     for page in [
         "man/dkimkit.1",
         "man/dkimkit-genkey.1",
+        "man/dkimkit-genzone.1",
         "man/dkimkit-record.1",
     ] {
         let text = rendered_man_page(&testdata(page));

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{
-    dkimkit_run, dkimpy_python, peer, quoted_strings, run, run_with_input, temp_dir, testdata,
+    dkimkit_run, dkimpy_python, dkimpy_verdicts, peer, quoted_strings, run, run_with_input,
+    temp_dir, testdata,
 };
 
 const DOMAIN: &str = "example.com";
@@ -181,15 +182,7 @@ fn dkimpy_verify(dir: &Path, keys: &[Key], messages: &[PathBuf]) -> Vec<serde_js
         .iter()
         .map(|k| (k.dns_name(), k.record.clone().into()))
         .collect();
-    let manifest = dir.join("verify.json");
-    let document = serde_json::json!({ "records": records, "messages": messages });
-    std::fs::write(&manifest, document.to_string()).unwrap();
-    let verified = run(Command::new(dkimpy_python())
-        .arg(testdata("tests/peers/dkimpy_batch.py"))
-        .arg("verify")
-        .arg(&manifest))
-    .success();
-    serde_json::from_str(&verified.stdout).unwrap()
+    dkimpy_verdicts(dir, records, messages)
 }
 
 /// verify-file with every key given offline; asserts every message passes.

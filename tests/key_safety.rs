@@ -91,7 +91,7 @@ fn keys_others_can_read_are_refused_unless_allowed() {
         let warns = format!(
             "dkimkit: warning: k.private: the private key can be read or written by other users \
              (mode {unsafe_mode:04o}); fix it with: chmod 600 k.private (used anyway: \
-             --allow-unsafe-keys)\n"
+             --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys false)\n"
         );
         for (command, result) in every_reader(d, &server, &["--allow-unsafe-keys"]) {
             assert_eq!(result.status, 0, "{command}: {}", result.stderr);

@@ -7,9 +7,11 @@
 
 mod docs;
 mod genkey;
+mod genzone;
 mod hostile;
 mod interop;
 mod key_safety;
+mod opendkim_conf;
 mod record;
 mod rotate;
 mod sign_verify;

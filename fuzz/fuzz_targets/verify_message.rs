@@ -57,6 +57,7 @@ fn sign_and_verify(data: &[u8]) {
     let options = SignOptions {
         canonicalization,
         headers: None,
+        oversigned: Vec::new(),
         timestamp: NOW,
         expire_after: None,
         body_length: false,

@@ -42,7 +42,15 @@ fn render_all() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
         .collect();
     let see_also: Vec<String> = std::iter::once("dkimkit(1)".to_owned())
         .chain(pages.iter().map(|p| format!("dkimkit-{}(1)", p.get_name())))
-        .chain(["opendkim-genkey(8)", "opendkim(8)", "opendkim.conf(5)"].map(String::from))
+        .chain(
+            [
+                "opendkim-genkey(8)",
+                "opendkim-genzone(8)",
+                "opendkim(8)",
+                "opendkim.conf(5)",
+            ]
+            .map(String::from),
+        )
         .collect();
     let see_also = see_also.join(", ") + ", RFC 6376, RFC 8301, RFC 8463, RFC 8601";
     let mut documents = vec![(

@@ -3,6 +3,7 @@
 
 mod generate_docs;
 mod genkey;
+mod genzone;
 mod published_record;
 mod record;
 mod rotate;
@@ -10,6 +11,7 @@ mod sign_file;
 mod testkey;
 mod verify_file;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -21,7 +23,7 @@ use dkim_core::dns::{
 };
 use dkim_core::files::{self, Existing, NewFile, UnsafeKeyFile, WriteError};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
-use dkim_core::tables::DataSetKind;
+use dkim_core::tables::{DataSetKind, OpendkimConf};
 use dkim_core::{KeyType, PrivateKey};
 
 use crate::cli::{Cli, Command};
@@ -32,6 +34,7 @@ use crate::output;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Genkey(args) => genkey::run(args),
+        Command::Genzone(args) => genzone::run(args),
         Command::Record(args) => record::run(args),
         Command::SignFile(args) => sign_file::run(args),
         Command::VerifyFile(args) => verify_file::run(args),
@@ -109,13 +112,20 @@ impl Dns {
         timeout: Duration,
         dnssec: Option<TrustAnchor>,
     ) -> anyhow::Result<Self> {
-        let nameservers = nameservers
-            .iter()
-            .map(|server| {
-                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Dns {
+        Ok(Dns::with_servers(
+            parse_nameservers(nameservers)?,
+            timeout,
+            dnssec,
+        ))
+    }
+
+    /// DNS through `nameservers` (none for the system's resolver).
+    fn with_servers(
+        nameservers: Vec<SocketAddr>,
+        timeout: Duration,
+        dnssec: Option<TrustAnchor>,
+    ) -> Self {
+        Dns {
             settings: ResolverSettings {
                 nameservers,
                 timeout,
@@ -123,7 +133,7 @@ impl Dns {
                 ..ResolverSettings::default()
             },
             lookup: OnceLock::new(),
-        })
+        }
     }
 }
 
@@ -158,6 +168,42 @@ impl KeyLookup for Dns {
     }
 }
 
+/// One line of -v's list of the opendkim.conf settings a command follows: the setting, the value
+/// used, where it was written (or that it is opendkim's default), and the flag that overrides
+/// it, if one does.
+fn conf_setting_line(
+    conf: &OpendkimConf,
+    name: &str,
+    value: &str,
+    overridden_by: Option<&str>,
+) -> String {
+    let source = match conf.at(name) {
+        Some(at) => at.to_string(),
+        None => "not set".to_owned(),
+    };
+    let overridden = overridden_by
+        .map(|flag| format!("; not used: {flag}"))
+        .unwrap_or_default();
+    format!("opendkim.conf: {name} {value} ({source}{overridden})")
+}
+
+/// This host's name, as the kernel has it; "localhost" when it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The `--nameserver` arguments, as addresses.
+fn parse_nameservers(nameservers: &[String]) -> anyhow::Result<Vec<SocketAddr>> {
+    nameservers
+        .iter()
+        .map(|server| parse_nameserver(server).with_context(|| format!("--nameserver {server}")))
+        .collect()
+}
+
 /// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
 /// without `file:`), as opendkim.conf writes them.
 fn table_location(argument: &str) -> (std::path::PathBuf, DataSetKind) {
@@ -184,7 +230,10 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
         Ok(()) => {}
         Err(error @ UnsafeKeyFile::Io { .. }) => return Err(error.into()),
         Err(error) if allow_unsafe => {
-            output::warning(&format!("{error} (used anyway: --allow-unsafe-keys)"));
+            output::warning(&format!(
+                "{error} (used anyway: --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys \
+                 false)"
+            ));
         }
         Err(error) => {
             anyhow::bail!("{error}; or pass --allow-unsafe-keys to use it anyway")

@@ -11,16 +11,22 @@ use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use dkim_core::canonical::{Algorithm, Canonicalization};
 use dkim_core::crypto::SigningKey;
 use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE, StagedFile};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
-use dkim_core::tables::{KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable};
+use dkim_core::tables::{
+    KeyTable, MultipleSignatures, OpendkimConf, SenderAddress, SigningPolicy, SigningSetup,
+    SigningTable,
+};
 use dkim_core::{DomainName, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{read_private_key, refuse_existing, table_location, warn_if_weak, write_error};
+use super::{
+    conf_setting_line, read_private_key, refuse_existing, table_location, warn_if_weak, write_error,
+};
 use crate::cli::SignFileArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -86,8 +92,10 @@ enum KeyChoice {
 /// Private keys loaded once each, however many messages they sign.
 struct KeyCache {
     keys: Mutex<HashMap<PathBuf, Arc<SigningKey>>>,
-    /// `--allow-unsafe-keys`.
+    /// `--allow-unsafe-keys`, or opendkim.conf's `RequireSafeKeys false`.
     allow_unsafe: bool,
+    /// opendkim.conf's rules for keys (SignatureAlgorithm, MinimumKeyBits), with --config.
+    policy: Option<Box<SigningPolicy>>,
 }
 
 impl KeyCache {
@@ -100,29 +108,39 @@ impl KeyCache {
         {
             return Ok(Arc::clone(key));
         }
-        let key = Arc::new(load_key(path, self.allow_unsafe)?);
+        let key = Arc::new(load_key(path, self.allow_unsafe, self.policy.as_deref())?);
         let mut cache = self.keys.lock().expect("the key cache is never poisoned");
         Ok(Arc::clone(cache.entry(path.to_owned()).or_insert(key)))
     }
 }
 
-/// Reads a private key file and prepares it for signing.
-fn load_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<SigningKey> {
+/// Reads a private key file and prepares it for signing, refusing a key opendkim.conf's rules
+/// (`policy`) would not sign with.
+fn load_key(
+    path: &Path,
+    allow_unsafe: bool,
+    policy: Option<&SigningPolicy>,
+) -> anyhow::Result<SigningKey> {
     let key = read_private_key(path, allow_unsafe)?;
+    if let Some(policy) = policy {
+        policy
+            .check_key(key.key_type(), key.bits())
+            .with_context(|| path.display().to_string())?;
+    }
     warn_if_weak(key.key_type(), key.bits(), Some(path));
     SigningKey::new(&key).with_context(|| path.display().to_string())
 }
 
 impl KeyChoice {
-    fn from_args(args: &SignFileArgs) -> anyhow::Result<Self> {
-        if let Some(config) = &args.config {
-            let setup = SigningSetup::load(config)
-                .with_context(|| format!("{}: cannot sign as it says", config.display()))?;
+    /// The keys the command line names; `conf` is the opendkim.conf of --config, read already.
+    fn from_args(args: &SignFileArgs, conf: Option<&ConfSigning>) -> anyhow::Result<Self> {
+        if let Some(conf) = conf {
             return Ok(KeyChoice::ByFrom {
-                setup,
+                setup: conf.setup.clone(),
                 loaded: KeyCache {
                     keys: Mutex::default(),
-                    allow_unsafe: args.allow_unsafe_keys,
+                    allow_unsafe: args.allow_unsafe_keys || !conf.policy.require_safe_keys,
+                    policy: Some(Box::new(conf.policy.clone())),
                 },
             });
         }
@@ -144,6 +162,7 @@ impl KeyChoice {
                 loaded: KeyCache {
                     keys: Mutex::default(),
                     allow_unsafe: args.allow_unsafe_keys,
+                    policy: None,
                 },
             });
         }
@@ -204,7 +223,7 @@ fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
         .enumerate()
         .map(|(i, (path, selector))| {
             Ok(ChosenKey {
-                key: Arc::new(load_key(path, args.allow_unsafe_keys)?),
+                key: Arc::new(load_key(path, args.allow_unsafe_keys, None)?),
                 domain: domains[if domains.len() == 1 { 0 } else { i }].clone(),
                 selector: selector.clone(),
                 identity: args.identity.clone(),
@@ -232,18 +251,113 @@ struct AddedSignature {
     field: String,
 }
 
-pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
-    let keys = KeyChoice::from_args(&args)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let options = SignOptions {
-        canonicalization: args.canonicalization,
-        headers: args.headers.as_ref().map(|h| h.0.clone()),
+/// What --config's opendkim.conf says: the keys, and how to sign with them.
+struct ConfSigning {
+    conf: OpendkimConf,
+    setup: SigningSetup,
+    policy: SigningPolicy,
+}
+
+impl ConfSigning {
+    fn load(path: &Path) -> anyhow::Result<Self> {
+        let context = || format!("{}: cannot sign as it says", path.display());
+        let conf = OpendkimConf::load(path).with_context(context)?;
+        Ok(ConfSigning {
+            setup: SigningSetup::from_conf(&conf).with_context(context)?,
+            policy: SigningPolicy::from_conf(&conf).with_context(context)?,
+            conf,
+        })
+    }
+
+    /// Says on standard error which settings sign-file follows, and which flags override.
+    fn list_settings(&self, args: &SignFileArgs) {
+        let policy = &self.policy;
+        let list = |names: &[String]| names.join(":");
+        let overridden = |flag: Option<&str>| flag.map(|f| format!("{f} given"));
+        let algorithm = policy
+            .algorithm
+            .as_ref()
+            .map_or("by each key's type", |(a, _)| a.as_str());
+        let require_safe = if policy.require_safe_keys {
+            "true"
+        } else {
+            "false"
+        };
+        let settings: [(&str, String, Option<String>); 6] = [
+            (
+                "Canonicalization",
+                policy.canonicalization.to_string(),
+                overridden(args.canonicalization.map(|_| "-c")),
+            ),
+            ("SignatureAlgorithm", algorithm.to_owned(), None),
+            (
+                "SignHeaders",
+                policy
+                    .headers
+                    .as_deref()
+                    .map_or_else(|| "dkimkit's default list".to_owned(), list),
+                overridden(args.headers.as_ref().map(|_| "-H")),
+            ),
+            ("OversignHeaders", list(&policy.oversigned), None),
+            (
+                "MinimumKeyBits",
+                policy.minimum_key_bits.0.to_string(),
+                None,
+            ),
+            (
+                "RequireSafeKeys",
+                require_safe.to_owned(),
+                overridden(args.allow_unsafe_keys.then_some("--allow-unsafe-keys")),
+            ),
+        ];
+        for (name, value, overridden) in settings {
+            output::note(&conf_setting_line(
+                &self.conf,
+                name,
+                &value,
+                overridden.as_deref(),
+            ));
+        }
+    }
+}
+
+/// dkimkit's own canonicalization, when neither -c nor opendkim.conf says.
+const DEFAULT_CANONICALIZATION: Canonicalization = Canonicalization {
+    header: Algorithm::Relaxed,
+    body: Algorithm::Relaxed,
+};
+
+/// The signing options: the command line's flags, then opendkim.conf's settings (--config),
+/// then dkimkit's defaults.
+fn sign_options(args: &SignFileArgs, conf: Option<&ConfSigning>, now: u64) -> SignOptions {
+    let policy = conf.map(|c| &c.policy);
+    SignOptions {
+        canonicalization: args
+            .canonicalization
+            .or(policy.map(|p| p.canonicalization))
+            .unwrap_or(DEFAULT_CANONICALIZATION),
+        headers: args
+            .headers
+            .as_ref()
+            .map(|h| h.0.clone())
+            .or_else(|| policy.and_then(|p| p.headers.clone())),
+        oversigned: policy.map(|p| p.oversigned.clone()).unwrap_or_default(),
         timestamp: args.timestamp.unwrap_or(now),
         expire_after: args.expire.map(|d| d.as_secs()),
         body_length: args.body_length,
-    };
+    }
+}
+
+pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
+    let conf = args.config.as_deref().map(ConfSigning::load).transpose()?;
+    if let (Some(conf), true) = (&conf, args.verbose) {
+        conf.list_settings(&args);
+    }
+    let keys = KeyChoice::from_args(&args, conf.as_ref())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let options = sign_options(&args, conf.as_ref(), now);
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]
     } else {

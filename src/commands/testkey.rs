@@ -1,17 +1,18 @@
 //! `dkimkit testkey`: check published keys in DNS, one key or every key of a KeyTable.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use dkim_core::dns::{DnssecStatus, TrustAnchor};
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
-use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{Dns, read_private_key, table_location};
+use super::{Dns, conf_setting_line, parse_nameservers, read_private_key, table_location};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -85,8 +86,15 @@ impl Checked {
 }
 
 pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
-    let targets = targets(&args)?;
-    let dnssec = match (&args.trust_anchor, args.no_dnssec) {
+    let conf = config_path(&args)
+        .map(|path| OpendkimConf::load(&path).with_context(|| path.display().to_string()))
+        .transpose()?;
+    let targets = targets(&args, conf.as_ref())?;
+    let settings = DnsAndKeySettings::new(&args, conf.as_ref())?;
+    if let (Some(conf), true) = (&conf, args.verbose > 0) {
+        settings.list(conf, &args);
+    }
+    let dnssec = match (&settings.trust_anchor, args.no_dnssec) {
         (_, true) => None,
         (Some(file), false) => Some(TrustAnchor::Records(
             std::fs::read_to_string(file)
@@ -94,7 +102,8 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         )),
         (None, false) => Some(TrustAnchor::BuiltInRoot),
     };
-    let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
+    let allow_unsafe_keys = settings.allow_unsafe_keys;
+    let dns = Dns::with_servers(settings.nameservers, args.timeout, dnssec);
     dns.ready()?;
     // A single key named with -k must be readable and safe: that is a usage error, not a
     // finding. It is read once, here, so a warning (--allow-unsafe-keys) is given once.
@@ -105,7 +114,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
                 key_name: None,
                 ..
             },
-        ] => Some(read_private_key(path, args.allow_unsafe_keys)?),
+        ] => Some(read_private_key(path, allow_unsafe_keys)?),
         _ => None,
     };
 
@@ -119,7 +128,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         targets
             .par_iter()
             .map(|target| {
-                let checked = check(target, &dns, single_key.as_ref(), args.allow_unsafe_keys);
+                let checked = check(target, &dns, single_key.as_ref(), allow_unsafe_keys);
                 progress.advance();
                 checked
             })
@@ -168,8 +177,91 @@ fn check(
     ))
 }
 
+/// Where testkey asks and how it reads keys: the flags, then opendkim.conf's Nameservers,
+/// TrustAnchorFile and RequireSafeKeys.
+struct DnsAndKeySettings {
+    nameservers: Vec<SocketAddr>,
+    trust_anchor: Option<PathBuf>,
+    allow_unsafe_keys: bool,
+}
+
+impl DnsAndKeySettings {
+    fn new(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Self> {
+        let nameservers = match conf {
+            Some(conf) if args.nameservers.is_empty() => conf.nameservers()?,
+            _ => parse_nameservers(&args.nameservers)?,
+        };
+        Ok(DnsAndKeySettings {
+            nameservers,
+            trust_anchor: args
+                .trust_anchor
+                .clone()
+                .or_else(|| conf.and_then(OpendkimConf::trust_anchor_file)),
+            allow_unsafe_keys: args.allow_unsafe_keys
+                || conf.is_some_and(|conf| !conf.require_safe_keys()),
+        })
+    }
+
+    /// Says on standard error which opendkim.conf settings are used (-v).
+    fn list(&self, conf: &OpendkimConf, args: &TestkeyArgs) {
+        let servers: Vec<String> = conf
+            .nameservers()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let servers = if servers.is_empty() {
+            "the system's resolver".to_owned()
+        } else {
+            servers.join(",")
+        };
+        let anchor = conf
+            .trust_anchor_file()
+            .map_or_else(|| "the root's".to_owned(), |p| p.display().to_string());
+        let safe = if conf.require_safe_keys() {
+            "true"
+        } else {
+            "false"
+        };
+        let given = |flag: &'static str, given: bool| given.then_some(flag);
+        for (name, value, overridden) in [
+            (
+                "Nameservers",
+                servers,
+                given("--nameserver given", !args.nameservers.is_empty()),
+            ),
+            (
+                "TrustAnchorFile",
+                anchor,
+                given("--trust-anchor given", args.trust_anchor.is_some())
+                    .or(given("--no-dnssec given", args.no_dnssec)),
+            ),
+            (
+                "RequireSafeKeys",
+                safe.to_owned(),
+                given("--allow-unsafe-keys given", args.allow_unsafe_keys),
+            ),
+        ] {
+            output::note(&conf_setting_line(conf, name, &value, overridden));
+        }
+    }
+}
+
+/// The opendkim.conf to read when no key is named on the command line: -x, or
+/// opendkim-testkey's default if it exists.
+fn config_path(args: &TestkeyArgs) -> Option<PathBuf> {
+    if args.domain.is_some() || args.keytable.is_some() {
+        return None;
+    }
+    args.config.clone().or_else(|| {
+        Path::new(DEFAULT_CONFIG)
+            .is_file()
+            .then(|| PathBuf::from(DEFAULT_CONFIG))
+    })
+}
+
 /// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf.
-fn targets(args: &TestkeyArgs) -> anyhow::Result<Vec<Target>> {
+fn targets(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Vec<Target>> {
     if let (Some(domain), Some(selector)) = (&args.domain, &args.selector) {
         return Ok(vec![Target {
             key_name: None,
@@ -182,15 +274,13 @@ fn targets(args: &TestkeyArgs) -> anyhow::Result<Vec<Target>> {
         let (path, kind) = table_location(table);
         return Ok(keytable_targets(&KeyTable::load(&path, kind)?, None));
     }
-    let config = match &args.config {
-        Some(config) => config.clone(),
-        None if Path::new(DEFAULT_CONFIG).is_file() => PathBuf::from(DEFAULT_CONFIG),
+    match conf {
+        Some(conf) => config_targets(conf).with_context(|| format!("{}", conf.origin().display())),
         None => anyhow::bail!(
             "say which keys to check: -d DOMAIN -s SELECTOR, --keytable FILE, or -x opendkim.conf \
              ({DEFAULT_CONFIG} does not exist)"
         ),
-    };
-    config_targets(&config).with_context(|| format!("{}", config.display()))
+    }
 }
 
 /// Every KeyTable entry; relative key paths are relative to `base` (opendkim's BaseDirectory).
@@ -199,31 +289,21 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
         .entries()
         .map(|(_, entry)| Target {
             key_name: Some(entry.name.clone()),
-            domain: match &entry.domain {
-                KeyDomain::Named(domain) => Some(domain.clone()),
-                KeyDomain::FromSigningAddress => None,
-            },
+            domain: entry.named_domain().cloned(),
             selector: entry.selector.clone(),
-            key_file: match &entry.key {
-                KeySource::File(path) => Some(match base {
-                    Some(base) if path.is_relative() => base.join(path),
-                    _ => path.clone(),
-                }),
-                KeySource::Inline => None,
-            },
+            key_file: entry.key_file(base),
         })
         .collect()
 }
 
 /// The keys of an opendkim.conf: its KeyTable (a SigningTable is not needed to test keys), or
 /// its Domain, Selector and KeyFile.
-fn config_targets(config: &Path) -> anyhow::Result<Vec<Target>> {
-    let conf = OpendkimConf::load(config)?;
+fn config_targets(conf: &OpendkimConf) -> anyhow::Result<Vec<Target>> {
     if let Some(location) = conf.key_table()? {
         let table = KeyTable::load(&location.path, location.kind)?;
         return Ok(keytable_targets(&table, conf.base_directory()));
     }
-    match SigningSetup::from_conf(&conf)? {
+    match SigningSetup::from_conf(conf)? {
         SigningSetup::SingleKey(key) => key
             .domains
             .iter()

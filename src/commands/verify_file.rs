@@ -272,13 +272,7 @@ fn parse_key_arg(arg: &str) -> anyhow::Result<(String, String)> {
 }
 
 fn authserv_id(args: &VerifyFileArgs) -> String {
-    args.authserv_id.clone().unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned())
-    })
+    args.authserv_id.clone().unwrap_or_else(super::host_name)
 }
 
 /// The exit status: 0 when every message passes, 3 when the only problem is temporary, 1 when

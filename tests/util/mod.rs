@@ -270,3 +270,21 @@ pub fn private_copy(dir: &Path, source: &Path) -> PathBuf {
     write_private(&copy, std::fs::read(source).unwrap());
     copy
 }
+
+/// dkimpy's verdicts on `messages` (`{"message", "pass", "detail"}` each), with `records`
+/// (DNS name -> record value) served as if from DNS.
+pub fn dkimpy_verdicts(
+    dir: &Path,
+    records: serde_json::Map<String, serde_json::Value>,
+    messages: &[PathBuf],
+) -> Vec<serde_json::Value> {
+    let manifest = dir.join("verify.json");
+    let document = serde_json::json!({ "records": records, "messages": messages });
+    std::fs::write(&manifest, document.to_string()).unwrap();
+    let verified = run(Command::new(dkimpy_python())
+        .arg(testdata("tests/peers/dkimpy_batch.py"))
+        .arg("verify")
+        .arg(&manifest))
+    .success();
+    serde_json::from_str(&verified.stdout).unwrap()
+}

@@ -77,6 +77,7 @@ fn sign_options() -> SignOptions {
     SignOptions {
         canonicalization: "relaxed/relaxed".parse().expect("a valid canonicalization"),
         headers: None,
+        oversigned: Vec::new(),
         timestamp: 1_795_000_000,
         expire_after: None,
         body_length: false,

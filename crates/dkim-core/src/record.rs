@@ -344,11 +344,27 @@ pub fn zone_owner_name(selector: &Selector, domain: Option<&DomainName>, absolut
 /// holds): the strings of [`split_txt_value`] in parentheses, one a line, then a comment naming
 /// the key. It loads unchanged with `$INCLUDE` or pasted into the domain's zone.
 pub fn format_zone_entry(owner: &str, value: &str, comment: Option<&str>) -> String {
-    let strings: Vec<String> = split_txt_value(value)
+    format_txt_entry(owner, None, value, comment)
+}
+
+/// The character-strings of [`split_txt_value`], each quoted for a zone file or nsupdate.
+pub fn quoted_txt_strings(value: &str) -> Vec<String> {
+    split_txt_value(value)
         .into_iter()
         .map(zone_quoted)
-        .collect();
-    let mut entry = format!("{owner}\tIN\tTXT\t( {} )", strings.join("\n\t  "));
+        .collect()
+}
+
+/// A zone-file entry as [`format_zone_entry`] writes it, with a TTL when `ttl` is given.
+pub fn format_txt_entry(
+    owner: &str,
+    ttl: Option<u32>,
+    value: &str,
+    comment: Option<&str>,
+) -> String {
+    let strings = quoted_txt_strings(value);
+    let ttl = ttl.map(|ttl| format!("{ttl}\t")).unwrap_or_default();
+    let mut entry = format!("{owner}\t{ttl}IN\tTXT\t( {} )", strings.join("\n\t  "));
     if let Some(comment) = comment {
         entry.push_str("  ; ");
         entry.push_str(comment);

@@ -92,6 +92,9 @@ pub struct SignOptions {
     pub canonicalization: Canonicalization,
     /// The header fields to sign, by name; None for [`DEFAULT_SIGNED_HEADERS`].
     pub headers: Option<Vec<String>>,
+    /// Header fields to list once more than they occur, besides From (opendkim's
+    /// OversignHeaders), so that none can be added.
+    pub oversigned: Vec<String>,
     /// `t=`, Unix seconds.
     pub timestamp: u64,
     /// `x=` is `t=` plus this many seconds.
@@ -111,17 +114,23 @@ pub struct Signatures {
 }
 
 /// The `h=` list for a message: each named field as many times as the message has it (at least
-/// once, so an absent field cannot be added later), and From once more than it occurs
-/// (oversigned, so no second From can be added without breaking the signature).
-pub fn signed_header_names(header: &MessageHeader, names: &[String]) -> Vec<String> {
-    let mut list = Vec::new();
-    for name in names {
+/// once, so an absent field cannot be added later), and From and the `oversigned` fields once
+/// more than they occur (so that no other can be added without breaking the signature).
+pub fn signed_header_names(
+    header: &MessageHeader,
+    names: &[String],
+    oversigned: &[String],
+) -> Vec<String> {
+    let is_oversigned =
+        |name: &str| name == "from" || oversigned.iter().any(|o| o.eq_ignore_ascii_case(name));
+    let mut list: Vec<String> = Vec::new();
+    for name in names.iter().chain(oversigned) {
         let name = name.trim().to_ascii_lowercase();
         if name.is_empty() || list.contains(&name) {
             continue;
         }
         let count = header.fields_named(&name).count();
-        let times = if name == "from" {
+        let times = if is_oversigned(&name) {
             count + 1
         } else {
             count.max(1)
@@ -165,7 +174,7 @@ pub fn sign_with(
             .map(|name| (*name).to_owned())
             .collect(),
     };
-    let signed_headers = signed_header_names(&header, &names);
+    let signed_headers = signed_header_names(&header, &names, &options.oversigned);
     let body_hash = hash_body(body, options.canonicalization)?;
     let fields = signers
         .iter()

@@ -465,6 +465,7 @@ mod tests {
         SignOptions {
             canonicalization: canonicalization.parse().unwrap(),
             headers: None,
+            oversigned: Vec::new(),
             timestamp: 1_700_000_000,
             expire_after: None,
             body_length: false,

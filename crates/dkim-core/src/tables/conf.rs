@@ -1,5 +1,7 @@
-//! The settings of opendkim.conf that say what opendkim signs with: KeyTable, SigningTable,
-//! MultipleSignatures, and the single key of Domain, Selector and KeyFile.
+//! The settings of opendkim.conf that say what opendkim signs with and how: KeyTable,
+//! SigningTable, MultipleSignatures, the single key of Domain, Selector and KeyFile, the
+//! signature's form (Canonicalization, SignatureAlgorithm, SignHeaders, OversignHeaders,
+//! MinimumKeyBits), and how keys are checked (Nameservers, TrustAnchorFile, RequireSafeKeys).
 //!
 //! `dkimkit testkey -x opendkim.conf` and `sign-file` take the configuration an administrator
 //! already has, so it is read as opendkim reads it (opendkim.conf(5), and `config_load()` in
@@ -13,11 +15,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::dataset::{DataSet, UnknownDataSetType};
 use super::lines::DataSetKind;
 use super::signingtable::MultipleSignatures;
+use crate::canonical::{Algorithm, Canonicalization};
+use crate::crypto::SigningAlgorithm;
+use crate::dns::{NameserverError, parse_nameserver};
 use crate::name::{NameError, Selector};
 
 /// How deep `Include` may nest (`MAXLEVEL` in config.c).
@@ -26,17 +32,35 @@ const MAX_INCLUDE_DEPTH: usize = 5;
 /// The settings read, by their canonical names.
 const SETTINGS: &[&str] = &[
     "BaseDirectory",
+    "Canonicalization",
     "Domain",
     "KeyFile",
     "KeyTable",
+    "MinimumKeyBits",
     "MultipleSignatures",
+    "Nameservers",
+    "OversignHeaders",
+    "RequireSafeKeys",
     "Selector",
+    "SignHeaders",
+    "SignatureAlgorithm",
     "SigningTable",
     "SubDomains",
+    "TrustAnchorFile",
 ];
 
 /// The settings among them that are booleans.
-const BOOLEANS: &[&str] = &["MultipleSignatures", "SubDomains"];
+const BOOLEANS: &[&str] = &["MultipleSignatures", "RequireSafeKeys", "SubDomains"];
+
+/// MinimumKeyBits when it is not set (opendkim.conf(5)).
+pub const DEFAULT_MINIMUM_KEY_BITS: usize = 1024;
+
+/// Canonicalization when it is not set: opendkim.conf(5) says "The default is simple", for the
+/// header and the body.
+pub const DEFAULT_CANONICALIZATION: Canonicalization = Canonicalization {
+    header: Algorithm::Simple,
+    body: Algorithm::Simple,
+};
 
 /// Where a setting was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +175,35 @@ pub enum ConfError {
         setting: &'static str,
         /// The value.
         value: String,
+    },
+    /// A value of the wrong form.
+    #[error("{at}: {keyword} {value:?} is not {expected}")]
+    BadValue {
+        /// Where.
+        at: SettingLocation,
+        /// The setting.
+        keyword: &'static str,
+        /// The value.
+        value: String,
+        /// What it should be, in words.
+        expected: &'static str,
+    },
+    /// `SignatureAlgorithm rsa-sha1`, which RFC 8301 3.1 forbids signers to use.
+    #[error(
+        "{at}: SignatureAlgorithm rsa-sha1 is refused: RFC 8301 forbids signing with it and \
+         receivers treat such signatures as failing; write SignatureAlgorithm rsa-sha256"
+    )]
+    Sha1Refused {
+        /// Where.
+        at: SettingLocation,
+    },
+    /// A Nameservers entry that is not an address.
+    #[error("{at}: Nameservers: {source}")]
+    BadNameserver {
+        /// Where.
+        at: SettingLocation,
+        /// What is wrong with the entry.
+        source: NameserverError,
     },
     /// Selector is not a valid selector.
     #[error("{at}: Selector {value:?} is not a valid selector: {source}")]
@@ -402,6 +455,104 @@ impl OpendkimConf {
         self.setting("KeyFile")
             .map(|written| self.path_in_base(PathBuf::from(&written.value)))
     }
+
+    /// A setting's value parsed by `parse`, or a [`ConfError::BadValue`] naming its line.
+    fn parsed<T>(
+        &self,
+        keyword: &'static str,
+        expected: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfError> {
+        self.setting(keyword)
+            .map(|written| {
+                parse(&written.value).ok_or_else(|| ConfError::BadValue {
+                    at: written.at.clone(),
+                    keyword,
+                    value: written.value.clone(),
+                    expected,
+                })
+            })
+            .transpose()
+    }
+
+    /// Canonicalization (default simple/simple, [`DEFAULT_CANONICALIZATION`]). One name is the
+    /// header's, with a simple body, as opendkim reads it (`relaxed` signs relaxed/simple).
+    pub fn canonicalization(&self) -> Result<Canonicalization, ConfError> {
+        Ok(self
+            .parsed(
+                "Canonicalization",
+                "a canonicalization (simple or relaxed, or header/body such as relaxed/simple)",
+                |value| value.parse().ok(),
+            )?
+            .unwrap_or(DEFAULT_CANONICALIZATION))
+    }
+
+    /// SignatureAlgorithm, if set (opendkim's default is rsa-sha256). rsa-sha1 is refused
+    /// (RFC 8301 3.1).
+    pub fn signature_algorithm(&self) -> Result<Option<SigningAlgorithm>, ConfError> {
+        let Some(written) = self.setting("SignatureAlgorithm") else {
+            return Ok(None);
+        };
+        match written.value.parse::<SigningAlgorithm>() {
+            Ok(SigningAlgorithm::RsaSha1) => Err(ConfError::Sha1Refused {
+                at: written.at.clone(),
+            }),
+            Ok(algorithm) => Ok(Some(algorithm)),
+            Err(_) => Err(ConfError::BadValue {
+                at: written.at.clone(),
+                keyword: "SignatureAlgorithm",
+                value: written.value.clone(),
+                expected: "a signing algorithm (rsa-sha256 or ed25519-sha256)",
+            }),
+        }
+    }
+
+    /// Where a setting was written, if it was.
+    pub fn at(&self, keyword: &str) -> Option<&SettingLocation> {
+        self.setting(keyword).map(|written| &written.at)
+    }
+
+    /// MinimumKeyBits (default [`DEFAULT_MINIMUM_KEY_BITS`]; 0 accepts every key).
+    pub fn minimum_key_bits(&self) -> Result<usize, ConfError> {
+        Ok(self
+            .parsed("MinimumKeyBits", "a number of bits", |value| {
+                value.parse().ok()
+            })?
+            .unwrap_or(DEFAULT_MINIMUM_KEY_BITS))
+    }
+
+    /// Nameservers: the servers to ask instead of the system's resolver, a comma-separated list
+    /// of IP addresses (opendkim.conf(5)); empty when not set. dkimkit also takes `IP:PORT`.
+    pub fn nameservers(&self) -> Result<Vec<SocketAddr>, ConfError> {
+        let Some(written) = self.setting("Nameservers") else {
+            return Ok(Vec::new());
+        };
+        written
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                parse_nameserver(entry).map_err(|source| ConfError::BadNameserver {
+                    at: written.at.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// TrustAnchorFile: the DNSSEC trust anchors (DNSKEY or DS records), if set.
+    pub fn trust_anchor_file(&self) -> Option<PathBuf> {
+        self.setting("TrustAnchorFile")
+            .map(|written| self.path_in_base(PathBuf::from(&written.value)))
+    }
+
+    /// RequireSafeKeys (default on): refuse a key file that other users could read or write.
+    pub fn require_safe_keys(&self) -> bool {
+        self.setting("RequireSafeKeys")
+            .and_then(|s| s.flag)
+            .unwrap_or(true)
+    }
 }
 
 #[cfg(test)]
@@ -479,6 +630,37 @@ mod tests {
             err.to_string(),
             "/c, line 2: MultipleSignatures \"maybe\" is not a boolean (opendkim takes a value \
              starting with t, y or 1 as true and f, n or 0 as false)"
+        );
+    }
+
+    #[test]
+    fn dns_and_key_safety_settings() {
+        let unset = conf("Socket inet:8891@localhost\n");
+        assert!(unset.nameservers().unwrap().is_empty());
+        assert!(unset.trust_anchor_file().is_none() && unset.require_safe_keys());
+        let set = conf(
+            "Nameservers 192.0.2.1, [2001:db8::1]:5353\nTrustAnchorFile /var/lib/unbound/root.key\n\
+             RequireSafeKeys False\n",
+        );
+        let servers: Vec<String> = set
+            .nameservers()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(servers, ["192.0.2.1:53", "[2001:db8::1]:5353"]);
+        assert_eq!(
+            set.trust_anchor_file().unwrap(),
+            Path::new("/var/lib/unbound/root.key")
+        );
+        assert!(!set.require_safe_keys());
+        let err = conf("\nNameservers 192.0.2.1,ns.example\n")
+            .nameservers()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/etc/opendkim.conf, line 2: Nameservers: name server \"ns.example\""),
+            "{err}"
         );
     }
 

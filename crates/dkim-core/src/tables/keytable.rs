@@ -74,6 +74,28 @@ pub struct KeyTableEntry {
     pub key: KeySource,
 }
 
+impl KeyTableEntry {
+    /// The signing domain, or None for `%` (each sender's own).
+    pub fn named_domain(&self) -> Option<&DomainName> {
+        match &self.domain {
+            KeyDomain::Named(domain) => Some(domain),
+            KeyDomain::FromSigningAddress => None,
+        }
+    }
+
+    /// The key file as opendkim opens it: opendkim changes to BaseDirectory (`base`) first, so
+    /// a relative path is relative to it. None for a key written in the table itself.
+    pub fn key_file(&self, base: Option<&Path>) -> Option<PathBuf> {
+        match &self.key {
+            KeySource::File(path) => Some(match base {
+                Some(base) if path.is_relative() => base.join(path),
+                _ => path.clone(),
+            }),
+            KeySource::Inline => None,
+        }
+    }
+}
+
 /// What a KeyTable line holds besides the entry: its name as a pattern, in a `refile:` table.
 #[derive(Debug, Clone)]
 struct KeyLine {

@@ -21,16 +21,21 @@ mod error;
 mod keytable;
 mod lines;
 mod pattern;
+mod policy;
 mod resolve;
 mod setup;
 mod signingtable;
 
 pub use address::{AddressError, SenderAddress};
-pub use conf::{ConfError, OpendkimConf, Setting, SettingLocation, TableLocation};
+pub use conf::{
+    ConfError, DEFAULT_CANONICALIZATION, DEFAULT_MINIMUM_KEY_BITS, OpendkimConf, Setting,
+    SettingLocation, TableLocation,
+};
 pub use dataset::{DataSet, UnknownDataSetType};
 pub use error::{EditError, LineError, LineProblem, TableError};
 pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
 pub use lines::{DataSetKind, MAX_LINE_LEN};
+pub use policy::{KeyRefused, SigningPolicy};
 pub use resolve::{ResolveError, SigningChoice, resolve_signing_keys};
 pub use setup::{SetupError, SigningSetup, SingleKey};
 pub use signingtable::{MultipleSignatures, SigningMatch, SigningTable, SigningTableEntry};

@@ -135,12 +135,17 @@ pub enum SigningSetup {
     SingleKey(SingleKey),
 }
 
-/// The Domain data set's entries: a list, or the keys of a `file:`.
-fn domain_list(data_set: DataSet, written: &Setting) -> Result<Vec<String>, SetupError> {
+/// The entries of a data set setting (Domain, SignHeaders, ...): a list's items, or the keys
+/// of a `file:`.
+pub(super) fn data_set_entries(
+    setting: &'static str,
+    data_set: DataSet,
+    written: &Setting,
+) -> Result<Vec<String>, SetupError> {
     let unsupported = |kind: &str| {
         SetupError::Conf(ConfError::UnsupportedDataSet {
             at: written.at.clone(),
-            setting: "Domain",
+            setting,
             value: written.value.clone(),
             kind: kind.to_owned(),
         })
@@ -195,7 +200,7 @@ impl SigningSetup {
         match (domains, selector, key_file) {
             (Some((domains, written)), Some(selector), Some(key_file)) => {
                 Ok(SigningSetup::SingleKey(SingleKey {
-                    domains: domain_list(domains, written)?,
+                    domains: data_set_entries("Domain", domains, written)?,
                     selector,
                     key_file,
                     sub_domains: conf.sub_domains(),
