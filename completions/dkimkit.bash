@@ -79,7 +79,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__genkey)
-            opts="-b -d -D -s -v -a -h -n -r -S -t -V --bits --domain --directory --selector --key-type --force --verbose --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
+            opts="-b -d -D -s -v -a -h -n -r -S -t -V --bits --domain --directory --selector --key-type --force --verbose --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --notestmode --format --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,7 +261,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__record)
-            opts="-k -d -s -a -h -n -r -S -t -V --key --allow-unsafe-keys --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
+            opts="-k -d -s -a -h -n -r -S -t -V --key --allow-unsafe-keys --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --notestmode --format --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,7 +409,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__sign__subcmd__file)
-            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
+            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --fsync --force --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
