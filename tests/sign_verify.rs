@@ -383,8 +383,17 @@ fn a_batch_that_fails_part_way_names_each_failure_and_counts_the_rest() {
     let failed = sign_both(dir.path(), &batch);
     assert_eq!(failed.status, 2, "{}", failed.stderr);
     let lines: Vec<&str> = failed.stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "one line per failure, then the count:\n{}", failed.stderr);
-    assert!(lines[0].starts_with("dkimkit: error: a-directory.eml: "), "{}", lines[0]);
+    assert_eq!(
+        lines.len(),
+        3,
+        "one line per failure, then the count:\n{}",
+        failed.stderr
+    );
+    assert!(
+        lines[0].starts_with("dkimkit: error: a-directory.eml: "),
+        "{}",
+        lines[0]
+    );
     assert_eq!(
         lines[1],
         "dkimkit: error: missing.eml: cannot read the message: No such file or directory (os \
@@ -401,7 +410,11 @@ fn a_batch_that_fails_part_way_names_each_failure_and_counts_the_rest() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     written.sort();
-    assert_eq!(written, ["eight-bit.eml", "plain.eml"], "and nothing else, no temporary file");
+    assert_eq!(
+        written,
+        ["eight-bit.eml", "plain.eml"],
+        "and nothing else, no temporary file"
+    );
     verify(dir.path(), &keys, &["out/plain.eml", "out/eight-bit.eml"]).success();
 
     let mut as_json = vec!["--json", "--force"];
@@ -409,7 +422,10 @@ fn a_batch_that_fails_part_way_names_each_failure_and_counts_the_rest() {
     let json = sign_both(dir.path(), &as_json);
     assert_eq!(json.status, 2, "{}", json.stderr);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!((json["signed"].as_u64(), json["failed"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (json["signed"].as_u64(), json["failed"].as_u64()),
+        (Some(2), Some(2))
+    );
     let files = json["files"].as_array().unwrap();
     assert_eq!(files[0]["output"], "out/plain.eml");
     assert_eq!(files[2]["file"], "missing.eml");
@@ -417,7 +433,22 @@ fn a_batch_that_fails_part_way_names_each_failure_and_counts_the_rest() {
         files[2]["error"],
         "missing.eml: cannot read the message: No such file or directory (os error 2)"
     );
-    assert!(files[1]["error"].is_string() && files[3]["error"].is_null(), "{json:#}");
+    assert!(
+        files[1]["error"].is_string() && files[3]["error"].is_null(),
+        "{json:#}"
+    );
+
+    // -o's directory is not created: the one line says what is missing, once, and no
+    // temporary file's name.
+    let nowhere = sign_both(dir.path(), &["-o", "nowhere/signed.eml", "plain.eml"]);
+    assert_eq!(
+        (nowhere.status, nowhere.stderr.as_str()),
+        (
+            2,
+            "dkimkit: error: plain.eml: cannot write nowhere/signed.eml: No such file or \
+             directory (os error 2)\n"
+        )
+    );
 
     let in_place = sign_both(dir.path(), &["--in-place", "plain.eml", "missing.eml"]);
     assert_eq!(in_place.status, 2, "{}", in_place.stderr);
@@ -439,7 +470,12 @@ fn new_files_are_synced_when_fsync_asks() {
     sign_both(dir.path(), &["--fsync", "-o", "one.eml", "plain.eml"]).success();
     sign_both(dir.path(), &["--fsync", "--output-dir", "out", "plain.eml"]).success();
     sign_both(dir.path(), &["--fsync", "--in-place", "plain.eml"]).success();
-    verify(dir.path(), &keys, &["one.eml", "out/plain.eml", "plain.eml"]).success();
+    verify(
+        dir.path(),
+        &keys,
+        &["one.eml", "out/plain.eml", "plain.eml"],
+    )
+    .success();
 }
 
 #[test]

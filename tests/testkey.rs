@@ -46,11 +46,17 @@ fn a_bare_timeout_is_seconds_and_a_silent_server_a_temporary_failure() {
             "202611",
         ],
     );
-    assert_eq!(timed_out.status, 3, "{}{}", timed_out.stdout, timed_out.stderr);
+    assert_eq!(
+        timed_out.status, 3,
+        "{}{}",
+        timed_out.stdout, timed_out.stderr
+    );
     // The line's wording around the name is issue 12's message work; what matters here is the
     // verdict and its reason.
     assert!(
-        timed_out.stdout.starts_with("202611._domainkey.example.com: temporary failure: ")
+        timed_out
+            .stdout
+            .starts_with("202611._domainkey.example.com: temporary failure: ")
             && timed_out
                 .stdout
                 .contains("no answer from the name servers (timed out)"),

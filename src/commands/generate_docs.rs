@@ -38,7 +38,10 @@ fn render_all() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     // named there exists.
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
-    let pages: Vec<&clap::Command> = root.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let pages: Vec<&clap::Command> = root
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .collect();
     let see_also: Vec<String> = std::iter::once("dkimkit(1)".to_owned())
         .chain(pages.iter().map(|p| format!("dkimkit-{}(1)", p.get_name())))
         .chain(["opendkim-genkey(8)", "opendkim(8)", "opendkim.conf(5)"].map(String::from))

@@ -115,14 +115,28 @@ fn stage(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let dir = parent_dir(path);
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .permissions(Permissions::from_mode(mode))
-        .tempfile_in(parent_dir(path))
-        .map_err(io_error(path))?;
+        .tempfile_in(dir)
+        .map_err(|error| io_error(path)(without_temporary_name(error, dir)))?;
     write(temp.as_file_mut()).map_err(io_error(path))?;
     Ok(temp)
+}
+
+/// tempfile's errors end with the temporary file's name (`... at path "/d/.x.eml.a5ioZ6.tmp"`),
+/// which means nothing to the reader and hides the OS error: the directory's own error when it
+/// is at fault (missing, as `cp` would say it), else the kind of error alone.
+fn without_temporary_name(error: io::Error, dir: &Path) -> io::Error {
+    if error.raw_os_error().is_some() {
+        return error;
+    }
+    match std::fs::metadata(dir) {
+        Err(dir_error) => dir_error,
+        Ok(_) => io::Error::from(error.kind()),
+    }
 }
 
 /// [`stage`], then a sync of the one file.
@@ -569,6 +583,23 @@ mod tests {
         .unwrap();
         assert_eq!(fs::read(&out).unwrap(), b"whole");
         assert_eq!(mode(&out), 0o600);
+    }
+
+    #[test]
+    fn a_missing_directory_is_named_without_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("missing/signed.eml");
+        let error = write_file_with(&out, PRIVATE_FILE_MODE, Existing::Refuse, |f| {
+            f.write_all(b"whole")
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot write {}: No such file or directory (os error 2)",
+                out.display()
+            )
+        );
     }
 
     #[test]
