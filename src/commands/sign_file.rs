@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::crypto::SigningKey;
-use dkim_core::files::{self, Durability, Existing, PRIVATE_FILE_MODE, StagedFile};
+use dkim_core::files::{self, Durability, Existing, PRIVATE_FILE_MODE, StagedFile, WriteError};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
 use dkim_core::tables::{KeyTable, MultipleSignatures, SenderAddress, SigningSetup, SigningTable};
@@ -342,16 +342,33 @@ fn report(
         output::error(error);
     }
     // Every message is put in place whole or not at all (files.rs): a failed one left nothing
-    // behind, and with --in-place its file as it was.
+    // behind, and with --in-place its file as it was; except one whose directory could not be
+    // synced after it was put in place, which is there but may not survive a crash.
     let (done, undone) = match destinations.first() {
         Some(Destination::InPlace(_)) => ("signed in place", "left unchanged"),
         _ => ("signed and written", "not written"),
     };
-    anyhow::bail!(
-        "{signed} of {} messages {done}; {} failed, each named above, and {undone}",
-        inputs.len(),
-        failures.len()
-    )
+    let not_durable = failures.iter().filter(|e| is_not_durable(e)).count();
+    let undone_count = failures.len() - not_durable;
+    let mut summary = format!("{signed} of {} messages {done}", inputs.len());
+    if undone_count > 0 {
+        summary.push_str(&format!(
+            "; {undone_count} failed, each named above, and {undone}"
+        ));
+    }
+    if not_durable > 0 {
+        summary.push_str(&format!(
+            "; {not_durable} written but not synced, each named above"
+        ));
+    }
+    Err(anyhow::anyhow!(summary))
+}
+
+/// Whether a message failed only after it was put in place: its directory could not be synced.
+fn is_not_durable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(WriteError::NotDurable { .. })))
 }
 
 /// Where each message goes, checked before anything is signed.
