@@ -417,7 +417,7 @@ fn a_keytable_of_1000_entries_with_one_bad_one() {
         );
         assert_eq!(result.status, 1, "{}", result.stderr);
         assert!(
-            result.stdout.ends_with("1000 keys: 999 OK, 1 failed\n"),
+            result.stdout.ends_with("1000 keys: 999 ok, 1 failed\n"),
             "{}",
             &result.stdout[result.stdout.len().saturating_sub(300)..]
         );
