@@ -19,9 +19,6 @@ _dkimkit() {
             dkimkit,genkey)
                 cmd="dkimkit__subcmd__genkey"
                 ;;
-            dkimkit,genzone)
-                cmd="dkimkit__subcmd__genzone"
-                ;;
             dkimkit,help)
                 cmd="dkimkit__subcmd__help"
                 ;;
@@ -42,9 +39,6 @@ _dkimkit() {
                 ;;
             dkimkit__subcmd__help,genkey)
                 cmd="dkimkit__subcmd__help__subcmd__genkey"
-                ;;
-            dkimkit__subcmd__help,genzone)
-                cmd="dkimkit__subcmd__help__subcmd__genzone"
                 ;;
             dkimkit__subcmd__help,help)
                 cmd="dkimkit__subcmd__help__subcmd__help"
@@ -71,7 +65,7 @@ _dkimkit() {
 
     case "${cmd}" in
         dkimkit)
-            opts="-h -V --help --version genkey sign-file verify-file testkey rotate genzone record help"
+            opts="-h -V --help --version genkey sign-file verify-file testkey rotate record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,7 +79,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__genkey)
-            opts="-b -d -D -s -v -a -h -n -r -S -t -V --bits --domain --directory --selector --key-type --force --verbose --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
+            opts="-b -d -D -s -v -a -h -n -r -S -t -V --bits --domain --directory --selector --key-type --force --verbose --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --notestmode --format --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,102 +148,8 @@ _dkimkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dkimkit__subcmd__genzone)
-            opts="-x -d -s -D -F -M -t -S -N -C -r -R -E -T -u -o -v -h -V --config --domain --subdomains --domainkey-suffix --fully-qualified --email-only --ttl --soa --nameservers --contact --refresh --retry --expire --default-ttl --nsupdate --output --allow-unsafe-keys --verbose --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -x)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --domain)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -d)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --nameservers)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -N)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --contact)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -C)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --refresh)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -r)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -R)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --expire)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -E)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --default-ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -T)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         dkimkit__subcmd__help)
-            opts="genkey sign-file verify-file testkey rotate genzone record help"
+            opts="genkey sign-file verify-file testkey rotate record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,20 +163,6 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__help__subcmd__genkey)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dkimkit__subcmd__help__subcmd__genzone)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -375,7 +261,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__record)
-            opts="-k -d -s -a -h -n -r -S -t -V --key --allow-unsafe-keys --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --format --json --version"
+            opts="-k -d -s -a -h -n -r -S -t -V --key --allow-unsafe-keys --domain --selector --help --append-domain --hash-algorithms --note --restrict --nosubdomains --subdomains --testmode --notestmode --format --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,7 +409,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__sign__subcmd__file)
-            opts="-d -s -k -v -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --verbose --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --force --json --help --version"
+            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --fsync --force --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

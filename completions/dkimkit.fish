@@ -53,6 +53,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s r -l restrict
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s S -l nosubdomains -d 'Forbid signing for subdomains: i= must be in exactly the d= domain (t=s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l subdomains -d 'Allow signing for subdomains (the default; kept for opendkim-genkey\'s flag)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l notestmode -d 'Do not mark the domain as testing (the default; opendkim-genkey\'s flag): the last of -t and --notestmode wins'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genkey" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s d -l domain -d 'The signing domain (d=): once for every key, or once per key' -r
@@ -67,12 +68,13 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expir
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp -d 'Sign as of this time (t=): RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l identity -d 'The signing identity (i=), an address in the domain or a subdomain' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l output -d 'Write the signed message to FILE instead of standard output (one message only)' -r -F
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l output-dir -d 'Write each signed file into DIR, under its own name; DIR and its parents are created when missing, as mkdir -p (mode 0777 less the umask)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l multiple-signatures -d 'With --keytable: sign with every matching SigningTable entry (opendkim\'s MultipleSignatures)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s v -l verbose -d 'With --config: list the opendkim.conf settings used, on standard error'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s l -l body-length -d 'Write the body length (l=); a receiver then accepts text appended to the body'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l in-place -d 'Replace each file by its signed form (atomically)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l fsync -d 'Sync each new output file (-o, --output-dir) and its directory to disk before finishing, so that a crash cannot lose it (slower; --in-place always does)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l force -d 'Replace existing output files'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l json -d 'Print a JSON document describing the signatures (the message itself is then not printed)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -164,6 +166,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s r -l restrict
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s S -l nosubdomains -d 'Forbid signing for subdomains: i= must be in exactly the d= domain (t=s)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l subdomains -d 'Allow signing for subdomains (the default; kept for opendkim-genkey\'s flag)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode -d 'Mark the domain as testing DKIM (t=y)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l notestmode -d 'Do not mark the domain as testing (the default; opendkim-genkey\'s flag): the last of -t and --notestmode wins'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'

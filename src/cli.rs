@@ -20,7 +20,12 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
     (
         2,
         "Usage error, unreadable or malformed input, or an I/O error (for example a file that \
-         exists already). Nothing was written.",
+         exists already). Arguments and existing files are checked before anything is written, \
+         so such an error writes nothing. Each file is written whole or not at all, but a run \
+         that writes several and fails part way keeps those already written: sign-file names \
+         each message that failed (not written; with --in-place, left unchanged) and counts the \
+         ones written, genkey with several -d keeps the domains done, and rotate records its \
+         steps so that the next run goes on from there.",
     ),
     (
         3,
@@ -228,6 +233,15 @@ pub enum Command {
                       added at the top, the rest of the file is unchanged, and the file's line \
                       ends (LF or CRLF) are kept. One message goes to standard output (or -o); \
                       several need --in-place or --output-dir and are signed on all cores.\n\n\
+                      Each output file appears whole or not at all (written beside its place, \
+                      then renamed). New files (-o, --output-dir) are not synced to disk unless \
+                      --fsync asks, as cp and rsync leave theirs: a crash in the seconds after \
+                      the command may lose them, and signing again makes them. With --in-place \
+                      each file is synced before and after it replaces the message, since the \
+                      message itself is at stake.\n\n\
+                      Each message of a batch is signed and written on its own: when some fail, \
+                      each failure is named on standard error (and in --json's document), the \
+                      others are written, the last line counts both, and the exit status is 2.\n\n\
                       By default the fields RFC 6376 5.4.1 recommends are signed when present, \
                       with Message-ID and the MIME fields; From always, and once more than it \
                       occurs, so that no From can be added."
@@ -348,6 +362,11 @@ pub struct RecordOptions {
     /// Mark the domain as testing DKIM (t=y)
     #[arg(short = 't', long)]
     pub testmode: bool,
+
+    /// Do not mark the domain as testing (the default; opendkim-genkey's flag): the last of -t
+    /// and --notestmode wins
+    #[arg(long = "notestmode", overrides_with = "testmode")]
+    pub no_testmode: bool,
 }
 
 /// The parsed value of -h (a newtype, as clap would take a bare `Vec` for a repeated flag).
@@ -500,10 +519,15 @@ fn parse_time(text: &str) -> Result<u64, String> {
         })
 }
 
-/// Parses a duration such as `7d`, `36h` or `1month`.
+/// Parses a duration such as `7d`, `36h` or `1month`, or a bare number of seconds, as dig,
+/// curl and timeout(1) read one.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{e} (write a duration as 7d, 36h, 90min or 1month)"))
+    if let Some(seconds) = dkim_core::rotate::period::bare_seconds(text) {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| {
+        format!("{e} (write a duration as 7d, 36h, 90min or 1month, or a number of seconds)")
+    })
 }
 
 /// Parses a list of header field names separated by `:` or `,`.
@@ -634,9 +658,15 @@ pub struct SignFileArgs {
     #[arg(long, conflicts_with = "output_dir")]
     pub in_place: bool,
 
-    /// Write each signed file into DIR, under its own name
+    /// Write each signed file into DIR, under its own name; DIR and its parents are created
+    /// when missing, as mkdir -p (mode 0777 less the umask)
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// Sync each new output file (-o, --output-dir) and its directory to disk before finishing,
+    /// so that a crash cannot lose it (slower; --in-place always does)
+    #[arg(long)]
+    pub fsync: bool,
 
     /// Replace existing output files
     #[arg(long)]
@@ -757,7 +787,7 @@ pub enum PublishMethod {
     Manual,
 }
 
-/// Parses a duration of rotate: `1month`, `14d`, `36h`.
+/// Parses a duration of rotate: `1month`, `14d`, `36h`, or a bare number of seconds.
 fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
     text.parse()
         .map_err(|e: dkim_core::rotate::BadPeriod| e.to_string())

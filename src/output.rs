@@ -9,7 +9,24 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Reports an error, with its chain of causes.
 pub fn error(error: &anyhow::Error) {
-    eprintln!("dkimkit: error: {error:#}");
+    eprintln!("dkimkit: error: {}", error_text(error));
+}
+
+/// An error and its causes on one line, `what: why: why`, each cause said once: many errors
+/// already end with their cause's text (thiserror's `{source}`), which `{:#}` would repeat.
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// Reports a warning: something that works but that a mail administrator should fix.
@@ -89,5 +106,24 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_said_is_not_repeated() {
+        let io = io::Error::from(io::ErrorKind::NotFound);
+        let write = dkim_core::files::WriteError::Io {
+            path: "out/a.eml".into(),
+            source: io,
+        };
+        let error = anyhow::Error::new(write).context("a.eml");
+        assert_eq!(
+            error_text(&error),
+            "a.eml: cannot write out/a.eml: entity not found"
+        );
     }
 }

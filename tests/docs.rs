@@ -97,6 +97,50 @@ fn man_pages_document_every_flag_the_exit_codes_and_examples() {
     );
 }
 
+/// Every page a man page names (in SEE ALSO, the list of subcommands, anywhere) exists: ours in
+/// man/, the others (opendkim's) where `man` finds them.
+#[test]
+fn every_page_a_man_page_names_exists() {
+    let man = peer("man", "man-db");
+    let mut named = std::collections::BTreeSet::new();
+    for page in std::fs::read_dir(testdata("man")).unwrap() {
+        let text = std::fs::read_to_string(page.unwrap().path()).unwrap();
+        let text = text.replace("\\-", "-");
+        for word in text.split(|c: char| c.is_whitespace() || c == ',') {
+            let Some((name, section)) = word.strip_suffix(')').and_then(|w| w.split_once('('))
+            else {
+                continue;
+            };
+            let is_name = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if is_name && section.len() == 1 && section.chars().all(|c| c.is_ascii_digit()) {
+                named.insert((name.to_owned(), section.to_owned()));
+            }
+        }
+    }
+    assert!(
+        named.contains(&("dkimkit-genkey".to_owned(), "1".to_owned())),
+        "{named:?}"
+    );
+    for (name, section) in &named {
+        if name.starts_with("dkimkit") {
+            assert!(
+                testdata(&format!("man/{name}.{section}")).exists(),
+                "a man page names {name}({section}), which is not in man/"
+            );
+        } else {
+            let found = run(Command::new(&man).args(["-w", section, name]));
+            assert_eq!(
+                found.status, 0,
+                "a man page names {name}({section}), which man cannot find (install opendkim \
+                 and opendkim-tools: bash .ci/setup)"
+            );
+        }
+    }
+}
+
 #[test]
 fn bash_completion_completes_subcommands_and_flags() {
     let bash = peer("bash", "bash");

@@ -231,6 +231,16 @@ fn record_flags_become_the_tags_opendkim_genkey_writes() {
         "v=DKIM1; h=sha256; k=ed25519"
     );
     assert_eq!(tags(&["-t", "-S"]), "v=DKIM1; h=sha256; k=ed25519; t=y:s");
+    // opendkim-genkey's --[no]testmode: the last of the two wins.
+    assert_eq!(tags(&["--notestmode"]), "v=DKIM1; h=sha256; k=ed25519");
+    assert_eq!(
+        tags(&["-t", "--notestmode"]),
+        "v=DKIM1; h=sha256; k=ed25519"
+    );
+    assert_eq!(
+        tags(&["--notestmode", "-t"]),
+        "v=DKIM1; h=sha256; k=ed25519; t=y"
+    );
     assert_eq!(tags(&["-r"]), "v=DKIM1; h=sha256; k=ed25519; s=email");
     assert_eq!(
         tags(&["--restrict", "-tS"]),

@@ -215,7 +215,7 @@ fn thirteen_months(
             checked.stdout
         );
         assert!(
-            checked.stdout.ends_with("3 keys: 3 OK\n"),
+            checked.stdout.ends_with("3 keys: 3 ok\n"),
             "day {day}: {}",
             checked.stdout
         );

@@ -331,6 +331,153 @@ fn batches_in_place_and_into_an_output_directory() {
     }
 }
 
+/// Asserts that no line of `stderr` says `fragment` twice (as "No such file or directory (os
+/// error 2)" once was: the error's text and then its cause's, the same words).
+fn assert_no_repeats(stderr: &str, fragment: &str) {
+    for line in stderr.lines() {
+        assert!(line.matches(fragment).count() <= 1, "repeated: {line}");
+    }
+}
+
+#[test]
+fn a_missing_output_directory_is_created_with_its_parents() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    let names = ["plain.eml", "eight-bit.eml"];
+    for name in names {
+        copy_message(dir.path(), name);
+    }
+    let mut args = vec!["--output-dir", "signed/2026/12"];
+    args.extend_from_slice(&names);
+    sign_both(dir.path(), &args).success();
+    let mut check = vec![];
+    for name in names {
+        check.push(format!("signed/2026/12/{name}"));
+    }
+    let check: Vec<&str> = check.iter().map(String::as_str).collect();
+    verify(dir.path(), &keys, &check).success();
+    let mode = std::fs::metadata(dir.path().join("signed/2026"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o700, 0o700, "a directory its owner can use");
+}
+
+#[test]
+fn a_batch_that_fails_part_way_names_each_failure_and_counts_the_rest() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    copy_message(dir.path(), "eight-bit.eml");
+    // Run as root, so no file is unreadable for lack of permission: a directory and a missing
+    // file stand in for unreadable messages.
+    std::fs::create_dir(dir.path().join("a-directory.eml")).unwrap();
+    let batch = [
+        "--output-dir",
+        "out",
+        "plain.eml",
+        "a-directory.eml",
+        "missing.eml",
+        "eight-bit.eml",
+    ];
+    let failed = sign_both(dir.path(), &batch);
+    assert_eq!(failed.status, 2, "{}", failed.stderr);
+    let lines: Vec<&str> = failed.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "one line per failure, then the count:\n{}",
+        failed.stderr
+    );
+    assert!(
+        lines[0].starts_with("dkimkit: error: a-directory.eml: "),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        "dkimkit: error: missing.eml: cannot read the message: No such file or directory (os \
+         error 2)"
+    );
+    assert_eq!(
+        lines[2],
+        "dkimkit: error: 2 of 4 messages signed and written; 2 failed, each named above, and \
+         not written"
+    );
+    assert_no_repeats(&failed.stderr, "Is a directory");
+    let mut written: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["eight-bit.eml", "plain.eml"],
+        "and nothing else, no temporary file"
+    );
+    verify(dir.path(), &keys, &["out/plain.eml", "out/eight-bit.eml"]).success();
+
+    let mut as_json = vec!["--json", "--force"];
+    as_json.extend_from_slice(&batch);
+    let json = sign_both(dir.path(), &as_json);
+    assert_eq!(json.status, 2, "{}", json.stderr);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        (json["signed"].as_u64(), json["failed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files[0]["output"], "out/plain.eml");
+    assert_eq!(files[2]["file"], "missing.eml");
+    assert_eq!(
+        files[2]["error"],
+        "missing.eml: cannot read the message: No such file or directory (os error 2)"
+    );
+    assert!(
+        files[1]["error"].is_string() && files[3]["error"].is_null(),
+        "{json:#}"
+    );
+
+    // -o's directory is not created: the one line says what is missing, once, and no
+    // temporary file's name.
+    let nowhere = sign_both(dir.path(), &["-o", "nowhere/signed.eml", "plain.eml"]);
+    assert_eq!(
+        (nowhere.status, nowhere.stderr.as_str()),
+        (
+            2,
+            "dkimkit: error: plain.eml: cannot write nowhere/signed.eml: No such file or \
+             directory (os error 2)\n"
+        )
+    );
+
+    let in_place = sign_both(dir.path(), &["--in-place", "plain.eml", "missing.eml"]);
+    assert_eq!(in_place.status, 2, "{}", in_place.stderr);
+    assert!(
+        in_place.stderr.ends_with(
+            "dkimkit: error: 1 of 2 messages signed in place; 1 failed, each named above, and \
+             left unchanged\n"
+        ),
+        "{}",
+        in_place.stderr
+    );
+}
+
+#[test]
+fn new_files_are_synced_when_fsync_asks() {
+    let dir = temp_dir();
+    let keys = keys(dir.path());
+    copy_message(dir.path(), "plain.eml");
+    sign_both(dir.path(), &["--fsync", "-o", "one.eml", "plain.eml"]).success();
+    sign_both(dir.path(), &["--fsync", "--output-dir", "out", "plain.eml"]).success();
+    sign_both(dir.path(), &["--fsync", "--in-place", "plain.eml"]).success();
+    verify(
+        dir.path(),
+        &keys,
+        &["one.eml", "out/plain.eml", "plain.eml"],
+    )
+    .success();
+}
+
 #[test]
 fn standard_input_and_output_and_json() {
     let dir = temp_dir();

@@ -33,12 +33,14 @@ pub fn run(args: GenerateDocsArgs) -> anyhow::Result<Outcome> {
 
 /// Every generated file, as (path relative to the repository, contents).
 fn render_all() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
-    let mut root = Cli::command();
+    // clap's own `help` subcommand gets no page (`dkimkit help genkey` shows what
+    // dkimkit-genkey(1) does), so it is left out of dkimkit(1)'s list of pages too: every page
+    // named there exists.
+    let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
-    // clap's own `help` subcommand needs no page: `dkimkit help genkey` shows the genkey page.
     let pages: Vec<&clap::Command> = root
         .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .filter(|s| !s.is_hide_set())
         .collect();
     let see_also: Vec<String> = std::iter::once("dkimkit(1)".to_owned())
         .chain(pages.iter().map(|p| format!("dkimkit-{}(1)", p.get_name())))

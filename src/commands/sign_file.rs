@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use dkim_core::canonical::{Algorithm, Canonicalization};
 use dkim_core::crypto::SigningKey;
-use dkim_core::files::{self, Existing, PRIVATE_FILE_MODE, StagedFile};
+use dkim_core::files::{self, Durability, Existing, PRIVATE_FILE_MODE, StagedFile, WriteError};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
 use dkim_core::tables::{
@@ -232,10 +232,11 @@ fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
         .collect()
 }
 
-/// Messages signed before their output files are synced together (syncing one file after the
-/// other costs a journal commit each: 20 times slower on ext4); few enough that the staged
-/// files' descriptors, three batches at most, stay well under the usual limit of 1,024.
-const DURABLE_BATCH: usize = 128;
+/// Messages signed before their output files are put in place together, and synced together
+/// when they are to be (syncing one file after the other costs a journal commit each: 20 times
+/// slower on ext4); few enough that the staged files' descriptors, three batches at most, stay
+/// well under the usual limit of 1,024.
+const STAGED_BATCH: usize = 128;
 
 /// A signed message: its new signatures, and its output file if it waits to be put in place.
 struct SignedMessage {
@@ -375,8 +376,8 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
     let destinations = plan_destinations(&args, &inputs)?;
 
     let progress = Progress::new(inputs.len(), "messages", false);
-    // A batch's outputs are synced and put in place on another thread while the next batch is
-    // signed: the disk's wait and the CPU's work overlap.
+    // A batch's outputs are put in place (and synced, when they are to be) on another thread
+    // while the next batch is signed: the disk's wait and the CPU's work overlap.
     let results: Vec<anyhow::Result<Vec<AddedSignature>>> = thread::scope(|scope| {
         let (to_place, batches) = mpsc::sync_channel(0);
         let placer = scope.spawn(move || {
@@ -386,14 +387,14 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
                 .collect::<Vec<_>>()
         });
         for (inputs, destinations) in inputs
-            .chunks(DURABLE_BATCH)
-            .zip(destinations.chunks(DURABLE_BATCH))
+            .chunks(STAGED_BATCH)
+            .zip(destinations.chunks(STAGED_BATCH))
         {
             let signed: Vec<anyhow::Result<SignedMessage>> = inputs
                 .par_iter()
                 .zip(destinations.par_iter())
                 .map(|(input, destination)| {
-                    let result = sign_one(input, destination, &keys, &options, args.force)
+                    let result = sign_one(input, destination, &keys, &options, &args)
                         .with_context(|| input.label());
                     progress.advance();
                     result
@@ -409,25 +410,79 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     progress.finish();
+    report(&inputs, &destinations, results, args.json)
+}
 
-    let mut failed = false;
-    let mut described = Vec::new();
-    for ((input, destination), result) in inputs.iter().zip(&destinations).zip(results) {
+/// Says what became of each message: the signatures as JSON when asked, and for a batch that
+/// failed part way, each failure on its own line and how many were written.
+fn report(
+    inputs: &[Input],
+    destinations: &[Destination],
+    results: Vec<anyhow::Result<Vec<AddedSignature>>>,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let mut described = Vec::with_capacity(inputs.len());
+    let mut failures = Vec::new();
+    for ((input, destination), result) in inputs.iter().zip(destinations).zip(results) {
         match result {
             Ok(added) => described.push(describe(input, destination, &added)),
             Err(error) => {
-                failed = true;
-                output::error(&error);
+                described.push(json!({
+                    "file": input.label(),
+                    "error": output::error_text(&error),
+                }));
+                failures.push(error);
             }
         }
     }
-    if args.json {
-        output::print_json(&json!({ "files": described }))?;
+    let signed = inputs.len() - failures.len();
+    if json {
+        output::print_json(&json!({
+            "files": described,
+            "signed": signed,
+            "failed": failures.len(),
+        }))?;
     }
-    if failed {
-        anyhow::bail!("some messages were not signed");
+    if inputs.len() == 1 {
+        return match failures.pop() {
+            Some(error) => Err(error),
+            None => Ok(Outcome::Success),
+        };
     }
-    Ok(Outcome::Success)
+    if failures.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    for error in &failures {
+        output::error(error);
+    }
+    // Every message is put in place whole or not at all (files.rs): a failed one left nothing
+    // behind, and with --in-place its file as it was; except one whose directory could not be
+    // synced after it was put in place, which is there but may not survive a crash.
+    let (done, undone) = match destinations.first() {
+        Some(Destination::InPlace(_)) => ("signed in place", "left unchanged"),
+        _ => ("signed and written", "not written"),
+    };
+    let not_durable = failures.iter().filter(|e| is_not_durable(e)).count();
+    let undone_count = failures.len() - not_durable;
+    let mut summary = format!("{signed} of {} messages {done}", inputs.len());
+    if undone_count > 0 {
+        summary.push_str(&format!(
+            "; {undone_count} failed, each named above, and {undone}"
+        ));
+    }
+    if not_durable > 0 {
+        summary.push_str(&format!(
+            "; {not_durable} written but not synced, each named above"
+        ));
+    }
+    Err(anyhow::anyhow!(summary))
+}
+
+/// Whether a message failed only after it was put in place: its directory could not be synced.
+fn is_not_durable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(WriteError::NotDurable { .. })))
 }
 
 /// Where each message goes, checked before anything is signed.
@@ -462,6 +517,9 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
                 path.display()
             );
         }
+        // As `mkdir -p` would, once every argument has been checked.
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
         refuse_existing(destinations.iter().map(PathBuf::as_path), args.force)?;
         return Ok(destinations.into_iter().map(Destination::File).collect());
     }
@@ -478,7 +536,7 @@ fn plan_destinations(args: &SignFileArgs, inputs: &[Input]) -> anyhow::Result<Ve
     }])
 }
 
-/// Puts a batch's staged output files in place, durably, and says what became of each message.
+/// Puts a batch's staged output files in place, and says what became of each message.
 fn place_outputs(
     signed: Vec<anyhow::Result<SignedMessage>>,
 ) -> Vec<anyhow::Result<Vec<AddedSignature>>> {
@@ -509,7 +567,7 @@ fn sign_one(
     destination: &Destination,
     keys: &KeyChoice,
     options: &SignOptions,
-    force: bool,
+    args: &SignFileArgs,
 ) -> anyhow::Result<SignedMessage> {
     let mut file = input.open().context("cannot read the message")?;
     let signatures = {
@@ -540,12 +598,19 @@ fn sign_one(
     };
     let (signatures, added) = signatures;
     file.seek(SeekFrom::Start(0))?;
-    let existing = if force {
+    let existing = if args.force {
         Existing::Replace
     } else {
         Existing::Refuse
     };
-    let (path, mode, existing) = match destination {
+    // A new file is a copy a rerun makes again: synced only when asked, as cp and rsync. A file
+    // signed in place replaces the only copy of the message, so that is always synced.
+    let new_file_durability = if args.fsync {
+        Durability::Synced
+    } else {
+        Durability::Unsynced
+    };
+    let (path, mode, existing, durability) = match destination {
         Destination::Nowhere => {
             return Ok(SignedMessage {
                 added,
@@ -560,15 +625,16 @@ fn sign_one(
                 staged: None,
             });
         }
-        Destination::File(path) => (path, PRIVATE_FILE_MODE, existing),
+        Destination::File(path) => (path, PRIVATE_FILE_MODE, existing, new_file_durability),
         // Keep the message's permissions: mail files are private.
         Destination::InPlace(path) => (
             path,
             file.metadata()?.permissions().mode() & 0o7777,
             Existing::Replace,
+            Durability::Synced,
         ),
     };
-    let staged = files::stage_file_with(path, mode, existing, |out| {
+    let staged = files::stage_file_with(path, mode, existing, durability, |out| {
         write_signed(&mut BufWriter::new(out), &signatures, &mut file)
     })
     .map_err(write_error)?;

@@ -61,11 +61,12 @@ enum Verdict {
 }
 
 impl Verdict {
+    /// The word for it, the same in the summary line and in JSON's `result`.
     fn as_str(self) -> &'static str {
         match self {
-            Verdict::Ok => "OK",
+            Verdict::Ok => "ok",
             Verdict::Skipped => "skipped",
-            Verdict::Temporary => "could not be checked for now",
+            Verdict::Temporary => "temporary failure",
             Verdict::Failed => "failed",
         }
     }
@@ -166,7 +167,7 @@ fn check(
         (Some(_), _) | (None, None) => None,
         (None, Some(path)) => match read_private_key(path, allow_unsafe) {
             Ok(key) => Some(key),
-            Err(e) => return Checked::KeyUnreadable(format!("{e:#}")),
+            Err(e) => return Checked::KeyUnreadable(output::error_text(&e)),
         },
     };
     Checked::Report(check_published_key(
@@ -321,11 +322,12 @@ fn config_targets(conf: &OpendkimConf) -> anyhow::Result<Vec<Target>> {
     }
 }
 
-/// The DNSSEC status in words a person understands.
+/// The DNSSEC status in words a person understands: the label JSON gives (`status.as_str()`),
+/// and what it means.
 fn dnssec_words(status: DnssecStatus) -> String {
     match status {
-        DnssecStatus::NotValidated => "DNSSEC: not checked".to_owned(),
-        status => format!("DNSSEC: {status} ({})", status.explanation()),
+        DnssecStatus::NotValidated => format!("DNSSEC: {}", status.as_str()),
+        status => format!("DNSSEC: {} ({})", status.as_str(), status.explanation()),
     }
 }
 
@@ -398,12 +400,7 @@ fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
         .iter()
         .zip(results)
         .map(|(target, checked)| {
-            let result = match checked.verdict() {
-                Verdict::Ok => "ok",
-                Verdict::Skipped => "skipped",
-                Verdict::Temporary => "temporary failure",
-                Verdict::Failed => "failed",
-            };
+            let result = checked.verdict().as_str();
             let mut entry = json!({
                 "key_name": target.key_name,
                 "domain": target.domain.as_ref().map(DomainName::as_str),

@@ -302,7 +302,11 @@ fn print_human(reports: &[Report]) -> anyhow::Result<()> {
     let mut out = output::stdout();
     for report in reports {
         match &report.verdicts {
-            Err(error) => output::error(&anyhow::anyhow!("{}: {error:#}", report.label)),
+            Err(error) => output::error(&anyhow::anyhow!(
+                "{}: {}",
+                report.label,
+                output::error_text(error)
+            )),
             Ok(verdicts) if verdicts.is_empty() => {
                 writeln!(out, "{}: none (no DKIM signature)", report.label)?
             }
@@ -356,7 +360,11 @@ fn print_authentication_results(reports: &[Report], authserv_id: &str) -> anyhow
     let mut out = output::stdout();
     for report in reports {
         match &report.verdicts {
-            Err(error) => output::error(&anyhow::anyhow!("{}: {error:#}", report.label)),
+            Err(error) => output::error(&anyhow::anyhow!(
+                "{}: {}",
+                report.label,
+                output::error_text(error)
+            )),
             Ok(verdicts) => {
                 if reports.len() > 1 {
                     writeln!(out, "# {}", report.label)?;
@@ -377,7 +385,7 @@ fn print_json(reports: &[Report]) -> anyhow::Result<()> {
             let result = MessageResult::of(&report.verdicts).as_str();
             match &report.verdicts {
                 Err(error) => {
-                    json!({ "file": report.label, "result": result, "error": format!("{error:#}") })
+                    json!({ "file": report.label, "result": result, "error": output::error_text(error) })
                 }
                 Ok(verdicts) => json!({
                     "file": report.label,

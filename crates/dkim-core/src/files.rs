@@ -5,7 +5,8 @@
 //! and renamed into place. A set of files (a key and its record) is written together: if one
 //! cannot be put in place, the ones already placed are removed again. A batch of independent
 //! files (a thousand signed messages) is staged first and synced all at once ([`StagedFile`]),
-//! since syncs one after the other cost a journal commit each.
+//! since syncs one after the other cost a journal commit each; a batch of new copies whose loss
+//! in a crash costs only a rerun may skip the syncs ([`Durability::Unsynced`]), as cp and rsync do.
 //!
 //! Reading a private key is the other half: [`check_private_key`] refuses a key that another
 //! user could read or replace, as opendkim's `RequireSafeKeys` (on by default) does.
@@ -30,6 +31,19 @@ pub enum Existing {
     Refuse,
     /// Replace it (atomically).
     Replace,
+}
+
+/// Whether a file is on disk, not just in the page cache, once it is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced before the rename and its directory synced after: once placed, a crash can
+    /// neither lose the file nor undo a replacement. For what cannot be made again: a key, or a
+    /// message replaced in place.
+    Synced,
+    /// Renamed into place whole but left to the kernel's writeback, as cp and rsync leave their
+    /// copies: no reader ever sees half a file, but a crash in the next seconds (before
+    /// writeback) may leave it missing or empty. For new copies, which a rerun makes again.
+    Unsynced,
 }
 
 /// One file to write.
@@ -61,6 +75,19 @@ pub enum WriteError {
         /// The underlying error.
         source: io::Error,
     },
+    /// The file is in place, but its directory could not be synced: a crash may still undo it.
+    #[error(
+        "{} was written, but its directory {} could not be synced, so a crash may still undo \
+         it: {source}",
+        path.display(),
+        parent_dir(path).display()
+    )]
+    NotDurable {
+        /// The file written.
+        path: PathBuf,
+        /// Why the directory could not be synced.
+        source: io::Error,
+    },
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -88,14 +115,28 @@ fn stage(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let dir = parent_dir(path);
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .permissions(Permissions::from_mode(mode))
-        .tempfile_in(parent_dir(path))
-        .map_err(io_error(path))?;
+        .tempfile_in(dir)
+        .map_err(|error| io_error(path)(without_temporary_name(error, dir)))?;
     write(temp.as_file_mut()).map_err(io_error(path))?;
     Ok(temp)
+}
+
+/// tempfile's errors end with the temporary file's name (`... at path "/d/.x.eml.a5ioZ6.tmp"`),
+/// which means nothing to the reader and hides the OS error: the directory's own error when it
+/// is at fault (missing, as `cp` would say it), else the kind of error alone.
+fn without_temporary_name(error: io::Error, dir: &Path) -> io::Error {
+    if error.raw_os_error().is_some() {
+        return error;
+    }
+    match std::fs::metadata(dir) {
+        Err(dir_error) => dir_error,
+        Ok(_) => io::Error::from(error.kind()),
+    }
 }
 
 /// [`stage`], then a sync of the one file.
@@ -127,10 +168,16 @@ fn place(temp: NamedTempFile, path: &Path, existing: Existing) -> Result<(), Wri
 }
 
 /// Makes the renames into `dir` durable: a crash after we return must not undo them.
-fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
+/// [`sync_dir`] for the directory of `path`, just placed.
+fn sync_placed(path: &Path) -> Result<(), WriteError> {
+    sync_dir(parent_dir(path)).map_err(|source| WriteError::NotDurable {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Writes one file whose contents are produced by `write` (a stream, such as a signed message
@@ -142,10 +189,10 @@ pub fn write_file_with(
     existing: Existing,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), WriteError> {
-    let staged = stage_file_with(path, mode, existing, write)?;
+    let staged = stage_file_with(path, mode, existing, Durability::Synced, write)?;
     staged.temp.as_file().sync_all().map_err(io_error(path))?;
     place(staged.temp, path, existing)?;
-    sync_dir(parent_dir(path))
+    sync_placed(path)
 }
 
 /// A file of a batch, written beside where it goes and not yet in place: see
@@ -155,15 +202,18 @@ pub struct StagedFile {
     temp: NamedTempFile,
     path: PathBuf,
     existing: Existing,
+    durability: Durability,
 }
 
 /// Writes a file of a batch as [`write_file_with`] does, but leaves it staged, unsynced, for
-/// [`place_staged`] to make durable with the rest of the batch. Each staged file holds a file
-/// descriptor until it is placed, so batches should be of a few hundred files at most.
+/// [`place_staged`] to put in place (and, when `durability` asks, make durable) with the rest of
+/// the batch. Each staged file holds a file descriptor until it is placed, so batches should be
+/// of a few hundred files at most.
 pub fn stage_file_with(
     path: &Path,
     mode: u32,
     existing: Existing,
+    durability: Durability,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<StagedFile, WriteError> {
     if existing == Existing::Refuse && path.symlink_metadata().is_ok() {
@@ -175,6 +225,7 @@ pub fn stage_file_with(
         temp: stage(path, mode, write)?,
         path: path.to_owned(),
         existing,
+        durability,
     })
 }
 
@@ -183,41 +234,47 @@ pub fn stage_file_with(
 /// the time of ten, rather than taking a thousand commits one after the other.
 const SYNC_THREADS: usize = 16;
 
-/// Puts a batch of staged files in place, each with the guarantees of [`write_file_with`]:
-/// every file is synced (concurrently), then renamed into place, then each directory is synced
-/// once. Returns one result per file, in order; a file that cannot be synced is not placed.
+/// Puts a batch of staged files in place, each with the guarantees of [`write_file_with`] (the
+/// durability aside, which each file's [`Durability`] says): the files to be synced are synced
+/// (concurrently), then every file is renamed into place, then each directory that received a
+/// synced file is synced once. Returns one result per file, in order; a file that cannot be
+/// synced is not placed.
 pub fn place_staged(files: Vec<StagedFile>) -> Vec<Result<(), WriteError>> {
     let synced = sync_concurrently(&files);
-    let file_directories: Vec<PathBuf> = files
-        .iter()
-        .map(|f| parent_dir(&f.path).to_owned())
-        .collect();
+    // The files placed that must also survive a crash, by their index in `files`.
+    let mut to_sync: Vec<(usize, PathBuf)> = Vec::new();
     let mut results: Vec<Result<(), WriteError>> = files
         .into_iter()
         .zip(synced)
-        .map(|(file, synced)| {
+        .enumerate()
+        .map(|(index, (file, synced))| {
             synced.map_err(io_error(&file.path))?;
-            place(file.temp, &file.path, file.existing)
+            place(file.temp, &file.path, file.existing)?;
+            if file.durability == Durability::Synced {
+                to_sync.push((index, file.path));
+            }
+            Ok(())
         })
         .collect();
-    let mut directories: Vec<&PathBuf> = file_directories.iter().collect();
+    let mut directories: Vec<&Path> = to_sync.iter().map(|(_, path)| parent_dir(path)).collect();
     directories.sort_unstable();
     directories.dedup();
     for directory in directories {
         if let Err(error) = sync_dir(directory) {
             // The renames happened but may not survive a crash: say so for each file there.
-            let reason = error.to_string();
-            for (result, file_directory) in results.iter_mut().zip(&file_directories) {
-                if result.is_ok() && file_directory == directory {
-                    *result = Err(io_error(directory)(io::Error::other(reason.clone())));
-                }
+            for (index, path) in to_sync.iter().filter(|(_, p)| parent_dir(p) == directory) {
+                results[*index] = Err(WriteError::NotDurable {
+                    path: path.clone(),
+                    source: io::Error::new(error.kind(), error.to_string()),
+                });
             }
         }
     }
     results
 }
 
-/// Syncs every staged file, on up to [`SYNC_THREADS`] threads at once; results in order.
+/// Syncs every staged file that is to be [`Durability::Synced`], on up to [`SYNC_THREADS`]
+/// threads at once; results in order (Ok for the others).
 fn sync_concurrently(files: &[StagedFile]) -> Vec<io::Result<()>> {
     let per_thread = files.len().div_ceil(SYNC_THREADS).max(1);
     thread::scope(|scope| {
@@ -227,7 +284,10 @@ fn sync_concurrently(files: &[StagedFile]) -> Vec<io::Result<()>> {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|f| f.temp.as_file().sync_all())
+                        .map(|f| match f.durability {
+                            Durability::Synced => f.temp.as_file().sync_all(),
+                            Durability::Unsynced => Ok(()),
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -273,7 +333,7 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
         placed.push(file.path);
     }
     for file in files {
-        sync_dir(parent_dir(file.path))?;
+        sync_placed(file.path)?;
     }
     Ok(())
 }
@@ -526,6 +586,23 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_directory_is_named_without_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("missing/signed.eml");
+        let error = write_file_with(&out, PRIVATE_FILE_MODE, Existing::Refuse, |f| {
+            f.write_all(b"whole")
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot write {}: No such file or directory (os error 2)",
+                out.display()
+            )
+        );
+    }
+
+    #[test]
     fn never_follows_a_planted_symbolic_link() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");
@@ -553,13 +630,20 @@ mod tests {
         let replaced = dir.path().join("replaced.eml");
         fs::write(&taken, "already here").unwrap();
         fs::write(&replaced, "old").unwrap();
-        let stage = |name: &Path, existing| {
-            stage_file_with(name, PRIVATE_FILE_MODE, existing, |f| {
+        let stage_as = |name: &Path, existing, durability| {
+            stage_file_with(name, PRIVATE_FILE_MODE, existing, durability, |f| {
                 f.write_all(b"signed")
             })
         };
+        let stage = |name: &Path, existing| stage_as(name, existing, Durability::Synced);
+        // A new copy need not be synced; it is placed as atomically as the others.
         let staged = vec![
-            stage(&dir.path().join("new.eml"), Existing::Refuse).unwrap(),
+            stage_as(
+                &dir.path().join("new.eml"),
+                Existing::Refuse,
+                Durability::Unsynced,
+            )
+            .unwrap(),
             stage(&replaced, Existing::Replace).unwrap(),
         ];
         // A file that appears between staging and placing is not replaced.

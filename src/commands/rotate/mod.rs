@@ -145,7 +145,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             status: String::new(),
         };
         if let Err(error) = rotation.rotate_entry(entry, &mut report) {
-            report.status = format!("stopped: {error:#}");
+            report.status = format!("stopped: {}", output::error_text(&error));
             failure = Some(error.context(format!("KeyTable entry {}", entry.name)));
         }
         progress.advance();
@@ -292,6 +292,7 @@ fn default_record(
         no_subdomains: false,
         subdomains: false,
         testmode: false,
+        no_testmode: false,
     };
     PublishedRecord::new(&key.public_key(), selector, Some(domain), &options)
 }

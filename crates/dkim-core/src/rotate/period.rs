@@ -1,4 +1,5 @@
-//! How long between rotations and how long an old record stays: `1month`, `14d`, `36h`.
+//! How long between rotations and how long an old record stays: `1month`, `14d`, `36h`, or a
+//! bare number of seconds (`300`), as dig, curl and timeout(1) read one.
 //!
 //! Months are calendar months, not 30 days: a key made on the first of the month at 04:00 is
 //! due on the first of the next month at 04:00, which is when cron runs again.
@@ -31,15 +32,28 @@ impl Period {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "\"{0}\" is not a duration: write a number and a unit, such as 1month, 14d, 36h, 90min, 2w \
-     or 1y (several may follow one another: 1month14d)"
+     or 1y (several may follow one another: 1month14d), or a number of seconds"
 )]
 pub struct BadPeriod(pub String);
+
+/// The seconds a duration written as a bare number means (`300`), or None when `text` is not
+/// one: every duration dkimkit takes reads a bare number as seconds.
+pub fn bare_seconds(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
 
 impl FromStr for Period {
     type Err = BadPeriod;
 
     fn from_str(text: &str) -> Result<Self, BadPeriod> {
         let bad = || BadPeriod(text.to_owned());
+        if let Some(seconds) = bare_seconds(text) {
+            return Ok(Period { months: 0, seconds });
+        }
         let mut period = Period {
             months: 0,
             seconds: 0,
@@ -160,10 +174,17 @@ mod tests {
                 seconds: 0
             })
         );
+        assert_eq!(
+            "300".parse(),
+            Ok(Period {
+                months: 0,
+                seconds: 300
+            })
+        );
         for bad in [
             "",
             "month",
-            "14",
+            "1month14",
             "14 fortnights",
             "-1d",
             "99999999999999999999d",
