@@ -730,12 +730,22 @@ fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// opendkim's KeyTable; managed entries are switched to their new keys in place
-    #[arg(long, value_name = "[file:]PATH")]
-    pub keytable: String,
+    #[arg(long, value_name = "[file:]PATH", required_unless_present = "config")]
+    pub keytable: Option<String>,
 
     /// opendkim's SigningTable: when given, only keys it refers to are rotated
-    #[arg(long, value_name = "[refile:]PATH")]
+    #[arg(long, value_name = "[refile:]PATH", conflicts_with = "config")]
     pub signing_table: Option<String>,
+
+    /// Read opendkim.conf: its KeyTable and SigningTable, or its single key (Domain, Selector,
+    /// KeyFile; rotate rewrites the Selector and KeyFile lines), and its Nameservers,
+    /// TrustAnchorFile, UserID and RequireSafeKeys
+    #[arg(short = 'x', long, value_name = "FILE", conflicts_with = "keytable")]
+    pub config: Option<PathBuf>,
+
+    /// List the settings used
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 
     /// Rotate the entries whose key files are under DIR (others are left untouched); the state
     /// and the lock live here too

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use dkim_core::dns::{DnssecStatus, TrustAnchor};
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
 use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
@@ -85,7 +86,7 @@ impl Checked {
 }
 
 pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
-    let targets = targets(&args)?;
+    let (targets, signer) = targets(&args)?;
     let dnssec = match (&args.trust_anchor, args.no_dnssec) {
         (_, true) => None,
         (Some(file), false) => Some(TrustAnchor::Records(
@@ -119,7 +120,14 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         targets
             .par_iter()
             .map(|target| {
-                let checked = check(target, &dns, single_key.as_ref(), args.allow_unsafe_keys);
+                let checked = match target
+                    .key_file
+                    .as_deref()
+                    .and_then(|file| signer.as_ref()?.cannot_sign_with(file))
+                {
+                    Some(why) => Checked::KeyUnreadable(why),
+                    None => check(target, &dns, single_key.as_ref(), args.allow_unsafe_keys),
+                };
                 progress.advance();
                 checked
             })
@@ -168,19 +176,23 @@ fn check(
     ))
 }
 
-/// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf.
-fn targets(args: &TestkeyArgs) -> anyhow::Result<Vec<Target>> {
+/// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf; and the
+/// user opendkim runs as, when the KeyTable or opendkim.conf tells (it must be able to read
+/// the keys).
+fn targets(args: &TestkeyArgs) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
     if let (Some(domain), Some(selector)) = (&args.domain, &args.selector) {
-        return Ok(vec![Target {
+        let target = Target {
             key_name: None,
             domain: Some(domain.clone()),
             selector: selector.clone(),
             key_file: args.key.clone(),
-        }]);
+        };
+        return Ok((vec![target], None));
     }
     if let Some(table) = &args.keytable {
         let (path, kind) = table_location(table);
-        return Ok(keytable_targets(&KeyTable::load(&path, kind)?, None));
+        let targets = keytable_targets(&KeyTable::load(&path, kind)?, None);
+        return Ok((targets, opendkim_user(None, Some(&path))?));
     }
     let config = match &args.config {
         Some(config) => config.clone(),
@@ -216,14 +228,16 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
 }
 
 /// The keys of an opendkim.conf: its KeyTable (a SigningTable is not needed to test keys), or
-/// its Domain, Selector and KeyFile.
-fn config_targets(config: &Path) -> anyhow::Result<Vec<Target>> {
+/// its Domain, Selector and KeyFile; and the user opendkim runs as.
+fn config_targets(config: &Path) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
     let conf = OpendkimConf::load(config)?;
     if let Some(location) = conf.key_table()? {
         let table = KeyTable::load(&location.path, location.kind)?;
-        return Ok(keytable_targets(&table, conf.base_directory()));
+        let signer = opendkim_user(conf.user_id(), Some(&location.path))?;
+        return Ok((keytable_targets(&table, conf.base_directory()), signer));
     }
-    match SigningSetup::from_conf(&conf)? {
+    let signer = opendkim_user(conf.user_id(), None)?;
+    let targets = match SigningSetup::from_conf(&conf)? {
         SigningSetup::SingleKey(key) => key
             .domains
             .iter()
@@ -236,9 +250,10 @@ fn config_targets(config: &Path) -> anyhow::Result<Vec<Target>> {
                     key_file: Some(key.key_file.clone()),
                 })
             })
-            .collect(),
+            .collect::<anyhow::Result<_>>()?,
         _ => anyhow::bail!("it names no keys to check"),
-    }
+    };
+    Ok((targets, signer))
 }
 
 /// The DNSSEC status in words a person understands.
