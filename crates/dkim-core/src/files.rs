@@ -809,6 +809,56 @@ mod tests {
         check_private_key_file(&key).unwrap();
     }
 
+    /// Tests that give files away need root, as a mail host's cron job has it.
+    fn running_as_root() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
+    #[test]
+    fn as_root_a_key_of_any_owner_is_accepted_and_its_bits_still_checked() {
+        assert!(running_as_root(), "run the tests as root (as on a mail host)");
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        fs::create_dir(&keys).unwrap();
+        fs::set_permissions(&keys, Permissions::from_mode(0o700)).unwrap();
+        let key = key_with_mode(&keys, 0o600);
+        // opendkim's key in opendkim's directory, as `chown -R opendkim:opendkim` leaves them.
+        for path in [&keys, &key] {
+            std::os::unix::fs::chown(path, Some(4242), Some(4242)).unwrap();
+        }
+        check_private_key_file(&key).unwrap();
+        fs::set_permissions(&key, Permissions::from_mode(0o640)).unwrap();
+        assert!(matches!(
+            check_private_key_file(&key),
+            Err(UnsafeKeyFile::OpenToOthers { .. })
+        ));
+        fs::set_permissions(&key, Permissions::from_mode(0o600)).unwrap();
+        // A directory of a third user could have its entries replaced by that user.
+        std::os::unix::fs::chown(&keys, Some(4343), None).unwrap();
+        let err = check_private_key_file(&key).unwrap_err();
+        assert!(err.to_string().contains("fix it with: chown 4242 "), "{err}");
+    }
+
+    #[test]
+    fn written_files_keep_the_owner_they_are_given() {
+        assert!(running_as_root(), "run the tests as root (as on a mail host)");
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("KeyTable");
+        fs::write(&old, "old").unwrap();
+        fs::set_permissions(&old, Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::chown(&old, Some(4242), Some(4343)).unwrap();
+        replace_keeping_owner(&old, b"new").unwrap();
+        let kept = FileKeeping::of(&old).unwrap();
+        assert_eq!(
+            (kept.owner.uid, kept.owner.gid, kept.mode),
+            (4242, 4343, 0o640)
+        );
+        assert_eq!(fs::read(&old).unwrap(), b"new");
+        let retired = dir.path().join("retired");
+        create_dir_like(&retired, &old).unwrap();
+        assert_eq!(FileKeeping::of(&retired).unwrap(), kept);
+    }
+
     #[test]
     fn a_symbolic_link_is_judged_by_the_file_it_names() {
         let dir = tempfile::tempdir().unwrap();
