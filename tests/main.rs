@@ -12,6 +12,7 @@ mod interop;
 mod key_safety;
 mod record;
 mod rotate;
+mod rotate_host;
 mod sign_verify;
 mod testkey;
 mod util;

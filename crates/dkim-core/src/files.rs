@@ -816,7 +816,10 @@ mod tests {
 
     #[test]
     fn as_root_a_key_of_any_owner_is_accepted_and_its_bits_still_checked() {
-        assert!(running_as_root(), "run the tests as root (as on a mail host)");
+        assert!(
+            running_as_root(),
+            "run the tests as root (as on a mail host)"
+        );
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
         fs::create_dir(&keys).unwrap();
@@ -836,12 +839,18 @@ mod tests {
         // A directory of a third user could have its entries replaced by that user.
         std::os::unix::fs::chown(&keys, Some(4343), None).unwrap();
         let err = check_private_key_file(&key).unwrap_err();
-        assert!(err.to_string().contains("fix it with: chown 4242 "), "{err}");
+        assert!(
+            err.to_string().contains("fix it with: chown 4242 "),
+            "{err}"
+        );
     }
 
     #[test]
     fn written_files_keep_the_owner_they_are_given() {
-        assert!(running_as_root(), "run the tests as root (as on a mail host)");
+        assert!(
+            running_as_root(),
+            "run the tests as root (as on a mail host)"
+        );
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("KeyTable");
         fs::write(&old, "old").unwrap();

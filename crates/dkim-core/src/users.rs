@@ -84,7 +84,8 @@ impl SystemUser {
         };
         let passwd = read(PASSWD)?;
         let listed = entries(&passwd).find(|fields| {
-            fields.first() == Some(&user) || (user.parse::<u32>().is_ok() && fields.get(2) == Some(&user))
+            fields.first() == Some(&user)
+                || (user.parse::<u32>().is_ok() && fields.get(2) == Some(&user))
         });
         let (name, uid, gid) = match (listed, user.parse::<u32>()) {
             (Some(fields), _) => {
@@ -176,7 +177,10 @@ impl SystemUser {
         }
         let metadata = std::fs::metadata(&resolved)?;
         if !self.may(&metadata, 0o4) {
-            return Ok(Some(format!("the file ({}) does not let it read", described(&metadata))));
+            return Ok(Some(format!(
+                "the file ({}) does not let it read",
+                described(&metadata)
+            )));
         }
         Ok(None)
     }

@@ -35,9 +35,7 @@ use dkim_core::rotate::{
     CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
     format_time, next_step, successor_record, successor_spec,
 };
-use dkim_core::tables::{
-    KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable,
-};
+use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable};
 use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
@@ -150,7 +148,10 @@ struct Settings {
 }
 
 /// The names of the keys a SigningTable refers to.
-fn referenced_keys(path: &Path, kind: dkim_core::tables::DataSetKind) -> anyhow::Result<HashSet<String>> {
+fn referenced_keys(
+    path: &Path,
+    kind: dkim_core::tables::DataSetKind,
+) -> anyhow::Result<HashSet<String>> {
     Ok(SigningTable::load(path, kind)?
         .entries()
         .map(|(_, e)| e.key_name.clone())
@@ -192,7 +193,9 @@ impl Settings {
                     used,
                 })
             }
-            (None, None) => anyhow::bail!("say what to rotate: --keytable FILE or -x opendkim.conf"),
+            (None, None) => {
+                anyhow::bail!("say what to rotate: --keytable FILE or -x opendkim.conf")
+            }
         }
     }
 
@@ -248,9 +251,11 @@ impl Settings {
         let trust_anchor = match conf.trust_anchor_file() {
             Some(file) => {
                 note("TrustAnchorFile");
-                Some(TrustAnchor::Records(std::fs::read_to_string(&file).with_context(
-                    || format!("cannot read the TrustAnchorFile {}", file.display()),
-                )?))
+                Some(TrustAnchor::Records(
+                    std::fs::read_to_string(&file).with_context(|| {
+                        format!("cannot read the TrustAnchorFile {}", file.display())
+                    })?,
+                ))
             }
             None => None,
         };
@@ -326,7 +331,8 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     };
     let state_path = keys_dir.join(STATE_FILE);
     let settings = Settings::from_args(&args)?;
-    let (managed, unmanaged) = managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
+    let (managed, unmanaged) =
+        managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
 
     let mut rotation = Rotation {
         args: &args,
@@ -338,7 +344,11 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         state: RotationState::load(&state_path)?,
         state_path,
         publisher: publisher(&args)?,
-        visibility: visibility_lookups(&args, &settings.nameservers, settings.trust_anchor.as_ref())?,
+        visibility: visibility_lookups(
+            &args,
+            &settings.nameservers,
+            settings.trust_anchor.as_ref(),
+        )?,
         keys: settings.keys,
         allow_unsafe_keys: settings.allow_unsafe_keys,
         signer: settings.signer,
@@ -367,7 +377,13 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             if error.is::<StoppedAsAsked>() {
                 reports.push(report);
                 progress.finish();
-                print_reports(&args, &settings.used, &reports, &unmanaged, &rotation.dns_changes)?;
+                print_reports(
+                    &args,
+                    &settings.used,
+                    &reports,
+                    &unmanaged,
+                    &rotation.dns_changes,
+                )?;
                 return Err(error);
             }
             report.status = format!("stopped: {error:#}");
@@ -376,7 +392,13 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         reports.push(report);
     }
     progress.finish();
-    print_reports(&args, &settings.used, &reports, &unmanaged, &rotation.dns_changes)?;
+    print_reports(
+        &args,
+        &settings.used,
+        &reports,
+        &unmanaged,
+        &rotation.dns_changes,
+    )?;
     // Every entry was processed; the exit status is the worst of theirs: a failed entry 1, one
     // that could not go on for now (DNS, a temporary failure) 3.
     let temporary = |error: &anyhow::Error| error.chain().any(|c| c.is::<TemporaryFailure>());
@@ -771,7 +793,10 @@ impl Rotation<'_> {
         let key = PrivateKey::generate(spec)?;
         let selector: Selector = next.selector.parse()?;
         let mut record = default_record(&key, &selector, domain)?;
-        record.record = successor_record(self.current_record(state, domain).as_ref(), &key.public_key());
+        record.record = successor_record(
+            self.current_record(state, domain).as_ref(),
+            &key.public_key(),
+        );
         let pem = key.to_pem()?;
         let txt = record_file(&next.key_file, &next.selector);
         let zone_entry = record.zone_entry();

@@ -52,8 +52,8 @@ mod tests {
     #[test]
     fn flags_and_size_are_kept_unless_asked_otherwise() {
         let ed = PrivateKey::generate(KeySpec::Ed25519).unwrap();
-        let current = KeyRecord::parse("v=DKIM1; h=sha256; k=ed25519; t=y:s; s=email; n=ops; p=")
-            .unwrap();
+        let current =
+            KeyRecord::parse("v=DKIM1; h=sha256; k=ed25519; t=y:s; s=email; n=ops; p=").unwrap();
         let next = successor_record(Some(&current), &ed.public_key());
         assert_eq!(
             (next.testing, next.strict_subdomains, next.notes.as_deref()),

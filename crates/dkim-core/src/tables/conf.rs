@@ -489,8 +489,12 @@ fn with_value_replaced(text: &str, line: usize, value: &str) -> String {
             .find([' ', '\t'])
             .map_or(content.len(), |i| keyword_start + i);
         let after_keyword = &content[keyword_end..];
-        let value_start = keyword_end + (after_keyword.len() - after_keyword.trim_start_matches([' ', '\t']).len());
-        let value_end = content.trim_end_matches([' ', '\t', '\n']).len().max(value_start);
+        let value_start = keyword_end
+            + (after_keyword.len() - after_keyword.trim_start_matches([' ', '\t']).len());
+        let value_end = content
+            .trim_end_matches([' ', '\t', '\n'])
+            .len()
+            .max(value_start);
         out.push_str(&original[..value_start]);
         out.push_str(value);
         out.push_str(&original[value_end..]);
