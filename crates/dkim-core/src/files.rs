@@ -354,6 +354,18 @@ impl FileKeeping {
     }
 }
 
+impl FileKeeping {
+    /// What a new private key keeps of the key it follows: owner, group and mode, less any bit
+    /// that lets the group or others in (an unsafe mode used with --allow-unsafe-keys is not
+    /// passed on).
+    pub fn for_private_key(self) -> Self {
+        FileKeeping {
+            mode: self.mode & !0o077,
+            ..self
+        }
+    }
+}
+
 /// One file to write with its owner and group (None: whoever writes it).
 #[derive(Debug, Clone, Copy)]
 pub struct OwnedFile<'a> {

@@ -801,7 +801,7 @@ impl Rotation<'_> {
         let txt = record_file(&next.key_file, &next.selector);
         let zone_entry = record.zone_entry();
         // The new files are the current ones' successors: same owner, group and mode.
-        let key_kept = FileKeeping::of(current_file)?;
+        let key_kept = FileKeeping::of(current_file)?.for_private_key();
         let current_txt = record_file(current_file, &state.current.selector);
         let txt_kept = FileKeeping::of(&current_txt).ok();
         files::write_owned_all_or_nothing(
