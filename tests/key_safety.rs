@@ -264,3 +264,140 @@ fn planted_symbolic_links_are_never_followed() {
     );
     assert_eq!(std::fs::read_to_string(d.join("victim")).unwrap(), "keep");
 }
+
+/// The opendkim user's ids (the opendkim package creates the user).
+fn opendkim_ids() -> (u32, u32) {
+    let user = dkim_core::users::SystemUser::from_user_id("opendkim")
+        .expect("no opendkim user: install it with `apt-get install opendkim`");
+    (user.uid, user.gid)
+}
+
+fn chown(path: &Path, (uid, gid): (u32, u32)) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
+/// A directory opendkim may enter: under the build's temporary directory, not /tmp.
+fn host_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    chmod(dir.path(), 0o755);
+    dir
+}
+
+#[test]
+fn as_root_keys_owned_by_opendkim_are_accepted_and_keys_it_cannot_read_are_reported() {
+    let dir = host_dir();
+    let d = dir.path();
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(
+        std::fs::metadata(d).unwrap().uid(),
+        0,
+        "run the tests as root, as on a mail host"
+    );
+    let keys = d.join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    dkimkit_run(&keys, &["genkey", "-s", "k", "-d", "example.com"]).success();
+    std::fs::copy(testdata("tests/messages/plain.eml"), keys.join("plain.eml")).unwrap();
+    let zone = std::fs::read_to_string(keys.join("k.txt")).unwrap();
+    let server = NamedServer::start(&[Zone::new("example.com", &zone)]);
+    let key = keys.join("k.private");
+    // `chown -R opendkim:opendkim keys`, the key 0600, the directory 0700.
+    for path in [&keys, &key] {
+        chown(path, opendkim_ids());
+    }
+    chmod(&keys, 0o700);
+    for (command, result) in every_reader(&keys, &server, &[]) {
+        assert_eq!(result.status, 0, "{command}: {}", result.stderr);
+        assert_eq!(result.stderr, "", "{command}");
+    }
+    let table = d.join("KeyTable");
+    std::fs::write(
+        &table,
+        format!("k._domainkey.example.com example.com:k:{}\n", key.display()),
+    )
+    .unwrap();
+    chown(&table, opendkim_ids());
+    let address = server.addr().to_string();
+    let testkey = |args: &[&str]| {
+        let mut all = vec!["testkey", "--nameserver", &address, "--no-dnssec"];
+        all.extend_from_slice(args);
+        dkimkit_run(d, &all)
+    };
+    let checked = testkey(&["--keytable", "KeyTable"]).success();
+    assert!(
+        checked
+            .stdout
+            .starts_with("k._domainkey.example.com: key OK ("),
+        "{}",
+        checked.stdout
+    );
+    std::fs::write(
+        d.join("opendkim.conf"),
+        "KeyTable file:KeyTable\nSigningTable refile:SigningTable\nUserID opendkim\n",
+    )
+    .unwrap();
+    testkey(&["-x", "opendkim.conf"]).success();
+
+    // A key root owns is fine for root, but opendkim (the KeyTable's owner, or UserID) cannot
+    // read it: a finding, since opendkim could not sign with it.
+    chown(&key, (0, 0));
+    let says = format!(
+        "k._domainkey.example.com: error: {}: opendkim runs as opendkim, who cannot read this \
+         key: the file (owner 0, group 0, mode 0600) does not let it read; fix it with: chown \
+         opendkim {}\n",
+        key.display(),
+        key.display()
+    );
+    for args in [&["--keytable", "KeyTable"][..], &["-x", "opendkim.conf"]] {
+        let checked = testkey(args);
+        assert_eq!(checked.status, 1, "{args:?}: {}", checked.stderr);
+        assert_eq!(checked.stdout, says, "{args:?}");
+    }
+}
+
+#[test]
+fn rotate_run_as_another_user_stops_before_changing_owners() {
+    let dir = host_dir();
+    let d = dir.path();
+    let opendkim = opendkim_ids();
+    chown(d, opendkim);
+    one_key_table(d);
+    for file in ["old.private", "old.txt"] {
+        chown(&d.join(file), opendkim);
+    }
+    // The KeyTable is root's, writable by opendkim's group: rewriting it as opendkim would
+    // make it opendkim's.
+    chown(&d.join("KeyTable"), (0, opendkim.1));
+    chmod(&d.join("KeyTable"), 0o660);
+    rotate(d, "1796000000", &[]).success();
+    for file in ["dkimkit-rotate.json", "dkimkit-rotate.lock"] {
+        chown(&d.join(file), opendkim);
+    }
+    let before = std::fs::read_to_string(d.join("KeyTable")).unwrap();
+    let run = run(Command::new(peer("runuser", "util-linux"))
+        .args(["-u", "opendkim", "--"])
+        .arg(env!("CARGO_BIN_EXE_dkimkit"))
+        .args([
+            "rotate",
+            "--keytable",
+            "KeyTable",
+            "--keys-dir",
+            ".",
+            "--publish",
+            "manual",
+            "--now",
+            "1800000000",
+        ])
+        .current_dir(d));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "KeyTable: it must stay owned by uid 0, group {} (as the file it replaces or sits \
+             beside), which this user (uid {}) cannot give; run as root or as uid 0",
+            opendkim.1, opendkim.0
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(d.join("KeyTable")).unwrap(), before);
+    assert!(!d.join("202701.private").exists(), "a key was made");
+}
