@@ -398,5 +398,25 @@ fn a_year_of_roots_cron_on_opendkims_keytable() {
 #[test]
 fn a_year_of_a_single_key_opendkim_conf() {
     let host = Host::new(true);
+    // -v lists the settings used, and where they are written.
+    let address = host.server.addr().to_string();
+    let start = START.to_string();
+    let plan = dkimkit_run(
+        host.dir.path(),
+        &[
+            "rotate", "-x", "opendkim.conf", "--keys-dir", "keys", "--publish", "manual",
+            "--nameserver", &address, "--now", &start, "--dry-run", "-v",
+        ],
+    )
+    .success();
+    for said in [
+        format!("using Domain {DOMAIN} (opendkim.conf, line 5)"),
+        "using Selector 202610 (opendkim.conf, line 6)".to_owned(),
+        "using UserID opendkim (opendkim.conf, line 4)".to_owned(),
+        format!("using --nameserver {address}"),
+        "would generate key 202611 (RSA 1024-bit)".to_owned(),
+    ] {
+        assert!(plan.stdout.contains(&said), "{said:?} not in:\n{}", plan.stdout);
+    }
     a_year(&host, 0, &|_| {});
 }
