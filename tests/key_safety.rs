@@ -352,6 +352,29 @@ fn as_root_keys_owned_by_opendkim_are_accepted_and_keys_it_cannot_read_are_repor
         assert_eq!(checked.status, 1, "{args:?}: {}", checked.stderr);
         assert_eq!(checked.stdout, says, "{args:?}");
     }
+    // rotate warns about it on every run, due or not.
+    let rotated = dkimkit_run(
+        d,
+        &[
+            "rotate",
+            "--keytable",
+            "KeyTable",
+            "--keys-dir",
+            "keys",
+            "--publish",
+            "manual",
+        ],
+    )
+    .success();
+    assert!(
+        rotated.stdout.contains(&format!(
+            "k._domainkey.example.com: warning: {}",
+            says.trim_end()
+                .trim_start_matches("k._domainkey.example.com: error: ")
+        )),
+        "{}",
+        rotated.stdout
+    );
 }
 
 #[test]

@@ -404,8 +404,19 @@ fn a_year_of_a_single_key_opendkim_conf() {
     let plan = dkimkit_run(
         host.dir.path(),
         &[
-            "rotate", "-x", "opendkim.conf", "--keys-dir", "keys", "--publish", "manual",
-            "--nameserver", &address, "--now", &start, "--dry-run", "-v",
+            "rotate",
+            "-x",
+            "opendkim.conf",
+            "--keys-dir",
+            "keys",
+            "--publish",
+            "manual",
+            "--nameserver",
+            &address,
+            "--now",
+            &start,
+            "--dry-run",
+            "-v",
         ],
     )
     .success();
@@ -416,7 +427,11 @@ fn a_year_of_a_single_key_opendkim_conf() {
         format!("using --nameserver {address}"),
         "would generate key 202611 (RSA 1024-bit)".to_owned(),
     ] {
-        assert!(plan.stdout.contains(&said), "{said:?} not in:\n{}", plan.stdout);
+        assert!(
+            plan.stdout.contains(&said),
+            "{said:?} not in:\n{}",
+            plan.stdout
+        );
     }
     a_year(&host, 0, &|_| {});
 }

@@ -41,10 +41,10 @@ pub enum UserError {
         source: io::Error,
     },
     /// No such user.
-    #[error("no user {0:?} in /etc/passwd")]
+    #[error("no user \"{0}\" in /etc/passwd")]
     UnknownUser(String),
     /// No such group.
-    #[error("no group {0:?} in /etc/group")]
+    #[error("no group \"{0}\" in /etc/group")]
     UnknownGroup(String),
 }
 

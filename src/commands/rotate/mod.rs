@@ -545,10 +545,10 @@ fn run_command(command: &str) -> anyhow::Result<()> {
     let output = Command::new("sh")
         .args(["-c", command])
         .output()
-        .with_context(|| format!("cannot run {command:?}"))?;
+        .with_context(|| format!("cannot run `{command}`"))?;
     if !output.status.success() {
         anyhow::bail!(
-            "{command:?} failed ({}): {}",
+            "`{command}` failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
@@ -744,7 +744,7 @@ impl Rotation<'_> {
             .find(|candidate| !taken(candidate))
             .unwrap_or(base);
         let selector: Selector = selector.parse().with_context(|| {
-            format!("--selector-format gives {selector:?}, which is not a selector")
+            format!("--selector-format gives \"{selector}\", which is not a selector")
         })?;
         state.next = Some(NextKey {
             selector: selector.to_string(),
@@ -1075,10 +1075,10 @@ impl Rotation<'_> {
         state.reload_pending = false;
         match (&self.args.reload_command, self.args.dry_run) {
             (None, _) => Ok("no --reload-command: reload the signer yourself".to_owned()),
-            (Some(command), true) => Ok(format!("would run {command:?}")),
+            (Some(command), true) => Ok(format!("would run `{command}`")),
             (Some(command), false) => {
                 run_command(command).context("--reload-command")?;
-                Ok(format!("ran {command:?}"))
+                Ok(format!("ran `{command}`"))
             }
         }
     }
