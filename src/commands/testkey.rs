@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use dkim_core::dns::{DnssecStatus, TrustAnchor};
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
-use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::tables::{
+    KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, path_in_base_directory,
+};
 use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
@@ -217,10 +219,7 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
             },
             selector: entry.selector.clone(),
             key_file: match &entry.key {
-                KeySource::File(path) => Some(match base {
-                    Some(base) if path.is_relative() => base.join(path),
-                    _ => path.clone(),
-                }),
+                KeySource::File(path) => Some(path_in_base_directory(base, path)),
                 KeySource::Inline => None,
             },
         })

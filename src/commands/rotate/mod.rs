@@ -35,7 +35,10 @@ use dkim_core::rotate::{
     CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
     format_time, next_step, successor_record, successor_spec,
 };
-use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable};
+use dkim_core::tables::{
+    KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable,
+    path_in_base_directory,
+};
 use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
@@ -68,8 +71,12 @@ struct EntryReport {
 
 /// What opendkim signs with, as rotate reads and switches it.
 enum Keys {
-    /// A KeyTable.
-    Table { table: KeyTable, path: PathBuf },
+    /// A KeyTable; relative key paths are relative to `base` (opendkim.conf's BaseDirectory).
+    Table {
+        table: KeyTable,
+        path: PathBuf,
+        base: Option<PathBuf>,
+    },
     /// The single key of opendkim.conf (Domain, Selector, KeyFile), named by the conf's path.
     Single {
         conf: OpendkimConf,
@@ -84,14 +91,17 @@ impl Keys {
     /// The selector and key file of entry `name`.
     fn entry(&self, name: &str) -> anyhow::Result<(String, PathBuf)> {
         match self {
-            Keys::Table { table, .. } => {
+            Keys::Table { table, base, .. } => {
                 let entry = table
                     .get(name)
                     .with_context(|| format!("the KeyTable no longer has {name}"))?;
                 let KeySource::File(path) = &entry.key else {
                     anyhow::bail!("{name}: the KeyTable names no key file");
                 };
-                Ok((entry.selector.to_string(), path.clone()))
+                Ok((
+                    entry.selector.to_string(),
+                    path_in_base_directory(base.as_deref(), path),
+                ))
             }
             Keys::Single {
                 selector, key_file, ..
@@ -111,7 +121,7 @@ impl Keys {
     /// file's owner, group and mode.
     fn switch(&mut self, name: &str, selector: &Selector, key_file: &Path) -> anyhow::Result<()> {
         match self {
-            Keys::Table { table, path } => {
+            Keys::Table { table, path, .. } => {
                 table.set_key(name, selector, key_file)?;
                 table.save(path)?;
             }
@@ -147,6 +157,15 @@ struct Settings {
     used: Vec<String>,
 }
 
+/// Whether `path` reads as an opendkim.conf that names keys (a mistake for a KeyTable).
+fn looks_like_opendkim_conf(path: &Path) -> bool {
+    OpendkimConf::load(path).is_ok_and(|conf| {
+        ["KeyTable", "Domain", "Selector", "KeyFile"]
+            .iter()
+            .any(|setting| conf.setting(setting).is_some())
+    })
+}
+
 /// The names of the keys a SigningTable refers to.
 fn referenced_keys(
     path: &Path,
@@ -180,10 +199,21 @@ impl Settings {
                         .map(|t| format!("SigningTable {t} (--signing-table)")),
                 );
                 let signer = opendkim_user(None, Some(&path))?;
+                let table = KeyTable::load(&path, kind).map_err(|error| {
+                    if looks_like_opendkim_conf(&path) {
+                        anyhow::anyhow!(
+                            "{} is an opendkim.conf, not a KeyTable: give it with -x",
+                            path.display()
+                        )
+                    } else {
+                        error.into()
+                    }
+                })?;
                 Ok(Settings {
                     keys: Keys::Table {
-                        table: KeyTable::load(&path, kind)?,
+                        table,
                         path,
+                        base: None,
                     },
                     referenced,
                     nameservers: args.nameservers.clone(),
@@ -219,6 +249,7 @@ impl Settings {
                 let keys = Keys::Table {
                     table: KeyTable::load(&table.path, table.kind)?,
                     path: table.path,
+                    base: conf.base_directory().map(Path::to_owned),
                 };
                 (keys, referenced)
             }
@@ -421,8 +452,8 @@ fn managed_entries(
     keys_dir: &Path,
     referenced: Option<&HashSet<String>>,
 ) -> (Vec<Managed>, Vec<(String, &'static str)>) {
-    let table = match keys {
-        Keys::Table { table, .. } => table,
+    let (table, base) = match keys {
+        Keys::Table { table, base, .. } => (table, base.as_deref()),
         Keys::Single {
             name,
             domains,
@@ -461,7 +492,9 @@ fn managed_entries(
         let why_not = match (&entry.domain, &entry.key) {
             (KeyDomain::FromSigningAddress, _) => Some("its domain is %"),
             (_, KeySource::Inline) => Some("its key is inline"),
-            (_, KeySource::File(path)) if !is_under(path, keys_dir) => {
+            (_, KeySource::File(path))
+                if !is_under(&path_in_base_directory(base, path), keys_dir) =>
+            {
                 Some("its key file is not under --keys-dir")
             }
             _ if referenced.is_some_and(|r| !r.contains(&entry.name)) => {

@@ -475,6 +475,15 @@ impl OpendkimConf {
     }
 }
 
+/// A path from a KeyTable as opendkim opens it: opendkim changes to BaseDirectory (`base`)
+/// first, so a relative path is relative to it.
+pub fn path_in_base_directory(base: Option<&Path>, path: &Path) -> PathBuf {
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_owned(),
+    }
+}
+
 /// `text` with the value of the setting on line `line` (from 1) replaced by `value`.
 fn with_value_replaced(text: &str, line: usize, value: &str) -> String {
     let mut out = String::with_capacity(text.len() + value.len());

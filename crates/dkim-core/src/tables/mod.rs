@@ -26,7 +26,9 @@ mod setup;
 mod signingtable;
 
 pub use address::{AddressError, SenderAddress};
-pub use conf::{ConfError, OpendkimConf, Setting, SettingLocation, TableLocation};
+pub use conf::{
+    ConfError, OpendkimConf, Setting, SettingLocation, TableLocation, path_in_base_directory,
+};
 pub use dataset::{DataSet, UnknownDataSetType};
 pub use error::{EditError, LineError, LineProblem, TableError};
 pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
