@@ -143,8 +143,8 @@ fn one_key_table(dir: &Path) {
     .unwrap();
 }
 
-/// rotate with the records published by hand, as of `now` (Unix seconds).
-fn rotate(dir: &Path, now: &str, extra: &[&str]) -> Run {
+/// rotate's arguments with the records published by hand, as of `now` (Unix seconds).
+fn rotate_args<'a>(now: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "rotate",
         "--keytable",
@@ -157,7 +157,12 @@ fn rotate(dir: &Path, now: &str, extra: &[&str]) -> Run {
         now,
     ];
     args.extend_from_slice(extra);
-    dkimkit_run(dir, &args)
+    args
+}
+
+/// rotate with the records published by hand, as of `now`.
+fn rotate(dir: &Path, now: &str, extra: &[&str]) -> Run {
+    dkimkit_run(dir, &rotate_args(now, extra))
 }
 
 #[test]
@@ -353,19 +358,9 @@ fn as_root_keys_owned_by_opendkim_are_accepted_and_keys_it_cannot_read_are_repor
         assert_eq!(checked.stdout, says, "{args:?}");
     }
     // rotate warns about it on every run, due or not.
-    let rotated = dkimkit_run(
-        d,
-        &[
-            "rotate",
-            "--keytable",
-            "KeyTable",
-            "--keys-dir",
-            "keys",
-            "--publish",
-            "manual",
-        ],
-    )
-    .success();
+    let mut args = rotate_args("1796000000", &[]);
+    args[4] = "keys"; // --keys-dir
+    let rotated = dkimkit_run(d, &args).success();
     assert!(
         rotated.stdout.contains(&format!(
             "k._domainkey.example.com: warning: {}",
@@ -399,17 +394,7 @@ fn rotate_run_as_another_user_stops_before_changing_owners() {
     let run = run(Command::new(peer("runuser", "util-linux"))
         .args(["-u", "opendkim", "--"])
         .arg(env!("CARGO_BIN_EXE_dkimkit"))
-        .args([
-            "rotate",
-            "--keytable",
-            "KeyTable",
-            "--keys-dir",
-            ".",
-            "--publish",
-            "manual",
-            "--now",
-            "1800000000",
-        ])
+        .args(rotate_args("1800000000", &[]))
         .current_dir(d));
     assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
     assert!(

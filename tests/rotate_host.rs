@@ -151,31 +151,35 @@ impl Host {
 
     /// The README's crontab line, as of `now`, with --nameserver and --server the test's named.
     fn rotate(&self, now: u64) -> Run {
+        self.rotate_with(now, &[])
+    }
+
+    /// [`Host::rotate`] with `extra` arguments.
+    fn rotate_with(&self, now: u64, extra: &[&str]) -> Run {
         let address = self.server.addr().to_string();
         let tsig = self.server.tsig_key_path().display().to_string();
         let now = now.to_string();
-        dkimkit_run(
-            self.dir.path(),
-            &[
-                "rotate",
-                "-x",
-                "opendkim.conf",
-                "--keys-dir",
-                "keys",
-                "--publish",
-                "rfc2136",
-                "--server",
-                &address,
-                "--tsig-key",
-                &tsig,
-                "--reload-command",
-                "true",
-                "--nameserver",
-                &address,
-                "--now",
-                &now,
-            ],
-        )
+        let mut args = vec![
+            "rotate",
+            "-x",
+            "opendkim.conf",
+            "--keys-dir",
+            "keys",
+            "--publish",
+            "rfc2136",
+            "--server",
+            &address,
+            "--tsig-key",
+            &tsig,
+            "--reload-command",
+            "true",
+            "--nameserver",
+            &address,
+            "--now",
+            &now,
+        ];
+        args.extend_from_slice(extra);
+        dkimkit_run(self.dir.path(), &args)
     }
 
     /// The selector opendkim signs with now.
@@ -400,26 +404,7 @@ fn a_year_of_a_single_key_opendkim_conf() {
     let host = Host::new(true);
     // -v lists the settings used, and where they are written.
     let address = host.server.addr().to_string();
-    let start = START.to_string();
-    let plan = dkimkit_run(
-        host.dir.path(),
-        &[
-            "rotate",
-            "-x",
-            "opendkim.conf",
-            "--keys-dir",
-            "keys",
-            "--publish",
-            "manual",
-            "--nameserver",
-            &address,
-            "--now",
-            &start,
-            "--dry-run",
-            "-v",
-        ],
-    )
-    .success();
+    let plan = host.rotate_with(START, &["--dry-run", "-v"]).success();
     for said in [
         format!("using Domain {DOMAIN} (opendkim.conf, line 5)"),
         "using Selector 202610 (opendkim.conf, line 6)".to_owned(),

@@ -395,6 +395,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     let progress = Progress::new(managed.len(), "keys", false);
     let mut reports = Vec::new();
     let mut failures = Vec::new();
+    let mut stopped = None;
     for entry in &managed {
         let mut report = EntryReport {
             key_name: entry.name.clone(),
@@ -404,23 +405,20 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         };
         let result = rotation.rotate_entry(entry, &mut report);
         progress.advance();
-        if let Err(error) = result {
-            if error.is::<StoppedAsAsked>() {
-                reports.push(report);
-                progress.finish();
-                print_reports(
-                    &args,
-                    &settings.used,
-                    &reports,
-                    &unmanaged,
-                    &rotation.dns_changes,
-                )?;
-                return Err(error);
+        let stopped_as_asked = match result {
+            Err(error) if error.is::<StoppedAsAsked>() => Some(error),
+            Err(error) => {
+                report.status = format!("stopped: {error:#}");
+                failures.push(error.context(format!("KeyTable entry {}", entry.name)));
+                None
             }
-            report.status = format!("stopped: {error:#}");
-            failures.push(error.context(format!("KeyTable entry {}", entry.name)));
-        }
+            Ok(()) => None,
+        };
         reports.push(report);
+        if let Some(error) = stopped_as_asked {
+            stopped = Some(error);
+            break;
+        }
     }
     progress.finish();
     print_reports(
@@ -430,6 +428,9 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         &unmanaged,
         &rotation.dns_changes,
     )?;
+    if let Some(error) = stopped {
+        return Err(error);
+    }
     // Every entry was processed; the exit status is the worst of theirs: a failed entry 1, one
     // that could not go on for now (DNS, a temporary failure) 3.
     let temporary = |error: &anyhow::Error| error.chain().any(|c| c.is::<TemporaryFailure>());
