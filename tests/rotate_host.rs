@@ -8,15 +8,14 @@
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, UNIX_EPOCH};
 
 use named_harness::{NamedServer, Zone};
 
-use crate::util::{Run, dkimkit_run, dkimpy_python, openssl_key_description, peer, run};
+use crate::rotate::{DAY, START};
+use crate::util::{
+    Run, dkimkit_run, dkimpy_python, openssl_key_description, peer, run, set_modified,
+};
 
-const DAY: u64 = 86_400;
-/// 2026-11-01T04:00:00Z, the first run.
-const START: u64 = 1_793_505_600;
 const DOMAIN: &str = "example.com";
 
 /// The opendkim user's ids, from /etc/passwd (the opendkim package creates the user).
@@ -77,12 +76,7 @@ impl Host {
             .arg(keys.join(DOMAIN)))
         .success();
         let key = keys.join(DOMAIN).join("202610.private");
-        std::fs::File::options()
-            .write(true)
-            .open(&key)
-            .unwrap()
-            .set_modified(UNIX_EPOCH + Duration::from_secs(START - 31 * DAY))
-            .unwrap();
+        set_modified(&key, START - 31 * DAY);
         let conf = if single_key {
             format!(
                 "# opendkim.conf as a guide writes it for one domain\n\
