@@ -409,3 +409,64 @@ fn rotate_run_as_another_user_stops_before_changing_owners() {
     assert_eq!(std::fs::read_to_string(d.join("KeyTable")).unwrap(), before);
     assert!(!d.join("202701.private").exists(), "a key was made");
 }
+
+#[test]
+fn rotate_follows_opendkim_confs_nameservers_and_require_safe_keys() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key_table(d);
+    let zone = std::fs::read_to_string(d.join("old.txt")).unwrap();
+    let server = NamedServer::start(&[Zone::new("example.com", &zone)]);
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rotate_x = |conf: &str| {
+        std::fs::write(d.join("opendkim.conf"), conf).unwrap();
+        dkimkit_run(
+            d,
+            &[
+                "rotate",
+                "-x",
+                "opendkim.conf",
+                "--keys-dir",
+                ".",
+                "--publish",
+                "manual",
+                "--now",
+                "1900000000",
+                "--timeout",
+                "300ms",
+                "--dry-run",
+            ],
+        )
+    };
+    // The conf's Nameservers are the ones asked: a silent one is a temporary failure.
+    let silent_address = silent.local_addr().unwrap().to_string();
+    rotate_x(&format!(
+        "KeyTable file:KeyTable\nNameservers {silent_address}\n"
+    ))
+    .fails_with(
+        3,
+        &format!("(asking {silent_address}); nothing was changed"),
+    );
+    // RequireSafeKeys false lets rotate use a key others can read, with a warning.
+    chmod(&d.join("old.private"), 0o644);
+    let tables = format!(
+        "KeyTable file:KeyTable\nNameservers {}\nRequireSafeKeys false\n",
+        server.addr()
+    );
+    let allowed = rotate_x(&tables).success();
+    assert!(
+        allowed
+            .stdout
+            .contains("would generate key 203003 (RSA 2048-bit)"),
+        "{}",
+        allowed.stdout
+    );
+    assert!(
+        allowed
+            .stderr
+            .contains("(mode 0644); fix it with: chmod 600 "),
+        "{}",
+        allowed.stderr
+    );
+    rotate_x(&tables.replace("false", "true")).fails_with(1, "or pass --allow-unsafe-keys");
+}
