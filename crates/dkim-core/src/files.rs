@@ -69,6 +69,14 @@ pub enum WriteError {
         /// The user we run as.
         me: u32,
     },
+    /// The owner and mode of a file to keep could not be read. Nothing was written.
+    #[error("cannot read the owner and mode of {}: {source}", path.display())]
+    Inspect {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
     /// The operating system refused.
     #[error("cannot write {}: {source}", path.display())]
     Io {
@@ -343,7 +351,10 @@ pub struct FileKeeping {
 impl FileKeeping {
     /// What the file at `path` has.
     pub fn of(path: &Path) -> Result<Self, WriteError> {
-        let metadata = std::fs::metadata(path).map_err(io_error(path))?;
+        let metadata = std::fs::metadata(path).map_err(|source| WriteError::Inspect {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(FileKeeping {
             owner: FileOwner {
                 uid: metadata.uid(),

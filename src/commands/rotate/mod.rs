@@ -77,7 +77,8 @@ enum Keys {
         path: PathBuf,
         base: Option<PathBuf>,
     },
-    /// The single key of opendkim.conf (Domain, Selector, KeyFile), named by the conf's path.
+    /// The single key of opendkim.conf (Domain, Selector, KeyFile), named by the conf's path
+    /// (resolved, so that the state finds it however -x names the file).
     Single {
         conf: OpendkimConf,
         name: String,
@@ -106,6 +107,14 @@ impl Keys {
             Keys::Single {
                 selector, key_file, ..
             } => Ok((selector.to_string(), key_file.clone())),
+        }
+    }
+
+    /// Entry `name` in messages.
+    fn describe(&self, name: &str) -> String {
+        match self {
+            Keys::Table { .. } => format!("KeyTable entry {name}"),
+            Keys::Single { .. } => format!("the key of {name}"),
         }
     }
 
@@ -259,7 +268,10 @@ impl Settings {
                     note("Selector");
                     note("KeyFile");
                     let keys = Keys::Single {
-                        name: path.display().to_string(),
+                        name: std::fs::canonicalize(path)
+                            .unwrap_or_else(|_| path.to_owned())
+                            .display()
+                            .to_string(),
                         domains: single.domains,
                         selector: single.selector,
                         key_file: single.key_file,
@@ -409,7 +421,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             Err(error) if error.is::<StoppedAsAsked>() => Some(error),
             Err(error) => {
                 report.status = format!("stopped: {error:#}");
-                failures.push(error.context(format!("KeyTable entry {}", entry.name)));
+                failures.push(error.context(rotation.keys.describe(&entry.name)));
                 None
             }
             Ok(()) => None,
