@@ -165,6 +165,16 @@ fn rotate(dir: &Path, now: &str, extra: &[&str]) -> Run {
     dkimkit_run(dir, &rotate_args(now, extra))
 }
 
+/// Asserts that a run warned about a key of mode 0644 it used anyway.
+#[track_caller]
+fn assert_warned_of_mode_0644(run: &Run) {
+    assert!(
+        run.stderr.contains("(mode 0644); fix it with: chmod 600 "),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn rotate_refuses_an_unsafe_current_key_unless_allowed() {
     let dir = temp_dir();
@@ -190,13 +200,7 @@ fn rotate_refuses_an_unsafe_current_key_unless_allowed() {
     assert!(!d.join("202701.private").exists());
     let allowed = rotate(d, "1800000000", &["--allow-unsafe-keys"]);
     assert_eq!(allowed.status, 0, "{}", allowed.stderr);
-    assert!(
-        allowed
-            .stderr
-            .contains("(mode 0644); fix it with: chmod 600 "),
-        "{}",
-        allowed.stderr
-    );
+    assert_warned_of_mode_0644(&allowed);
     assert_eq!(mode(&d.join("202701.private")), 0o600);
 }
 
@@ -461,12 +465,6 @@ fn rotate_follows_opendkim_confs_nameservers_and_require_safe_keys() {
         "{}",
         allowed.stdout
     );
-    assert!(
-        allowed
-            .stderr
-            .contains("(mode 0644); fix it with: chmod 600 "),
-        "{}",
-        allowed.stderr
-    );
+    assert_warned_of_mode_0644(&allowed);
     rotate_x(&tables.replace("false", "true")).fails_with(1, "or pass --allow-unsafe-keys");
 }
