@@ -319,7 +319,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
+            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +330,14 @@ _dkimkit() {
                     return 0
                     ;;
                 --signing-table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

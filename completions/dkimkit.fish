@@ -106,6 +106,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s h -l help -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keytable -d 'opendkim\'s KeyTable; managed entries are switched to their new keys in place' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l signing-table -d 'opendkim\'s SigningTable: when given, only keys it refers to are rotated' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s x -l config -d 'Read opendkim.conf: its KeyTable and SigningTable, or its single key (Domain, Selector, KeyFile; rotate rewrites the Selector and KeyFile lines), and its Nameservers, TrustAnchorFile, UserID and RequireSafeKeys' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keys-dir -d 'Rotate the entries whose key files are under DIR (others are left untouched); the state and the lock live here too' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l selector-format -d 'How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l key-type -d 'The type of new keys [default: the current key\'s]' -r -f -a "rsa\t'RSA (rsa-sha256), what every receiver verifies'
@@ -125,6 +126,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-co
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check that new records are visible at this name server (repeatable: every one must serve it) [default: the system\'s resolver]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose -d 'List the settings used'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'

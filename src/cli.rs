@@ -150,13 +150,13 @@ pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] 
         "rotate" => &[(
             "Scheduling",
             "Run it every day: most runs find nothing due and change nothing, and a run that \
-             waited for DNS finishes the switch the next day. As root's crontab line (the \
-             KeyTable and keys belong to opendkim, so run it as that user, with a sudoers rule \
-             that lets it reload opendkim):\n\n\
-             0 4 * * * opendkim dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'sudo systemctl reload opendkim'\n\n\
+             waited for DNS finishes the switch the next day. As root's crontab line (run as \
+             root, keys owned by opendkim are accepted, and the files rotate writes keep their \
+             owner, group and mode):\n\n\
+             0 4 * * * root dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'systemctl reload opendkim'\n\n\
              Or as a systemd timer: /etc/systemd/system/dkimkit-rotate.service holds\n\n\
-             [Unit]\nDescription=Rotate DKIM keys\n\n[Service]\nType=oneshot\nUser=opendkim\n\
-             ExecStart=/usr/local/bin/dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'sudo systemctl reload opendkim'\n\n\
+             [Unit]\nDescription=Rotate DKIM keys\n\n[Service]\nType=oneshot\n\
+             ExecStart=/usr/local/bin/dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --reload-command 'systemctl reload opendkim'\n\n\
              and /etc/systemd/system/dkimkit-rotate.timer holds\n\n\
              [Unit]\nDescription=Rotate DKIM keys daily\n\n[Timer]\nOnCalendar=*-*-* 04:00:00\nPersistent=true\n\n\
              [Install]\nWantedBy=timers.target\n\n\
@@ -797,12 +797,22 @@ fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// opendkim's KeyTable; managed entries are switched to their new keys in place
-    #[arg(long, value_name = "[file:]PATH")]
-    pub keytable: String,
+    #[arg(long, value_name = "[file:]PATH", required_unless_present = "config")]
+    pub keytable: Option<String>,
 
     /// opendkim's SigningTable: when given, only keys it refers to are rotated
-    #[arg(long, value_name = "[refile:]PATH")]
+    #[arg(long, value_name = "[refile:]PATH", conflicts_with = "config")]
     pub signing_table: Option<String>,
+
+    /// Read opendkim.conf: its KeyTable and SigningTable, or its single key (Domain, Selector,
+    /// KeyFile; rotate rewrites the Selector and KeyFile lines), and its Nameservers,
+    /// TrustAnchorFile, UserID and RequireSafeKeys
+    #[arg(short = 'x', long, value_name = "FILE", conflicts_with = "keytable")]
+    pub config: Option<PathBuf>,
+
+    /// List the settings used
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 
     /// Rotate the entries whose key files are under DIR (others are left untouched); the state
     /// and the lock live here too

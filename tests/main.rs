@@ -14,6 +14,7 @@ mod key_safety;
 mod opendkim_conf;
 mod record;
 mod rotate;
+mod rotate_host;
 mod sign_verify;
 mod testkey;
 mod util;

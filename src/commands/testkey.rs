@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use dkim_core::dns::{DnssecStatus, TrustAnchor};
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
 use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup};
+use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
@@ -90,7 +91,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     let conf = config_path(&args)
         .map(|path| OpendkimConf::load(&path).with_context(|| path.display().to_string()))
         .transpose()?;
-    let targets = targets(&args, conf.as_ref())?;
+    let (targets, signer) = targets(&args, conf.as_ref())?;
     let settings = DnsAndKeySettings::new(&args, conf.as_ref())?;
     if let (Some(conf), true) = (&conf, args.verbose > 0) {
         settings.list(conf, &args);
@@ -129,7 +130,14 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         targets
             .par_iter()
             .map(|target| {
-                let checked = check(target, &dns, single_key.as_ref(), allow_unsafe_keys);
+                let checked = match target
+                    .key_file
+                    .as_deref()
+                    .and_then(|file| signer.as_ref()?.cannot_sign_with(file))
+                {
+                    Some(why) => Checked::KeyUnreadable(why),
+                    None => check(target, &dns, single_key.as_ref(), allow_unsafe_keys),
+                };
                 progress.advance();
                 checked
             })
@@ -261,19 +269,26 @@ fn config_path(args: &TestkeyArgs) -> Option<PathBuf> {
     })
 }
 
-/// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf.
-fn targets(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Vec<Target>> {
+/// The keys the command line names: -d/-s (and -k), --keytable, or an opendkim.conf; and the
+/// user opendkim runs as, when the KeyTable or opendkim.conf tells (it must be able to read
+/// the keys).
+fn targets(
+    args: &TestkeyArgs,
+    conf: Option<&OpendkimConf>,
+) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
     if let (Some(domain), Some(selector)) = (&args.domain, &args.selector) {
-        return Ok(vec![Target {
+        let target = Target {
             key_name: None,
             domain: Some(domain.clone()),
             selector: selector.clone(),
             key_file: args.key.clone(),
-        }]);
+        };
+        return Ok((vec![target], None));
     }
     if let Some(table) = &args.keytable {
         let (path, kind) = table_location(table);
-        return Ok(keytable_targets(&KeyTable::load(&path, kind)?, None));
+        let targets = keytable_targets(&KeyTable::load(&path, kind)?, None);
+        return Ok((targets, opendkim_user(None, Some(&path))?));
     }
     match conf {
         Some(conf) => config_targets(conf).with_context(|| format!("{}", conf.origin().display())),
@@ -298,13 +313,15 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
 }
 
 /// The keys of an opendkim.conf: its KeyTable (a SigningTable is not needed to test keys), or
-/// its Domain, Selector and KeyFile.
-fn config_targets(conf: &OpendkimConf) -> anyhow::Result<Vec<Target>> {
+/// its Domain, Selector and KeyFile; and the user opendkim runs as.
+fn config_targets(conf: &OpendkimConf) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
     if let Some(location) = conf.key_table()? {
         let table = KeyTable::load(&location.path, location.kind)?;
-        return Ok(keytable_targets(&table, conf.base_directory()));
+        let signer = opendkim_user(conf.user_id(), Some(&location.path))?;
+        return Ok((keytable_targets(&table, conf.base_directory()), signer));
     }
-    match SigningSetup::from_conf(conf)? {
+    let signer = opendkim_user(conf.user_id(), None)?;
+    let targets = match SigningSetup::from_conf(conf)? {
         SigningSetup::SingleKey(key) => key
             .domains
             .iter()
@@ -317,9 +334,10 @@ fn config_targets(conf: &OpendkimConf) -> anyhow::Result<Vec<Target>> {
                     key_file: Some(key.key_file.clone()),
                 })
             })
-            .collect(),
+            .collect::<anyhow::Result<_>>()?,
         _ => anyhow::bail!("it names no keys to check"),
-    }
+    };
+    Ok((targets, signer))
 }
 
 /// The DNSSEC status in words a person understands: the label JSON gives (`status.as_str()`),

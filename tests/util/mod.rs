@@ -288,3 +288,14 @@ pub fn dkimpy_verdicts(
     .success();
     serde_json::from_str(&verified.stdout).unwrap()
 }
+
+/// Sets a file's modification time to `seconds` after the epoch (rotate counts a key's age
+/// from it when it first sees the key).
+pub fn set_modified(path: &Path, seconds: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+        .unwrap();
+}

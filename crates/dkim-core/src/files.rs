@@ -13,7 +13,7 @@
 
 use std::fs::{File, Metadata, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
 
@@ -67,6 +67,30 @@ pub enum WriteError {
         /// The file that exists.
         path: PathBuf,
     },
+    /// The file must keep an owner or group this user cannot give. Nothing was written.
+    #[error(
+        "{}: it must stay owned by uid {uid}, group {gid} (as the file it replaces or sits \
+         beside), which this user (uid {me}) cannot give; run as root or as uid {uid}",
+        path.display()
+    )]
+    CannotKeepOwner {
+        /// The file.
+        path: PathBuf,
+        /// The owner it must have.
+        uid: u32,
+        /// The group it must have.
+        gid: u32,
+        /// The user we run as.
+        me: u32,
+    },
+    /// The owner and mode of a file to keep could not be read. Nothing was written.
+    #[error("cannot read the owner and mode of {}: {source}", path.display())]
+    Inspect {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
     /// The operating system refused.
     #[error("cannot write {}: {source}", path.display())]
     Io {
@@ -109,6 +133,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 fn stage(
     path: &Path,
     mode: u32,
+    owner: Option<FileOwner>,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<NamedTempFile, WriteError> {
     let name = path
@@ -122,6 +147,11 @@ fn stage(
         .permissions(Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|error| io_error(path)(without_temporary_name(error, dir)))?;
+    // Given away before a byte is written, so the file is never another user's with our data.
+    if let Some(owner) = owner {
+        std::os::unix::fs::fchown(temp.as_file(), Some(owner.uid), Some(owner.gid))
+            .map_err(io_error(path))?;
+    }
     write(temp.as_file_mut()).map_err(io_error(path))?;
     Ok(temp)
 }
@@ -143,9 +173,10 @@ fn without_temporary_name(error: io::Error, dir: &Path) -> io::Error {
 fn stage_synced(
     path: &Path,
     mode: u32,
+    owner: Option<FileOwner>,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<NamedTempFile, WriteError> {
-    let temp = stage(path, mode, write)?;
+    let temp = stage(path, mode, owner, write)?;
     temp.as_file().sync_all().map_err(io_error(path))?;
     Ok(temp)
 }
@@ -222,7 +253,7 @@ pub fn stage_file_with(
         });
     }
     Ok(StagedFile {
-        temp: stage(path, mode, write)?,
+        temp: stage(path, mode, None, write)?,
         path: path.to_owned(),
         existing,
         durability,
@@ -308,6 +339,25 @@ fn sync_concurrently(files: &[StagedFile]) -> Vec<io::Result<()>> {
 /// final rename refuses to replace a file that appeared in the meantime (or a symbolic link an
 /// attacker planted: the rename never follows it).
 pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result<(), WriteError> {
+    let owned: Vec<OwnedFile<'_>> = files
+        .iter()
+        .map(|&file| OwnedFile { file, owner: None })
+        .collect();
+    write_owned_all_or_nothing(&owned, existing)
+}
+
+/// [`write_all_or_nothing`], each file given its owner and group. Whether each can be given is
+/// checked first ([`check_can_give`]): when one cannot, nothing is written.
+pub fn write_owned_all_or_nothing(
+    owned: &[OwnedFile<'_>],
+    existing: Existing,
+) -> Result<(), WriteError> {
+    for file in owned {
+        if let Some(owner) = file.owner {
+            check_can_give(owner, file.file.path)?;
+        }
+    }
+    let files: Vec<NewFile<'_>> = owned.iter().map(|f| f.file).collect();
     if existing == Existing::Refuse
         && let Some(file) = files.iter().find(|f| f.path.symlink_metadata().is_ok())
     {
@@ -315,9 +365,11 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
             path: file.path.to_owned(),
         });
     }
-    let staged = files
+    let staged = owned
         .iter()
-        .map(|file| stage_synced(file.path, file.mode, |f| f.write_all(file.contents)))
+        .map(|OwnedFile { file, owner }| {
+            stage_synced(file.path, file.mode, *owner, |f| f.write_all(file.contents))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut placed: Vec<&Path> = Vec::new();
     for (file, temp) in files.iter().zip(staged) {
@@ -332,8 +384,136 @@ pub fn write_all_or_nothing(files: &[NewFile<'_>], existing: Existing) -> Result
         }
         placed.push(file.path);
     }
-    for file in files {
+    for file in &files {
         sync_placed(file.path)?;
+    }
+    Ok(())
+}
+
+/// The owner and group of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOwner {
+    /// The user id.
+    pub uid: u32,
+    /// The group id.
+    pub gid: u32,
+}
+
+/// The owner, group and permission bits of a file: what a file written in its place keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileKeeping {
+    /// Its owner and group.
+    pub owner: FileOwner,
+    /// Its permission bits.
+    pub mode: u32,
+}
+
+impl FileKeeping {
+    /// What the file at `path` has.
+    pub fn of(path: &Path) -> Result<Self, WriteError> {
+        let metadata = std::fs::metadata(path).map_err(|source| WriteError::Inspect {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(FileKeeping {
+            owner: FileOwner {
+                uid: metadata.uid(),
+                gid: metadata.gid(),
+            },
+            mode: metadata.mode() & 0o7777,
+        })
+    }
+}
+
+impl FileKeeping {
+    /// What a new private key keeps of the key it follows: owner, group and mode, less any bit
+    /// that lets the group or others in (an unsafe mode used with --allow-unsafe-keys is not
+    /// passed on).
+    pub fn for_private_key(self) -> Self {
+        FileKeeping {
+            mode: self.mode & !0o077,
+            ..self
+        }
+    }
+}
+
+/// One file to write with its owner and group (None: whoever writes it).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnedFile<'a> {
+    /// The file.
+    pub file: NewFile<'a>,
+    /// Its owner and group.
+    pub owner: Option<FileOwner>,
+}
+
+/// Replaces the file at `path` with `contents` atomically, keeping its owner, group and
+/// permission bits (a table or opendkim.conf that opendkim, running as its own user, must still
+/// read). A new file gets mode 0644 and whoever writes as owner. A symbolic link is replaced by
+/// a file.
+pub fn replace_keeping_owner(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let kept = path
+        .symlink_metadata()
+        .ok()
+        .map(|_| FileKeeping::of(path))
+        .transpose()?;
+    write_owned_all_or_nothing(
+        &[OwnedFile {
+            file: NewFile {
+                path,
+                contents,
+                mode: kept.map_or(PUBLIC_FILE_MODE, |k| k.mode),
+            },
+            owner: kept.map(|k| k.owner),
+        }],
+        Existing::Replace,
+    )
+}
+
+/// Checks, before anything is written, that a file written in place of (or beside) the one
+/// at `path` can keep its owner and group.
+pub fn check_can_keep_owner(path: &Path) -> Result<(), WriteError> {
+    check_can_give(FileKeeping::of(path)?.owner, path)
+}
+
+/// Creates the directory `dir` (its parent must exist) with the owner, group and permission
+/// bits of `like`, as rotate's retired/ beside opendkim's keys; an existing one is left as it is.
+pub fn create_dir_like(dir: &Path, like: &Path) -> Result<(), WriteError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let kept = FileKeeping::of(like)?;
+    check_can_give(kept.owner, dir)?;
+    std::fs::DirBuilder::new()
+        .mode(kept.mode & 0o777)
+        .create(dir)
+        .map_err(io_error(dir))?;
+    std::os::unix::fs::chown(dir, Some(kept.owner.uid), Some(kept.owner.gid))
+        .and_then(|()| std::fs::set_permissions(dir, Permissions::from_mode(kept.mode)))
+        .map_err(io_error(dir))
+}
+
+/// Checks that a file at `path` can be given `owner`: root can give any; another user only
+/// itself and a group it is in (chown(2)). A file rotate writes in place of opendkim's must
+/// stay opendkim's, or opendkim stops signing: better to stop before writing anything.
+pub fn check_can_give(owner: FileOwner, path: &Path) -> Result<(), WriteError> {
+    let me = rustix::process::geteuid().as_raw();
+    if me == 0 {
+        return Ok(());
+    }
+    let my_groups = || {
+        let mut groups: Vec<u32> = rustix::process::getgroups()
+            .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+            .unwrap_or_default();
+        groups.push(rustix::process::getegid().as_raw());
+        groups
+    };
+    if owner.uid != me || !my_groups().contains(&owner.gid) {
+        return Err(WriteError::CannotKeepOwner {
+            path: path.to_owned(),
+            uid: owner.uid,
+            gid: owner.gid,
+            me,
+        });
     }
     Ok(())
 }
@@ -419,7 +599,8 @@ pub enum UnsafeKeyFile {
 /// Checks that the private key open as `file` (opened from `path`) is safe to use, as
 /// opendkim's `RequireSafeKeys` does (opendkim.conf(5); `dkimf_securefile` in opendkim.c):
 ///
-/// - the key is a regular file, owned by the user we run as or by root;
+/// - the key is a regular file, owned by the user we run as or by root (run as root, by
+///   anyone: the mode bits and the directories are still checked);
 /// - neither its group nor others may read or write it. opendkim lets the group read when no
 ///   other user is in that group; we refuse every group bit, because group membership changes
 ///   without the key's mode changing, and `chmod 600` is always the fix;
@@ -443,7 +624,9 @@ pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> 
     }
     let me = rustix::process::geteuid().as_raw();
     let mode = opened.mode() & 0o7777;
-    if opened.uid() != me && opened.uid() != 0 {
+    // Run as root, a key of any owner is accepted: root reads it anyway, and its owner (the
+    // user opendkim runs as, on a mail host) is who must be able to read it.
+    if me != 0 && opened.uid() != me && opened.uid() != 0 {
         return Err(UnsafeKeyFile::ForeignOwner {
             path: path.to_owned(),
             owner: opened.uid(),
@@ -465,7 +648,7 @@ pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> 
     }
     for directory in resolved.ancestors().skip(1) {
         let metadata = std::fs::metadata(directory).map_err(io(directory))?;
-        if let Some((why, fix)) = unsafe_directory(directory, &metadata, me) {
+        if let Some((why, fix)) = unsafe_directory(directory, &metadata, me, opened.uid()) {
             return Err(UnsafeKeyFile::UnsafeDirectory {
                 path: path.to_owned(),
                 directory: directory.to_owned(),
@@ -487,12 +670,21 @@ pub fn check_private_key_file(path: &Path) -> Result<(), UnsafeKeyFile> {
 }
 
 /// What lets another user replace entries of `directory`, and the fix; None when nothing does.
-fn unsafe_directory(directory: &Path, metadata: &Metadata, me: u32) -> Option<(String, String)> {
+/// A directory may belong to us or to root; run as root, also to the key's owner (`key_owner`),
+/// who could replace the key anyway (opendkim's own key directory).
+fn unsafe_directory(
+    directory: &Path,
+    metadata: &Metadata,
+    me: u32,
+    key_owner: u32,
+) -> Option<(String, String)> {
     let mode = metadata.mode() & 0o7777;
-    if metadata.uid() != me && metadata.uid() != 0 {
+    let owner = metadata.uid();
+    if owner != me && owner != 0 && !(me == 0 && owner == key_owner) {
+        let fix_owner = if me == 0 { key_owner } else { me };
         return Some((
-            format!("is owned by uid {}", metadata.uid()),
-            format!("chown {me} {}", directory.display()),
+            format!("is owned by uid {owner}"),
+            format!("chown {fix_owner} {}", directory.display()),
         ));
     }
     if mode & GROUP_OR_OTHER_WRITE != 0 && mode & STICKY == 0 {
@@ -722,6 +914,65 @@ mod tests {
         // The sticky bit (as on /tmp) stops others from replacing our files.
         fs::set_permissions(&keys, Permissions::from_mode(0o1777)).unwrap();
         check_private_key_file(&key).unwrap();
+    }
+
+    /// Tests that give files away need root, as a mail host's cron job has it.
+    fn running_as_root() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
+    #[test]
+    fn as_root_a_key_of_any_owner_is_accepted_and_its_bits_still_checked() {
+        assert!(
+            running_as_root(),
+            "run the tests as root (as on a mail host)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        fs::create_dir(&keys).unwrap();
+        fs::set_permissions(&keys, Permissions::from_mode(0o700)).unwrap();
+        let key = key_with_mode(&keys, 0o600);
+        // opendkim's key in opendkim's directory, as `chown -R opendkim:opendkim` leaves them.
+        for path in [&keys, &key] {
+            std::os::unix::fs::chown(path, Some(4242), Some(4242)).unwrap();
+        }
+        check_private_key_file(&key).unwrap();
+        fs::set_permissions(&key, Permissions::from_mode(0o640)).unwrap();
+        assert!(matches!(
+            check_private_key_file(&key),
+            Err(UnsafeKeyFile::OpenToOthers { .. })
+        ));
+        fs::set_permissions(&key, Permissions::from_mode(0o600)).unwrap();
+        // A directory of a third user could have its entries replaced by that user.
+        std::os::unix::fs::chown(&keys, Some(4343), None).unwrap();
+        let err = check_private_key_file(&key).unwrap_err();
+        assert!(
+            err.to_string().contains("fix it with: chown 4242 "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn written_files_keep_the_owner_they_are_given() {
+        assert!(
+            running_as_root(),
+            "run the tests as root (as on a mail host)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("KeyTable");
+        fs::write(&old, "old").unwrap();
+        fs::set_permissions(&old, Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::chown(&old, Some(4242), Some(4343)).unwrap();
+        replace_keeping_owner(&old, b"new").unwrap();
+        let kept = FileKeeping::of(&old).unwrap();
+        assert_eq!(
+            (kept.owner.uid, kept.owner.gid, kept.mode),
+            (4242, 4343, 0o640)
+        );
+        assert_eq!(fs::read(&old).unwrap(), b"new");
+        let retired = dir.path().join("retired");
+        create_dir_like(&retired, &old).unwrap();
+        assert_eq!(FileKeeping::of(&retired).unwrap(), kept);
     }
 
     #[test]

@@ -161,6 +161,16 @@ pub enum KeySpec {
     Ed25519,
 }
 
+/// In words: "RSA 2048-bit", "Ed25519".
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySpec::Rsa { bits } => write!(f, "RSA {bits}-bit"),
+            KeySpec::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
 impl KeySpec {
     /// Refuses what RFC 8301 rules out, before any time is spent generating.
     pub fn check(self) -> Result<Self, KeyError> {

@@ -25,6 +25,7 @@ pub mod sign;
 pub mod signature;
 pub mod tables;
 pub mod tag_list;
+pub mod users;
 pub mod verify;
 pub mod zone_data;
 

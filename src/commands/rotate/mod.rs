@@ -1,8 +1,17 @@
-//! `dkimkit rotate`: the monthly rotation cycle on opendkim's KeyTable, safe under cron.
+//! `dkimkit rotate`: the monthly rotation cycle on opendkim's KeyTable (or the single key of
+//! opendkim.conf), safe under cron.
 //!
 //! The library plans (`dkim_core::rotate::next_step`); this file performs each step, records
 //! it in the state file at once, and asks for the next, until an entry is waiting or idle. Every
-//! step is idempotent, so a run killed between two steps is completed by the next run.
+//! step is idempotent, so a run killed between two steps is completed by the next run. Every
+//! entry is processed: one that fails is reported beside the others, and the run exits 1.
+//!
+//! What is replaced is kept (`dkim_core::rotate::successor`, `dkim_core::files`): the new key
+//! and its record file get the owner, group and mode of the current key, the KeyTable or
+//! opendkim.conf keeps its own, retired/ gets the key directory's. The new record carries the
+//! current record's h=, s=, t= and n=, read from SELECTOR.txt beside the current key (what
+//! genkey wrote and the administrator published, and what rotate itself publishes), or, when
+//! there is none, from the current record in DNS.
 
 mod publish;
 
@@ -14,24 +23,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::dns::{
-    DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TsigKey, parse_nameserver,
+    DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TsigKey,
+    parse_nameserver,
 };
-use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
+use dkim_core::files::{
+    self, FileKeeping, NewFile, OwnedFile, PUBLIC_FILE_MODE, check_can_keep_owner,
+};
 use dkim_core::key_check::{Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
     CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
-    format_time, next_step,
+    format_time, next_step, successor_record, successor_spec,
 };
-use dkim_core::tables::{KeyDomain, KeySource, KeyTable, SigningTable};
-use dkim_core::{DomainName, KeySpec, KeyType, PrivateKey, Selector};
+use dkim_core::tables::{
+    KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable,
+    path_in_base_directory,
+};
+use dkim_core::users::{SystemUser, opendkim_user};
+use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
 
 use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, is_under};
 use super::published_record::PublishedRecord;
-use super::{read_private_key, table_location, write_files};
+use super::{read_private_key, table_location, warn_if_weak, write_error};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
 use crate::exit::{Outcome, TemporaryFailure};
+use crate::output::error as print_error;
 use crate::output::{self, Progress};
 
 /// Where the state and the lock live, in --keys-dir.
@@ -52,6 +69,263 @@ struct EntryReport {
     status: String,
 }
 
+/// What opendkim signs with, as rotate reads and switches it.
+enum Keys {
+    /// A KeyTable; relative key paths are relative to `base` (opendkim.conf's BaseDirectory).
+    Table {
+        table: KeyTable,
+        path: PathBuf,
+        base: Option<PathBuf>,
+    },
+    /// The single key of opendkim.conf (Domain, Selector, KeyFile), named by the conf's path
+    /// (resolved, so that the state finds it however -x names the file).
+    Single {
+        conf: OpendkimConf,
+        name: String,
+        domains: Vec<String>,
+        selector: Selector,
+        key_file: PathBuf,
+    },
+}
+
+impl Keys {
+    /// The selector and key file of entry `name`.
+    fn entry(&self, name: &str) -> anyhow::Result<(String, PathBuf)> {
+        match self {
+            Keys::Table { table, base, .. } => {
+                let entry = table
+                    .get(name)
+                    .with_context(|| format!("the KeyTable no longer has {name}"))?;
+                let KeySource::File(path) = &entry.key else {
+                    anyhow::bail!("{name}: the KeyTable names no key file");
+                };
+                Ok((
+                    entry.selector.to_string(),
+                    path_in_base_directory(base.as_deref(), path),
+                ))
+            }
+            Keys::Single {
+                selector, key_file, ..
+            } => Ok((selector.to_string(), key_file.clone())),
+        }
+    }
+
+    /// Entry `name` in messages.
+    fn describe(&self, name: &str) -> String {
+        match self {
+            Keys::Table { .. } => format!("KeyTable entry {name}"),
+            Keys::Single { .. } => format!("the key of {name}"),
+        }
+    }
+
+    /// The file rotate rewrites to switch keys.
+    fn file(&self) -> &Path {
+        match self {
+            Keys::Table { path, .. } => path,
+            Keys::Single { conf, .. } => conf.origin(),
+        }
+    }
+
+    /// Points entry `name` at `selector` and `key_file`, and saves it in place, keeping the
+    /// file's owner, group and mode.
+    fn switch(&mut self, name: &str, selector: &Selector, key_file: &Path) -> anyhow::Result<()> {
+        match self {
+            Keys::Table { table, path, .. } => {
+                table.set_key(name, selector, key_file)?;
+                table.save(path)?;
+            }
+            Keys::Single {
+                conf,
+                selector: current_selector,
+                key_file: current_file,
+                ..
+            } => {
+                for (path, text) in conf.single_key_rewritten(selector, key_file)? {
+                    files::replace_keeping_owner(&path, text.as_bytes())?;
+                }
+                *conf = OpendkimConf::load(conf.origin())?;
+                *current_selector = selector.clone();
+                *current_file = key_file.to_owned();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the command line and opendkim.conf (-x) say to work with.
+struct Settings {
+    keys: Keys,
+    /// Key names the SigningTable refers to, when one is given.
+    referenced: Option<HashSet<String>>,
+    nameservers: Vec<String>,
+    trust_anchor: Option<TrustAnchor>,
+    allow_unsafe_keys: bool,
+    /// The user opendkim runs as, when known: its keys must be readable by it.
+    signer: Option<SystemUser>,
+    /// The settings used and where they come from, for -v.
+    used: Vec<String>,
+}
+
+/// Whether `path` reads as an opendkim.conf that names keys (a mistake for a KeyTable).
+fn looks_like_opendkim_conf(path: &Path) -> bool {
+    OpendkimConf::load(path).is_ok_and(|conf| {
+        ["KeyTable", "Domain", "Selector", "KeyFile"]
+            .iter()
+            .any(|setting| conf.setting(setting).is_some())
+    })
+}
+
+/// The names of the keys a SigningTable refers to.
+fn referenced_keys(
+    path: &Path,
+    kind: dkim_core::tables::DataSetKind,
+) -> anyhow::Result<HashSet<String>> {
+    Ok(SigningTable::load(path, kind)?
+        .entries()
+        .map(|(_, e)| e.key_name.clone())
+        .collect())
+}
+
+impl Settings {
+    fn from_args(args: &RotateArgs) -> anyhow::Result<Self> {
+        match (&args.config, &args.keytable) {
+            (Some(conf), _) => {
+                Self::from_conf(args, conf).with_context(|| conf.display().to_string())
+            }
+            (None, Some(keytable)) => {
+                let (path, kind) = table_location(keytable);
+                let referenced = match &args.signing_table {
+                    Some(signing) => {
+                        let (path, kind) = table_location(signing);
+                        Some(referenced_keys(&path, kind)?)
+                    }
+                    None => None,
+                };
+                let mut used = vec![format!("KeyTable {keytable} (--keytable)")];
+                used.extend(
+                    args.signing_table
+                        .iter()
+                        .map(|t| format!("SigningTable {t} (--signing-table)")),
+                );
+                let signer = opendkim_user(None, Some(&path))?;
+                let table = KeyTable::load(&path, kind).map_err(|error| {
+                    if looks_like_opendkim_conf(&path) {
+                        anyhow::anyhow!(
+                            "{} is an opendkim.conf, not a KeyTable: give it with -x",
+                            path.display()
+                        )
+                    } else {
+                        error.into()
+                    }
+                })?;
+                Ok(Settings {
+                    keys: Keys::Table {
+                        table,
+                        path,
+                        base: None,
+                    },
+                    referenced,
+                    nameservers: args.nameservers.clone(),
+                    trust_anchor: None,
+                    allow_unsafe_keys: args.allow_unsafe_keys,
+                    signer,
+                    used,
+                })
+            }
+            (None, None) => {
+                anyhow::bail!("say what to rotate: --keytable FILE or -x opendkim.conf")
+            }
+        }
+    }
+
+    fn from_conf(args: &RotateArgs, path: &Path) -> anyhow::Result<Self> {
+        let conf = OpendkimConf::load(path)?;
+        let used = std::cell::RefCell::new(Vec::new());
+        let note = |setting: &str| {
+            if let Some(written) = conf.setting(setting) {
+                used.borrow_mut()
+                    .push(format!("{setting} {} ({})", written.value, written.at));
+            }
+        };
+        let (keys, referenced) = match conf.key_table()? {
+            Some(table) => {
+                note("KeyTable");
+                note("SigningTable");
+                let referenced = match conf.signing_table()? {
+                    Some(signing) => Some(referenced_keys(&signing.path, signing.kind)?),
+                    None => None,
+                };
+                let keys = Keys::Table {
+                    table: KeyTable::load(&table.path, table.kind)?,
+                    path: table.path,
+                    base: conf.base_directory().map(Path::to_owned),
+                };
+                (keys, referenced)
+            }
+            None => match SigningSetup::from_conf(&conf)? {
+                SigningSetup::SingleKey(single) => {
+                    note("Domain");
+                    note("Selector");
+                    note("KeyFile");
+                    let keys = Keys::Single {
+                        name: std::fs::canonicalize(path)
+                            .unwrap_or_else(|_| path.to_owned())
+                            .display()
+                            .to_string(),
+                        domains: single.domains,
+                        selector: single.selector,
+                        key_file: single.key_file,
+                        conf: conf.clone(),
+                    };
+                    (keys, None)
+                }
+                _ => anyhow::bail!("it names no keys to rotate"),
+            },
+        };
+        let nameservers = if args.nameservers.is_empty() {
+            note("Nameservers");
+            conf.nameservers()?
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        } else {
+            used.borrow_mut()
+                .push(format!("--nameserver {}", args.nameservers.join(", ")));
+            args.nameservers.clone()
+        };
+        let trust_anchor = match conf.trust_anchor_file() {
+            Some(file) => {
+                note("TrustAnchorFile");
+                Some(TrustAnchor::Records(
+                    std::fs::read_to_string(&file).with_context(|| {
+                        format!("cannot read the TrustAnchorFile {}", file.display())
+                    })?,
+                ))
+            }
+            None => None,
+        };
+        let require_safe_keys = conf.require_safe_keys();
+        note("RequireSafeKeys");
+        if conf.user_id().is_some() {
+            note("UserID");
+        }
+        let key_table = match &keys {
+            Keys::Table { path, .. } => Some(path.as_path()),
+            Keys::Single { .. } => None,
+        };
+        let signer = opendkim_user(conf.user_id(), key_table)?;
+        Ok(Settings {
+            keys,
+            referenced,
+            nameservers,
+            trust_anchor,
+            allow_unsafe_keys: args.allow_unsafe_keys || !require_safe_keys,
+            signer,
+            used: used.into_inner(),
+        })
+    }
+}
+
 /// Everything a run works with.
 struct Rotation<'a> {
     args: &'a RotateArgs,
@@ -59,8 +333,9 @@ struct Rotation<'a> {
     policy: Policy,
     state: RotationState,
     state_path: PathBuf,
-    table: KeyTable,
-    table_path: PathBuf,
+    keys: Keys,
+    allow_unsafe_keys: bool,
+    signer: Option<SystemUser>,
     publisher: Box<dyn Publisher>,
     visibility: Vec<(String, HickoryLookup)>,
     steps_done: usize,
@@ -71,6 +346,11 @@ struct Rotation<'a> {
     /// Where each record name is published, once asked (see `publication_name`).
     publication_names: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
+
+/// The run was stopped by --stop-after-steps, as if killed: the other entries are not looked at.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped after {0} steps, as --stop-after-steps asked")]
+struct StoppedAsAsked(usize);
 
 pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     let now = args.now.unwrap_or_else(|| {
@@ -95,22 +375,9 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         )
     };
     let state_path = keys_dir.join(STATE_FILE);
-    let (table_path, table_kind) = table_location(&args.keytable);
-    let table = KeyTable::load(&table_path, table_kind)?;
-    let referenced = match &args.signing_table {
-        Some(signing) => {
-            let (path, kind) = table_location(signing);
-            let signing = SigningTable::load(&path, kind)?;
-            Some(
-                signing
-                    .entries()
-                    .map(|(_, e)| e.key_name.clone())
-                    .collect::<HashSet<_>>(),
-            )
-        }
-        None => None,
-    };
-    let (managed, unmanaged) = managed_entries(&table, keys_dir, referenced.as_ref());
+    let settings = Settings::from_args(&args)?;
+    let (managed, unmanaged) =
+        managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
 
     let mut rotation = Rotation {
         args: &args,
@@ -121,10 +388,15 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         },
         state: RotationState::load(&state_path)?,
         state_path,
-        table,
-        table_path,
         publisher: publisher(&args)?,
-        visibility: visibility_lookups(&args)?,
+        visibility: visibility_lookups(
+            &args,
+            &settings.nameservers,
+            settings.trust_anchor.as_ref(),
+        )?,
+        keys: settings.keys,
+        allow_unsafe_keys: settings.allow_unsafe_keys,
+        signer: settings.signer,
         steps_done: 0,
         imagined_keys: HashSet::new(),
         dns_changes: Vec::new(),
@@ -136,7 +408,8 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
 
     let progress = Progress::new(managed.len(), "keys", false);
     let mut reports = Vec::new();
-    let mut failure = None;
+    let mut failures = Vec::new();
+    let mut stopped = None;
     for entry in &managed {
         let mut report = EntryReport {
             key_name: entry.name.clone(),
@@ -144,38 +417,99 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             events: Vec::new(),
             status: String::new(),
         };
-        if let Err(error) = rotation.rotate_entry(entry, &mut report) {
-            report.status = format!("stopped: {}", output::error_text(&error));
-            failure = Some(error.context(format!("KeyTable entry {}", entry.name)));
-        }
+        let result = rotation.rotate_entry(entry, &mut report);
         progress.advance();
+        let stopped_as_asked = match result {
+            Err(error) if error.is::<StoppedAsAsked>() => Some(error),
+            Err(error) => {
+                report.status = format!("stopped: {}", output::error_text(&error));
+                failures.push(error.context(rotation.keys.describe(&entry.name)));
+                None
+            }
+            Ok(()) => None,
+        };
         reports.push(report);
-        if failure.is_some() {
+        if let Some(error) = stopped_as_asked {
+            stopped = Some(error);
             break;
         }
     }
     progress.finish();
-    print_reports(&args, &reports, &unmanaged, &rotation.dns_changes)?;
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(Outcome::Success),
+    print_reports(
+        &args,
+        &settings.used,
+        &reports,
+        &unmanaged,
+        &rotation.dns_changes,
+    )?;
+    if let Some(error) = stopped {
+        return Err(error);
     }
+    // Every entry was processed; the exit status is the worst of theirs: a failed entry 1, one
+    // that could not go on for now (DNS, a temporary failure) 3.
+    let temporary = |error: &anyhow::Error| error.chain().any(|c| c.is::<TemporaryFailure>());
+    for error in &failures {
+        print_error(error);
+    }
+    Ok(if failures.iter().any(|e| !temporary(e)) {
+        Outcome::CheckFailed
+    } else if failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::TemporaryFailure
+    })
 }
 
 /// The entries to rotate: key file under --keys-dir, a named domain, and (with
 /// --signing-table) referred to by the SigningTable. The others, with why, are left untouched.
 fn managed_entries(
-    table: &KeyTable,
+    keys: &Keys,
     keys_dir: &Path,
     referenced: Option<&HashSet<String>>,
 ) -> (Vec<Managed>, Vec<(String, &'static str)>) {
+    let (table, base) = match keys {
+        Keys::Table { table, base, .. } => (table, base.as_deref()),
+        Keys::Single {
+            name,
+            domains,
+            key_file,
+            ..
+        } => {
+            let domain = match domains.as_slice() {
+                [one] => one.parse::<DomainName>().ok(),
+                _ => None,
+            };
+            return match domain {
+                _ if !is_under(key_file, keys_dir) => (
+                    Vec::new(),
+                    vec![(name.clone(), "its KeyFile is not under --keys-dir")],
+                ),
+                Some(domain) => (
+                    vec![Managed {
+                        name: name.clone(),
+                        domain,
+                    }],
+                    Vec::new(),
+                ),
+                None => (
+                    Vec::new(),
+                    vec![(
+                        name.clone(),
+                        "its Domain is not one domain name (rotate publishes one record per key)",
+                    )],
+                ),
+            };
+        }
+    };
     let mut managed = Vec::new();
     let mut unmanaged = Vec::new();
     for (_, entry) in table.entries() {
         let why_not = match (&entry.domain, &entry.key) {
             (KeyDomain::FromSigningAddress, _) => Some("its domain is %"),
             (_, KeySource::Inline) => Some("its key is inline"),
-            (_, KeySource::File(path)) if !is_under(path, keys_dir) => {
+            (_, KeySource::File(path))
+                if !is_under(&path_in_base_directory(base, path), keys_dir) =>
+            {
                 Some("its key file is not under --keys-dir")
             }
             _ if referenced.is_some_and(|r| !r.contains(&entry.name)) => {
@@ -224,19 +558,24 @@ fn publisher(args: &RotateArgs) -> anyhow::Result<Box<dyn Publisher>> {
 
 /// One uncached lookup per --nameserver (every one must serve a record before it counts as
 /// visible), or the system's resolver.
-fn visibility_lookups(args: &RotateArgs) -> anyhow::Result<Vec<(String, HickoryLookup)>> {
+fn visibility_lookups(
+    args: &RotateArgs,
+    nameservers: &[String],
+    trust_anchor: Option<&TrustAnchor>,
+) -> anyhow::Result<Vec<(String, HickoryLookup)>> {
     let settings = |nameservers| ResolverSettings {
         nameservers,
         timeout: args.timeout,
+        dnssec: trust_anchor.cloned(),
         ..ResolverSettings::default()
     };
-    if args.nameservers.is_empty() {
+    if nameservers.is_empty() {
         return Ok(vec![(
             "the system's resolver".to_owned(),
             HickoryLookup::new(&settings(Vec::new()))?,
         )]);
     }
-    args.nameservers
+    nameservers
         .iter()
         .map(|server| {
             let address =
@@ -254,10 +593,10 @@ fn run_command(command: &str) -> anyhow::Result<()> {
     let output = Command::new("sh")
         .args(["-c", command])
         .output()
-        .with_context(|| format!("cannot run {command:?}"))?;
+        .with_context(|| format!("cannot run `{command}`"))?;
     if !output.status.success() {
         anyhow::bail!(
-            "{command:?} failed ({}): {}",
+            "`{command}` failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
@@ -304,14 +643,7 @@ fn record_file(key_file: &Path, selector: &str) -> PathBuf {
 
 impl Rotation<'_> {
     fn key_table_entry(&self, name: &str) -> anyhow::Result<(String, PathBuf)> {
-        let entry = self
-            .table
-            .get(name)
-            .with_context(|| format!("the KeyTable no longer has {name}"))?;
-        let KeySource::File(path) = &entry.key else {
-            anyhow::bail!("{name}: the KeyTable names no key file");
-        };
-        Ok((entry.selector.to_string(), path.clone()))
+        self.keys.entry(name)
     }
 
     /// The entry's state, adopting it on first sight (its age is its key file's modification
@@ -366,10 +698,7 @@ impl Rotation<'_> {
             .stop_after_steps
             .is_some_and(|limit| self.steps_done >= limit)
         {
-            anyhow::bail!(
-                "stopped after {} steps, as --stop-after-steps asked",
-                self.steps_done
-            );
+            return Err(StoppedAsAsked(self.steps_done).into());
         }
         Ok(())
     }
@@ -377,6 +706,9 @@ impl Rotation<'_> {
     /// Performs the entry's steps until it waits or is idle.
     fn rotate_entry(&mut self, entry: &Managed, report: &mut EntryReport) -> anyhow::Result<()> {
         let mut state = self.entry_state(entry, report)?;
+        report
+            .events
+            .extend(self.signer_warning(&state.current.key_file));
         if !self.state.entries.contains_key(&entry.name) {
             self.commit(&entry.name, state.clone())?;
         }
@@ -390,13 +722,22 @@ impl Rotation<'_> {
                 next_key_written,
             };
             let step = next_step(&state, observed, self.now, self.policy);
+            if !matches!(step, Step::Idle { .. }) {
+                self.check_keeps_owners(&state)?;
+            }
             let done = match step {
                 Step::Idle { until } => {
                     report.status = format!("up to date; next step {}", date(until));
                     return Ok(());
                 }
                 Step::BeginRotation => self.begin_rotation(&mut state)?,
-                Step::Generate => self.generate(&mut state, &entry.domain)?,
+                Step::Generate => {
+                    let done = self.generate(&mut state, &entry.domain)?;
+                    if let Some(next) = &state.next {
+                        report.events.extend(self.signer_warning(&next.key_file));
+                    }
+                    done
+                }
                 Step::Publish => self.publish(&entry.name, &mut state, &entry.domain)?,
                 Step::SwitchWhenVisible => {
                     match self.switch_when_visible(&entry.name, &state, &entry.domain)? {
@@ -452,7 +793,7 @@ impl Rotation<'_> {
             .find(|candidate| !taken(candidate))
             .unwrap_or(base);
         let selector: Selector = selector.parse().with_context(|| {
-            format!("--selector-format gives {selector:?}, which is not a selector")
+            format!("--selector-format gives \"{selector}\", which is not a selector")
         })?;
         state.next = Some(NextKey {
             selector: selector.to_string(),
@@ -467,67 +808,102 @@ impl Rotation<'_> {
         ))
     }
 
-    /// The key type and size of new keys: as asked, or as the current key.
-    fn key_spec(&self, current_key: &Path) -> anyhow::Result<KeySpec> {
-        // Read the current key only when it decides something, and then once (an unsafe key's
-        // warning is given once).
-        let loaded = std::cell::OnceCell::new();
-        let current = || -> anyhow::Result<&PrivateKey> {
-            if let Some(key) = loaded.get() {
-                return Ok(key);
-            }
-            let key = read_private_key(current_key, self.args.allow_unsafe_keys)?;
-            Ok(loaded.get_or_init(|| key))
-        };
-        let key_type = match self.args.key_type {
-            Some(key_type) => KeyType::from(key_type),
-            None => current()?.key_type(),
-        };
-        let spec = match key_type {
-            KeyType::Ed25519 => KeySpec::Ed25519,
-            KeyType::Rsa => KeySpec::Rsa {
-                bits: match self.args.bits {
-                    Some(bits) => bits,
-                    None => current()?.bits().max(dkim_core::key::RECOMMENDED_RSA_BITS),
-                },
-            },
-        };
-        Ok(spec.check()?)
+    /// The record the current key is published with: its SELECTOR.txt, or else the record
+    /// in DNS. None when neither is there or parses.
+    fn current_record(&self, state: &EntryState, domain: &DomainName) -> Option<KeyRecord> {
+        let current = &state.current;
+        let txt = record_file(&current.key_file, &current.selector);
+        if let Ok(text) = std::fs::read_to_string(&txt) {
+            return KeyRecord::parse(&value_from_zone_text(&text)).ok();
+        }
+        let name = format!("{}._domainkey.{domain}", current.selector);
+        let (_, lookup) = self.visibility.first()?;
+        let answer = lookup.lookup_txt(&name).ok()?;
+        answer.records.iter().find_map(|r| KeyRecord::parse(r).ok())
     }
 
     fn generate(&mut self, state: &mut EntryState, domain: &DomainName) -> anyhow::Result<String> {
         let next = state.next.as_ref().context("no next key to generate")?;
-        let spec = self.key_spec(&state.current.key_file)?;
+        let current_file = &state.current.key_file;
+        let current = read_private_key(current_file, self.allow_unsafe_keys)?;
+        let spec = successor_spec(
+            &current,
+            self.args.key_type.map(KeyType::from),
+            self.args.bits,
+        )
+        .check()?;
+        if let dkim_core::KeySpec::Rsa { bits } = spec {
+            warn_if_weak(KeyType::Rsa, bits, Some(&next.key_file));
+        }
         if self.args.dry_run {
             self.imagined_keys.insert(next.key_file.clone());
-            return Ok(format!("would generate key {} ({spec:?})", next.selector));
+            return Ok(format!("would generate key {} ({spec})", next.selector));
         }
         let key = PrivateKey::generate(spec)?;
         let selector: Selector = next.selector.parse()?;
-        let record = default_record(&key, &selector, domain)?;
+        let mut record = default_record(&key, &selector, domain)?;
+        record.record = successor_record(
+            self.current_record(state, domain).as_ref(),
+            &key.public_key(),
+        );
         let pem = key.to_pem()?;
         let txt = record_file(&next.key_file, &next.selector);
         let zone_entry = record.zone_entry();
-        write_files(
+        // The new files are the current ones' successors: same owner, group and mode.
+        let key_kept = FileKeeping::of(current_file)?.for_private_key();
+        let current_txt = record_file(current_file, &state.current.selector);
+        let txt_kept = FileKeeping::of(&current_txt).ok();
+        files::write_owned_all_or_nothing(
             &[
-                NewFile {
-                    path: &next.key_file,
-                    contents: pem.as_bytes(),
-                    mode: PRIVATE_FILE_MODE,
+                OwnedFile {
+                    file: NewFile {
+                        path: &next.key_file,
+                        contents: pem.as_bytes(),
+                        mode: key_kept.mode,
+                    },
+                    owner: Some(key_kept.owner),
                 },
-                NewFile {
-                    path: &txt,
-                    contents: zone_entry.as_bytes(),
-                    mode: PUBLIC_FILE_MODE,
+                OwnedFile {
+                    file: NewFile {
+                        path: &txt,
+                        contents: zone_entry.as_bytes(),
+                        mode: txt_kept.map_or(PUBLIC_FILE_MODE, |k| k.mode),
+                    },
+                    owner: Some(txt_kept.map_or(key_kept.owner, |k| k.owner)),
                 },
             ],
-            false,
-        )?;
+            files::Existing::Refuse,
+        )
+        .map_err(write_error)?;
         Ok(format!(
-            "generated key {} in {}",
+            "generated key {} ({spec}) in {}",
             next.selector,
             next.key_file.display()
         ))
+    }
+
+    /// Stops before a step changes anything when what it writes could not keep the owner and
+    /// group of what it replaces: the new key and record beside the current ones, the KeyTable
+    /// or opendkim.conf, retired/ beside the keys.
+    fn check_keeps_owners(&self, state: &EntryState) -> anyhow::Result<()> {
+        let current = &state.current;
+        let mut paths = vec![current.key_file.clone(), self.keys.file().to_owned()];
+        let txt = record_file(&current.key_file, &current.selector);
+        if txt.exists() {
+            paths.push(txt);
+        }
+        paths.extend(current.key_file.parent().map(Path::to_owned));
+        for path in paths {
+            check_can_keep_owner(&path).map_err(write_error)?;
+        }
+        Ok(())
+    }
+
+    /// A warning when the user opendkim runs as could not read `key_file`: opendkim could not
+    /// sign with it.
+    fn signer_warning(&self, key_file: &Path) -> Option<String> {
+        let why = self.signer.as_ref()?.cannot_sign_with(key_file)?;
+        Some(format!("warning: {why}"))
     }
 
     /// The record of a key file: its SELECTOR.txt, or the record genkey would write.
@@ -544,7 +920,7 @@ impl Rotation<'_> {
         if self.imagined_keys.contains(key_file) {
             return Ok("(the new key's record)".to_owned());
         }
-        let key = read_private_key(key_file, self.args.allow_unsafe_keys)?;
+        let key = read_private_key(key_file, self.allow_unsafe_keys)?;
         Ok(default_record(&key, &selector.parse()?, domain)?
             .record
             .to_value())
@@ -714,7 +1090,7 @@ impl Rotation<'_> {
             return Ok(None);
         }
         let selector: Selector = next.selector.parse()?;
-        let key = read_private_key(&next.key_file, self.args.allow_unsafe_keys)?;
+        let key = read_private_key(&next.key_file, self.allow_unsafe_keys)?;
         for (_, lookup) in &self.visibility {
             let report = check_published_key(lookup, &selector, domain, Some(&key));
             match report.worst() {
@@ -737,8 +1113,7 @@ impl Rotation<'_> {
                 _ => {}
             }
         }
-        self.table.set_key(name, &selector, &next.key_file)?;
-        self.table.save(&self.table_path)?;
+        self.keys.switch(name, &selector, &next.key_file)?;
         Ok(Some(format!(
             "{}._domainkey.{domain} is visible: switched the KeyTable to {selector}",
             next.selector
@@ -749,10 +1124,10 @@ impl Rotation<'_> {
         state.reload_pending = false;
         match (&self.args.reload_command, self.args.dry_run) {
             (None, _) => Ok("no --reload-command: reload the signer yourself".to_owned()),
-            (Some(command), true) => Ok(format!("would run {command:?}")),
+            (Some(command), true) => Ok(format!("would run `{command}`")),
             (Some(command), false) => {
                 run_command(command).context("--reload-command")?;
-                Ok(format!("ran {command:?}"))
+                Ok(format!("ran `{command}`"))
             }
         }
     }
@@ -771,8 +1146,9 @@ impl Rotation<'_> {
         let event = if self.args.dry_run {
             format!("would move {} to {}", key_file.display(), retired.display())
         } else {
-            std::fs::create_dir_all(&retired)
-                .with_context(|| format!("cannot create {}", retired.display()))?;
+            if let Some(keys) = key_file.parent() {
+                files::create_dir_like(&retired, keys).map_err(write_error)?;
+            }
             for file in [key_file.clone(), record_file(&key_file, selector)] {
                 let Some(file_name) = file.file_name() else {
                     continue;
@@ -844,6 +1220,7 @@ impl Rotation<'_> {
 
 fn print_reports(
     args: &RotateArgs,
+    settings_used: &[String],
     reports: &[EntryReport],
     unmanaged: &[(String, &'static str)],
     dns_changes: &[serde_json::Value],
@@ -884,11 +1261,17 @@ fn print_reports(
             })).collect::<Vec<_>>(),
             "untouched": unmanaged.iter().map(|(name, why)| json!({ "key_name": name, "why": why })).collect::<Vec<_>>(),
             "dns_changes": dns_changes,
+            "settings": settings_used,
             "summary": summary,
         }))?;
         return Ok(());
     }
     let mut out = output::stdout();
+    if args.verbose {
+        for setting in settings_used {
+            writeln!(out, "using {setting}")?;
+        }
+    }
     for report in reports {
         for event in &report.events {
             writeln!(out, "{}: {event}", report.key_name)?;

@@ -47,6 +47,7 @@ const SETTINGS: &[&str] = &[
     "SigningTable",
     "SubDomains",
     "TrustAnchorFile",
+    "UserID",
 ];
 
 /// The settings among them that are booleans.
@@ -555,9 +556,110 @@ impl OpendkimConf {
     }
 }
 
+/// The settings rotate follows besides the keys: where to ask DNS, whom opendkim runs as, and
+/// whether it insists on safe keys.
+impl OpendkimConf {
+    /// UserID: the user (and group) opendkim runs as, `user[:group]`, if set.
+    pub fn user_id(&self) -> Option<&str> {
+        self.setting("UserID").map(|s| s.value.as_str())
+    }
+
+    /// The configuration files, with their new text, that point the single key at `selector`
+    /// and `key_file`: the lines of the Selector and KeyFile settings that count (the last ones,
+    /// maybe in an included file) get the new values; their keyword, spacing and comment, and
+    /// every other line, stay as written.
+    pub fn single_key_rewritten(
+        &self,
+        selector: &Selector,
+        key_file: &Path,
+    ) -> Result<Vec<(PathBuf, String)>, ConfError> {
+        let key_file = key_file.display().to_string();
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for (setting, value) in [("Selector", selector.as_str()), ("KeyFile", &key_file)] {
+            let Some(written) = self.setting(setting) else {
+                continue;
+            };
+            let path = written.at.file.clone();
+            if !files.iter().any(|(p, _)| *p == path) {
+                let text = fs::read_to_string(&path).map_err(|source| ConfError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                files.push((path.clone(), text));
+            }
+            let Some((_, text)) = files.iter_mut().find(|(p, _)| *p == path) else {
+                continue;
+            };
+            *text = with_value_replaced(text, written.at.line, value);
+        }
+        Ok(files)
+    }
+}
+
+/// A path from a KeyTable as opendkim opens it: opendkim changes to BaseDirectory (`base`)
+/// first, so a relative path is relative to it.
+pub fn path_in_base_directory(base: Option<&Path>, path: &Path) -> PathBuf {
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_owned(),
+    }
+}
+
+/// `text` with the value of the setting on line `line` (from 1) replaced by `value`.
+fn with_value_replaced(text: &str, line: usize, value: &str) -> String {
+    let mut out = String::with_capacity(text.len() + value.len());
+    for (index, original) in text.split_inclusive('\n').enumerate() {
+        if index + 1 != line {
+            out.push_str(original);
+            continue;
+        }
+        let content = before_comment(original);
+        let keyword_start = content.len() - content.trim_start_matches([' ', '\t']).len();
+        let keyword_end = content[keyword_start..]
+            .find([' ', '\t'])
+            .map_or(content.len(), |i| keyword_start + i);
+        let after_keyword = &content[keyword_end..];
+        let value_start = keyword_end
+            + (after_keyword.len() - after_keyword.trim_start_matches([' ', '\t']).len());
+        let value_end = content
+            .trim_end_matches([' ', '\t', '\n'])
+            .len()
+            .max(value_start);
+        out.push_str(&original[..value_start]);
+        out.push_str(value);
+        out.push_str(&original[value_end..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_single_key_lines_are_rewritten_with_their_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opendkim.conf");
+        let text = "# single key\nDomain example.com\nSelector\t202611   # this month\n\
+                    KeyFile /k/202611.private\nselector old\nSelector 202611\nUserID opendkim:opendkim\n\
+                    Nameservers 127.0.0.1, 192.0.2.53\nRequireSafeKeys false\n";
+        fs::write(&path, text).unwrap();
+        let conf = OpendkimConf::load(&path).unwrap();
+        assert_eq!(conf.nameservers(), ["127.0.0.1", "192.0.2.53"]);
+        assert_eq!(conf.user_id(), Some("opendkim:opendkim"));
+        assert!(!conf.require_safe_keys());
+        let rewritten = conf
+            .single_key_rewritten(&"202612".parse().unwrap(), Path::new("/k/202612.private"))
+            .unwrap();
+        assert_eq!(rewritten.len(), 1);
+        assert_eq!(
+            rewritten[0].1,
+            text.replace("KeyFile /k/202611.private", "KeyFile /k/202612.private")
+                .replace("Selector 202611\n", "Selector 202612\n")
+        );
+        let one_line = with_value_replaced("Selector\t202611   # this month\n", 1, "x");
+        assert_eq!(one_line, "Selector\tx   # this month\n");
+    }
 
     fn conf(text: &str) -> OpendkimConf {
         OpendkimConf::parse(text, Path::new("/etc/opendkim.conf")).unwrap()

@@ -9,11 +9,10 @@
 
 use std::fs;
 use std::ops::Range;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::error::{EditError, LineError, LineProblem, TableError};
-use crate::files::{Existing, NewFile, PUBLIC_FILE_MODE, WriteError, write_all_or_nothing};
+use crate::files::{WriteError, replace_keeping_owner};
 
 /// The longest line opendkim reads as one line: it reads with `fgets()` into a 1024-byte buffer
 /// (opendkim-db.c), so anything longer is split and the rest read as a line of its own.
@@ -283,19 +282,10 @@ pub(crate) fn read(path: &Path) -> Result<String, TableError> {
     })
 }
 
-/// Replaces a table file atomically (see [`crate::files`]), keeping its permission bits; a new
-/// file gets mode 0644, since opendkim, running as its own user, must read it. The owner is
-/// whoever writes, and a symbolic link is replaced by a file.
+/// Replaces a table file atomically, keeping its owner, group and permission bits
+/// ([`crate::files::replace_keeping_owner`]).
 pub(crate) fn save(path: &Path, text: &str) -> Result<(), WriteError> {
-    let mode = fs::metadata(path).map_or(PUBLIC_FILE_MODE, |m| m.permissions().mode() & 0o7777);
-    write_all_or_nothing(
-        &[NewFile {
-            path,
-            contents: text.as_bytes(),
-            mode,
-        }],
-        Existing::Replace,
-    )
+    replace_keeping_owner(path, text.as_bytes())
 }
 
 #[cfg(test)]

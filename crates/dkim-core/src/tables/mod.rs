@@ -29,7 +29,7 @@ mod signingtable;
 pub use address::{AddressError, SenderAddress};
 pub use conf::{
     ConfError, DEFAULT_CANONICALIZATION, DEFAULT_MINIMUM_KEY_BITS, OpendkimConf, Setting,
-    SettingLocation, TableLocation,
+    SettingLocation, TableLocation, path_in_base_directory,
 };
 pub use dataset::{DataSet, UnknownDataSetType};
 pub use error::{EditError, LineError, LineProblem, TableError};
