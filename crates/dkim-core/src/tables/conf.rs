@@ -645,7 +645,13 @@ mod tests {
                     Nameservers 127.0.0.1, 192.0.2.53\nRequireSafeKeys false\n";
         fs::write(&path, text).unwrap();
         let conf = OpendkimConf::load(&path).unwrap();
-        assert_eq!(conf.nameservers(), ["127.0.0.1", "192.0.2.53"]);
+        let nameservers: Vec<String> = conf
+            .nameservers()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nameservers, ["127.0.0.1:53", "192.0.2.53:53"]);
         assert_eq!(conf.user_id(), Some("opendkim:opendkim"));
         assert!(!conf.require_safe_keys());
         let rewritten = conf
