@@ -26,6 +26,7 @@ pub mod signature;
 pub mod tables;
 pub mod tag_list;
 pub mod verify;
+pub mod zone_file;
 
 pub use dns::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 pub use key::{KeyError, KeySpec, KeyType, PrivateKey, PublicKey};
