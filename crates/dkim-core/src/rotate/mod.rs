@@ -7,9 +7,13 @@ pub mod lock;
 pub mod period;
 pub mod plan;
 pub mod state;
+pub mod wait;
 
 pub use calendar::{SelectorFormatError, format_time};
 pub use lock::{LockError, RunLock};
 pub use period::{BadPeriod, Period};
 pub use plan::{Observed, Policy, Step, next_step};
 pub use state::{CurrentKey, EntryState, NextKey, RetiringKey, RotationState, StateError};
+pub use wait::{
+    Awaited, Behind, Presence, ServerAnswer, WaitOverdue, WaitVerdict, judge_wait, waiting_since,
+};
