@@ -188,6 +188,17 @@ pub fn edit_zone_file(
     })
 }
 
+/// Reads the zone file `path` of `zone` as [`edit_zone_file`] would, changing nothing, and
+/// returns its serial: a fault is then found before anything else changes.
+pub fn check_zone_file(path: &Path, zone: &str) -> Result<u32, ZoneFileError> {
+    let text = std::fs::read(path).map_err(|source| ZoneFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let parsed = ParsedZone::parse(&text, zone).map_err(|e| e.in_file(path))?;
+    Ok(parsed.serial())
+}
+
 /// A zone file error before the file's path is known.
 #[derive(Debug)]
 pub enum ParseError {
