@@ -795,3 +795,283 @@ fn an_update_the_server_refuses_changes_no_keytable() {
             .is_empty()
     );
 }
+
+/// The zone files of the managed domains as BIND users keep them, owned by bind, 0644 (named, though root, reads files only as their mode allows):
+/// example.com with a multi-line SOA and a YYYYMMDDnn serial, example.org with absolute names
+/// and a counter; genkey's first records pasted in.
+fn own_zone_files(setup: &Setup) -> Vec<(String, PathBuf)> {
+    std::fs::create_dir(setup.path("zones")).unwrap();
+    let txt = |domain: &str| {
+        std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap()
+    };
+    let com = format!(
+        "; example.com, as the administrator keeps it\n\
+         $ORIGIN example.com.\n\
+         $TTL 300\n\
+         @\tIN\tSOA\tns.example.com. hostmaster.example.com. (\n\
+         \t\t\t2026103101\t; serial\n\
+         \t\t\t3600\t\t; refresh\n\
+         \t\t\t600\t\t; retry\n\
+         \t\t\t86400\t\t; expire\n\
+         \t\t\t300 )\t\t; minimum\n\
+         \tIN\tNS\tns\n\
+         ns\tIN\tA\t127.0.0.1\n\
+         www\tIN\tA\t192.0.2.80 ; the web site\n\
+         {}\
+         mail\tIN\tMX\t10 mx.example.net.\n",
+        txt("example.com")
+    );
+    let org = format!(
+        "$TTL 300\n\
+         example.org. IN SOA ns.example.org. hostmaster.example.org. 7 3600 600 86400 300\n\
+         example.org. IN NS ns.example.org.\n\
+         ns.example.org. IN A 127.0.0.1\n\
+         {}",
+        txt("example.org")
+    );
+    let mut files = Vec::new();
+    for (domain, text) in [("example.com", com), ("example.org", org)] {
+        let path = setup.path(&format!("zones/db.{domain}"));
+        std::fs::write(&path, text).unwrap();
+        std::os::unix::fs::chown(&path, Some(bind_id("-u")), Some(bind_id("-g"))).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+        files.push((domain.to_owned(), path));
+    }
+    files
+}
+
+/// The user or group id (`id -u` / `id -g`) of bind, who owns zone files on Debian.
+fn bind_id(which: &str) -> u32 {
+    let output = std::process::Command::new("id")
+        .args([which, "bind"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "no user bind: install BIND with `apt-get install bind9` (bash .ci/setup)"
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The serial in a zone file, as named reads it.
+fn file_serial(server: &NamedServer, origin: &str) -> u32 {
+    server.serial(origin).unwrap()
+}
+
+/// After every run: the key the KeyTable names is served by every server, and a retired key's
+/// record by none.
+fn assert_served_everywhere(setup: &Setup, servers: &[&NamedServer], when: &str) {
+    for domain in MANAGED {
+        let name = format!("{}._domainkey.{domain}", setup.selector(domain));
+        for server in servers {
+            assert!(
+                !server.dig(&name, "TXT").is_empty(),
+                "{when}: the KeyTable names {name}, which {} does not serve",
+                server.addr()
+            );
+        }
+        let retired = setup.path(&format!("keys/{domain}/retired"));
+        for entry in std::fs::read_dir(&retired).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "private") {
+                let selector = path.file_stem().unwrap().to_str().unwrap();
+                let name = format!("{selector}._domainkey.{domain}");
+                for server in servers {
+                    assert!(
+                        server.dig(&name, "TXT").is_empty(),
+                        "{when}: key {selector} is retired, but {} still serves {name}",
+                        server.addr()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_before_retiring() {
+    let setup = Setup::new();
+    let files = own_zone_files(&setup);
+    let originals: Vec<String> = files
+        .iter()
+        .map(|(_, path)| std::fs::read_to_string(path).unwrap())
+        .collect();
+    let mut zones: Vec<Zone> = files
+        .iter()
+        .map(|(domain, path)| Zone::in_file(domain, path))
+        .collect();
+    zones.push(Zone::new(
+        "example.net",
+        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
+    ));
+    let mut primary = NamedServer::start(&zones);
+    let secondary = primary.start_secondary(&MANAGED);
+    assert_eq!(file_serial(&secondary, "example.com"), 2_026_103_101);
+    let reload = format!(
+        "rndc -c {} reload",
+        primary.dir().join("rndc.conf").display()
+    );
+    let secondary_address = secondary.addr().to_string();
+    let zone_files: Vec<String> = files
+        .iter()
+        .map(|(domain, path)| format!("{domain}={}", path.display()))
+        .collect();
+    let publish = [
+        "--publish",
+        "zone-file",
+        "--zone-file",
+        &zone_files[0],
+        "--zone-file",
+        &zone_files[1],
+        "--dns-reload-command",
+        &reload,
+        "--nameserver",
+        &secondary_address,
+    ];
+    let run = |day: u64| {
+        let run = rotate(&setup, START + day * DAY, &publish, &primary);
+        assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
+        assert_served_everywhere(&setup, &[&primary, &secondary], &format!("day {day}"));
+        run
+    };
+
+    // 2026-11-01: the new records go into the files, the serials rise in their own forms.
+    let first = run(0);
+    assert!(
+        first.stdout.contains("serial 2026103101 to 2026110100")
+            && first.stdout.contains("serial 7 to 8"),
+        "{}",
+        first.stdout
+    );
+    secondary.wait_for_serial("example.com", 2_026_110_100);
+    secondary.wait_for_serial("example.org", 8);
+    for domain in MANAGED {
+        assert!(
+            secondary.dig(&format!("202611._domainkey.{domain}"), "TXT")[0].contains("k=ed25519")
+        );
+    }
+    // Served by both: the next run switches (if the first did not already).
+    let second = run(1);
+    for domain in MANAGED {
+        assert_eq!(setup.selector(domain), "202611", "{}", second.stdout);
+    }
+    // The overlap ends: the old records are withdrawn, and the keys retired once neither
+    // server serves them.
+    let withdrawal = run(15);
+    assert!(
+        withdrawal
+            .stdout
+            .contains("serial 2026110100 to 2026111600"),
+        "{}",
+        withdrawal.stdout
+    );
+    secondary.wait_for_serial("example.com", 2_026_111_600);
+    secondary.wait_for_serial("example.org", 9);
+    run(16);
+    for domain in MANAGED {
+        assert!(
+            setup
+                .path(&format!("keys/{domain}/retired/202610.private"))
+                .is_file()
+        );
+    }
+    // Every other byte of the files is as the administrator wrote it; owner and mode too.
+    for ((domain, path), original) in files.iter().zip(&originals) {
+        let old_txt =
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).ok();
+        let old_txt = old_txt.unwrap_or_else(|| {
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/retired/202610.txt")))
+                .unwrap()
+        });
+        let new_txt =
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/202611.txt"))).unwrap();
+        let new_entry = dkim_core::record::format_zone_entry(
+            "202611._domainkey",
+            &crate::util::quoted_strings(&new_txt).concat(),
+            None,
+        );
+        let expected = original
+            .replace(&old_txt, &new_entry)
+            .replace("2026103101\t; serial", "2026111600\t; serial")
+            .replace(" 7 3600 ", " 9 3600 ");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), expected);
+        let metadata = std::fs::metadata(path).unwrap();
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(
+            (metadata.uid(), metadata.gid(), metadata.mode() & 0o7777),
+            (bind_id("-u"), bind_id("-g"), 0o644)
+        );
+    }
+}
+
+#[test]
+fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
+    let setup = Setup::new();
+    let files = own_zone_files(&setup);
+    let mut zones: Vec<Zone> = files
+        .iter()
+        .map(|(domain, path)| Zone::in_file(domain, path))
+        .collect();
+    zones.push(Zone::new(
+        "example.net",
+        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
+    ));
+    let primary = NamedServer::start(&zones);
+    let reload = format!(
+        "rndc -c {} reload",
+        primary.dir().join("rndc.conf").display()
+    );
+    // A secondary nobody runs: its port is free again.
+    let gone = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let zone_file = format!("example.com={}", files[0].1.display());
+    let zone_file_org = format!("example.org={}", files[1].1.display());
+    let publish = [
+        "--publish",
+        "zone-file",
+        "--zone-file",
+        &zone_file,
+        "--zone-file",
+        &zone_file_org,
+        "--dns-reload-command",
+        &reload,
+        "--nameserver",
+        &gone,
+        "--timeout",
+        "300ms",
+    ];
+    // The record is published at once; the switch waits, as a temporary failure (exit 3)
+    // within --max-wait.
+    for day in [0, 2] {
+        let run = rotate(&setup, START + day * DAY, &publish, &primary);
+        assert_eq!(run.status, 3, "day {day}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{gone} did not answer")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(setup.selector("example.com"), "202610");
+    }
+    assert!(
+        std::fs::read_to_string(&files[0].1)
+            .unwrap()
+            .contains("202611._domainkey\tIN\tTXT")
+    );
+    // Three days after the publication: exit 1, naming the record and the server.
+    rotate(&setup, START + 3 * DAY, &publish, &primary).fails_with(
+        1,
+        &format!(
+            "202611._domainkey.example.com: waited since 2026-11-01 04:00 UTC, longer than \
+             --max-wait 3d, for it to be served by every --nameserver: {gone} did not answer"
+        ),
+    );
+    assert_eq!(setup.selector("example.com"), "202610");
+}

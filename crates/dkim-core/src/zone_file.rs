@@ -610,9 +610,11 @@ impl<'a> ParsedZone<'a> {
         }
         edits.extend(self.kept_owners(&removed));
         if let Some(value) = value {
-            let (at, origin) = self.insertion_point(&removed);
+            let (at, origin, beside) = self.insertion_point(&removed);
+            // Written as the record beside it writes its owner: relative or absolute.
+            let absolute = beside.is_some_and(|r| self.owner_is_absolute(r));
             let owner = match name.strip_suffix(&format!(".{origin}")) {
-                Some(relative) if origin != "." => relative.to_owned(),
+                Some(relative) if origin != "." && !absolute => relative.to_owned(),
                 _ => name.clone(),
             };
             let mut entry = format_zone_entry(&owner, value, None);
@@ -673,12 +675,23 @@ impl<'a> ParsedZone<'a> {
         edits
     }
 
-    /// Where a new record goes, and the origin in force there: in place of the first record it
-    /// replaces; else after the last `_domainkey` record (and the records that repeat its
-    /// owner); else at the end of the file.
-    fn insertion_point(&self, removed: &[&Record]) -> (usize, String) {
+    /// Whether a record's owner is written as an absolute name.
+    fn owner_is_absolute(&self, record: &Record) -> bool {
+        let entry = &self.entries[record.entry];
+        let owner = entry.tokens[0];
+        !entry.blank_owner && self.text[owner.start..owner.end].ends_with(b".")
+    }
+
+    /// Where a new record goes, the origin in force there, and the record it goes beside: in
+    /// place of the first record it replaces; else after the last `_domainkey` record (and the
+    /// records that repeat its owner); else at the end of the file.
+    fn insertion_point(&self, removed: &[&'a Record]) -> (usize, String, Option<&Record>) {
         if let Some(first) = removed.first() {
-            return (self.entries[first.entry].start, first.origin.clone());
+            return (
+                self.entries[first.entry].start,
+                first.origin.clone(),
+                Some(first),
+            );
         }
         let last_key = self
             .records
@@ -694,9 +707,18 @@ impl<'a> ParsedZone<'a> {
             let record = &self.records[group_end];
             // A directive right after (an $ORIGIN) stays after the new record: the origin is
             // the record's.
-            return (self.entries[record.entry].end, record.origin.clone());
+            return (
+                self.entries[record.entry].end,
+                record.origin.clone(),
+                Some(&self.records[position]),
+            );
         }
-        (self.text.len(), self.origin_at_end())
+        let last_named = self
+            .records
+            .iter()
+            .rev()
+            .find(|r| !self.entries[r.entry].blank_owner);
+        (self.text.len(), self.origin_at_end(), last_named)
     }
 
     /// The origin in force at the end of the file.
@@ -863,6 +885,19 @@ mod tests {
                 "a  IN AAAA ::1\r\nc\tIN\tTXT\t( \"v=DKIM1; \"\r\n\t  \"p=C\" )\r\nb.example.com."
             ),
             "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_absolute_names_gets_an_absolute_name() {
+        let text = "example.com. 300 IN SOA ns. host. 7 1 2 3 4\nexample.com. 300 IN NS ns.\n";
+        let (out, old, new) = edit(text, "a._domainkey.example.com", Some("v=DKIM1; p=A"));
+        assert_eq!((old, new), (7, 8));
+        assert!(
+            out.ends_with(
+                "IN NS ns.\na._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; \"\n\t  \"p=A\" )\n"
+            ),
+            "{out}"
         );
     }
 
