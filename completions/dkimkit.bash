@@ -319,7 +319,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
+            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --zone-file --dns-reload-command --nameserver --max-wait --timeout --stop-after-steps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,11 +385,19 @@ _dkimkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --zone-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dns-reload-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --nameserver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

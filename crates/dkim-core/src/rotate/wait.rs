@@ -122,9 +122,11 @@ pub fn judge_wait(
 ) -> WaitVerdict {
     let behind: Vec<Behind> = answers
         .iter()
-        .filter(|a| match (&a.presence, awaited) {
-            (Presence::Serves, Awaited::Served) | (Presence::Lacks, Awaited::Gone) => false,
-            _ => true,
+        .filter(|a| {
+            !matches!(
+                (&a.presence, awaited),
+                (Presence::Serves, Awaited::Served) | (Presence::Lacks, Awaited::Gone)
+            )
         })
         .map(|a| Behind {
             server: a.server.clone(),
