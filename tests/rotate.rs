@@ -102,6 +102,14 @@ impl Setup {
         line.split(':').nth(1).unwrap().to_owned()
     }
 
+    /// The zone of the entry rotate leaves alone, with genkey's record.
+    fn unmanaged_zone(&self) -> Zone {
+        Zone::new(
+            "example.net",
+            &std::fs::read_to_string(self.path("other/static.txt")).unwrap(),
+        )
+    }
+
     /// The KeyTable without the managed entries' lines: what rotate must never change.
     fn keytable_untouched_part(&self) -> String {
         self.keytable()
@@ -296,16 +304,18 @@ fn include_file_zones(setup: &Setup) -> (NamedServer, String) {
             &format!("$INCLUDE {}\n", include.display()),
         ));
     }
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
+    zones.push(setup.unmanaged_zone());
     let server = NamedServer::start(&zones);
-    let reload = format!(
+    let reload = rndc_reload(&server);
+    (server, reload)
+}
+
+/// The command that has `server` reload its zones.
+fn rndc_reload(server: &NamedServer) -> String {
+    format!(
         "rndc -c {} reload",
         server.dir().join("rndc.conf").display()
-    );
-    (server, reload)
+    )
 }
 
 #[test]
@@ -365,10 +375,7 @@ fn dynamic_zones(setup: &Setup) -> Vec<Zone> {
             Zone::new(domain, &txt).dynamic()
         })
         .collect();
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
+    zones.push(setup.unmanaged_zone());
     zones
 }
 
@@ -884,9 +891,25 @@ fn bind_id(which: &str) -> u32 {
         .unwrap()
 }
 
-/// The serial in a zone file, as named reads it.
-fn file_serial(server: &NamedServer, origin: &str) -> u32 {
-    server.serial(origin).unwrap()
+/// A named serving the managed zones from their own files (see `own_zone_files`), the files,
+/// and the arguments that have rotate edit them and reload it.
+fn own_zone_file_primary(setup: &Setup) -> (NamedServer, Vec<(String, PathBuf)>, Vec<String>) {
+    let files = own_zone_files(setup);
+    let mut zones: Vec<Zone> = files
+        .iter()
+        .map(|(domain, path)| Zone::in_file(domain, path))
+        .collect();
+    zones.push(setup.unmanaged_zone());
+    let server = NamedServer::start(&zones);
+    let mut publish = vec!["--publish".to_owned(), "zone-file".to_owned()];
+    for (domain, path) in &files {
+        publish.extend([
+            "--zone-file".to_owned(),
+            format!("{domain}={}", path.display()),
+        ]);
+    }
+    publish.extend(["--dns-reload-command".to_owned(), rndc_reload(&server)]);
+    (server, files, publish)
 }
 
 /// After every run: the key the KeyTable names is served by every server, and a retired key's
@@ -922,43 +945,16 @@ fn assert_served_everywhere(setup: &Setup, servers: &[&NamedServer], when: &str)
 #[test]
 fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_before_retiring() {
     let setup = Setup::new();
-    let files = own_zone_files(&setup);
+    let (mut primary, files, publish) = own_zone_file_primary(&setup);
     let originals: Vec<String> = files
         .iter()
         .map(|(_, path)| std::fs::read_to_string(path).unwrap())
         .collect();
-    let mut zones: Vec<Zone> = files
-        .iter()
-        .map(|(domain, path)| Zone::in_file(domain, path))
-        .collect();
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
-    let mut primary = NamedServer::start(&zones);
     let secondary = primary.start_secondary(&MANAGED);
-    assert_eq!(file_serial(&secondary, "example.com"), 2_026_103_101);
-    let reload = format!(
-        "rndc -c {} reload",
-        primary.dir().join("rndc.conf").display()
-    );
+    assert_eq!(secondary.serial("example.com"), Some(2_026_103_101));
     let secondary_address = secondary.addr().to_string();
-    let zone_files: Vec<String> = files
-        .iter()
-        .map(|(domain, path)| format!("{domain}={}", path.display()))
-        .collect();
-    let publish = [
-        "--publish",
-        "zone-file",
-        "--zone-file",
-        &zone_files[0],
-        "--zone-file",
-        &zone_files[1],
-        "--dns-reload-command",
-        &reload,
-        "--nameserver",
-        &secondary_address,
-    ];
+    let mut publish: Vec<&str> = publish.iter().map(String::as_str).collect();
+    publish.extend(["--nameserver", &secondary_address]);
     let run = |day: u64| {
         let run = rotate(&setup, START + day * DAY, &publish, &primary);
         assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
@@ -1038,42 +1034,15 @@ fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_be
 #[test]
 fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
     let setup = Setup::new();
-    let files = own_zone_files(&setup);
-    let mut zones: Vec<Zone> = files
-        .iter()
-        .map(|(domain, path)| Zone::in_file(domain, path))
-        .collect();
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
-    let primary = NamedServer::start(&zones);
-    let reload = format!(
-        "rndc -c {} reload",
-        primary.dir().join("rndc.conf").display()
-    );
+    let (primary, files, publish) = own_zone_file_primary(&setup);
     // A secondary nobody runs: its port is free again.
     let gone = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .to_string();
-    let zone_file = format!("example.com={}", files[0].1.display());
-    let zone_file_org = format!("example.org={}", files[1].1.display());
-    let publish = [
-        "--publish",
-        "zone-file",
-        "--zone-file",
-        &zone_file,
-        "--zone-file",
-        &zone_file_org,
-        "--dns-reload-command",
-        &reload,
-        "--nameserver",
-        &gone,
-        "--timeout",
-        "300ms",
-    ];
+    let mut publish: Vec<&str> = publish.iter().map(String::as_str).collect();
+    publish.extend(["--nameserver", &gone, "--timeout", "300ms"]);
     // The record is published at once; the switch waits, as a temporary failure (exit 3)
     // within --max-wait.
     for day in [0, 2] {

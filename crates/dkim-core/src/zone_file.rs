@@ -962,17 +962,19 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let before = std::fs::metadata(&path).unwrap();
         let dated = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(NOW + 1);
-        let done = edit_zone_file(
-            &path,
-            "example.com",
-            "new._domainkey.example.com",
-            Some(KEY),
-            NOW,
-            dated,
-        )
-        .unwrap();
+        let publish = || {
+            edit_zone_file(
+                &path,
+                "example.com",
+                "new._domainkey.example.com",
+                Some(KEY),
+                NOW,
+                dated,
+            )
+            .unwrap()
+        };
         assert_eq!(
-            done,
+            publish(),
             ZoneEdit {
                 serial: Some((2_026_120_401, 2_026_120_402)),
                 form: SerialForm::Date
@@ -983,16 +985,7 @@ mod tests {
         assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
         assert_eq!(after.modified().unwrap(), dated);
         assert_ne!(after.ino(), before.ino(), "not replaced by a rename");
-        let again = edit_zone_file(
-            &path,
-            "example.com",
-            "new._domainkey.example.com",
-            Some(KEY),
-            NOW,
-            dated,
-        )
-        .unwrap();
-        assert_eq!(again.serial, None);
+        assert_eq!(publish().serial, None);
         let missing = edit_zone_file(
             &dir.path().join("none"),
             "example.com",

@@ -93,13 +93,7 @@ impl NamedServer {
                 zone.origin()
             );
         }
-        let dir = tempfile::Builder::new()
-            .prefix("named-harness-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
-        write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
-        write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
-
+        let dir = server_dir("named-harness-");
         let key_dir = dir.path().join("keys");
         let served: Vec<ServedZone> = zones
             .iter()
@@ -116,39 +110,9 @@ impl NamedServer {
             write_zone_file(dir.path(), &served, index);
         }
 
-        let mut last_log = String::new();
-        for _ in 0..START_ATTEMPTS {
-            let port = free_port();
-            let control_port = free_port();
-            let topology = Topology::default();
-            match launch(
-                dir.path(),
-                port,
-                control_port,
-                &served,
-                &topology,
-                extra_options,
-            ) {
-                Ok((child, log)) => {
-                    let server = NamedServer {
-                        child,
-                        log,
-                        port,
-                        control_port,
-                        extra_options: extra_options.to_owned(),
-                        zones: served,
-                        topology,
-                        dir,
-                    };
-                    server.check_zones_loaded();
-                    return server;
-                }
-                Err(log) => last_log = log,
-            }
-        }
-        panic!(
-            "named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}"
-        );
+        let server = launch_on_free_ports(dir, served, Topology::default(), extra_options);
+        server.check_zones_loaded();
+        server
     }
 
     /// Starts a second named, on a port of its own, as a secondary of this server for the
@@ -160,65 +124,38 @@ impl NamedServer {
     ///
     /// When named does not start, or does not transfer a zone in time.
     pub fn start_secondary(&mut self, origins: &[&str]) -> NamedServer {
-        let dir = tempfile::Builder::new()
-            .prefix("named-harness-secondary-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
-        write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
-        write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
+        let dir = server_dir("named-harness-secondary-");
         let fqdns: Vec<String> = origins.iter().map(|o| Zone::new(o, "").fqdn()).collect();
         let topology = Topology {
             notify_ports: Vec::new(),
             primary: Some((self.port, fqdns.clone())),
         };
-        let mut last_log = String::new();
-        for _ in 0..START_ATTEMPTS {
-            let (port, control_port) = (free_port(), free_port());
-            match launch(dir.path(), port, control_port, &[], &topology, "") {
-                Ok((child, log)) => {
-                    let secondary = NamedServer {
-                        child,
-                        log,
-                        port,
-                        control_port,
-                        extra_options: String::new(),
-                        zones: Vec::new(),
-                        topology,
-                        dir,
-                    };
-                    for fqdn in &fqdns {
-                        let transferred =
-                            format!("zone {}/IN: transferred serial", display_origin(fqdn));
-                        if let Err(failure) = secondary
-                            .log
-                            .wait_for(0, READY_TIMEOUT, |m| m.starts_with(&transferred))
-                        {
-                            panic!(
-                                "the secondary did not transfer {fqdn} ({failure:?}); its \
-                                 log:\n{}\nthe primary's:\n{}",
-                                secondary.log.text(),
-                                self.log.text()
-                            );
-                        }
-                    }
-                    self.topology.notify_ports.push(port);
-                    write_configuration(
-                        self.dir.path(),
-                        self.port,
-                        self.control_port,
-                        &self.zones,
-                        &self.topology,
-                        &self.extra_options,
-                    );
-                    self.rndc(&["reconfig"]);
-                    return secondary;
-                }
-                Err(log) => last_log = log,
+        let secondary = launch_on_free_ports(dir, Vec::new(), topology, "");
+        for fqdn in &fqdns {
+            let transferred = format!("zone {}/IN: transferred serial", display_origin(fqdn));
+            if let Err(failure) = secondary
+                .log
+                .wait_for(0, READY_TIMEOUT, |m| m.starts_with(&transferred))
+            {
+                panic!(
+                    "the secondary did not transfer {fqdn} ({failure:?}); its log:\n{}\nthe \
+                     primary's:\n{}",
+                    secondary.log.text(),
+                    self.log.text()
+                );
             }
         }
-        panic!(
-            "named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}"
+        self.topology.notify_ports.push(secondary.port);
+        write_configuration(
+            self.dir.path(),
+            self.port,
+            self.control_port,
+            &self.zones,
+            &self.topology,
+            &self.extra_options,
         );
+        self.rndc(&["reconfig"]);
+        secondary
     }
 
     /// The SOA serial this server gives for `origin`, or None when it has no SOA there.
@@ -500,6 +437,57 @@ fn display_origin(fqdn: &str) -> &str {
     } else {
         fqdn.strip_suffix('.').unwrap_or(fqdn)
     }
+}
+
+/// A new directory for a server, with its TSIG and rndc keys.
+fn server_dir(prefix: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
+    write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
+    write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
+    dir
+}
+
+/// Starts named in `dir` on free ports, trying others when another process takes them first.
+///
+/// # Panics
+///
+/// As [`launch`], or when no free ports are found in [`START_ATTEMPTS`].
+fn launch_on_free_ports(
+    dir: TempDir,
+    zones: Vec<ServedZone>,
+    topology: Topology,
+    extra_options: &str,
+) -> NamedServer {
+    let mut last_log = String::new();
+    for _ in 0..START_ATTEMPTS {
+        let (port, control_port) = (free_port(), free_port());
+        match launch(
+            dir.path(),
+            port,
+            control_port,
+            &zones,
+            &topology,
+            extra_options,
+        ) {
+            Ok((child, log)) => {
+                return NamedServer {
+                    child,
+                    log,
+                    port,
+                    control_port,
+                    extra_options: extra_options.to_owned(),
+                    zones,
+                    topology,
+                    dir,
+                };
+            }
+            Err(log) => last_log = log,
+        }
+    }
+    panic!("named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}");
 }
 
 /// Writes a TSIG key named `name` into `dir/file` with tsig-keygen (HMAC-SHA256, RFC 8945).
