@@ -438,18 +438,14 @@ impl Rotation<'_> {
                     self.withdraw(&entry.name, &mut state, &selector, &entry.domain)?
                 }
                 Step::Retire { ref selector } => {
-                    let name = format!("{selector}._domainkey.{}", entry.domain);
-                    let since = waiting_since(&state, &step, self.policy).unwrap_or(self.now);
-                    if let Some(waiting) =
-                        self.await_dns(Awaited::Gone, &name, since, |lookup| {
-                            withdrawn_presence(lookup, &name)
-                        })?
-                    {
-                        report.status = "waiting for DNS".to_owned();
-                        report.events.push(waiting);
-                        return Ok(());
+                    match self.retire_when_gone(&mut state, &step, selector, &entry.domain)? {
+                        Ok(event) => event,
+                        Err(waiting) => {
+                            report.status = "waiting for DNS".to_owned();
+                            report.events.push(waiting);
+                            return Ok(());
+                        }
                     }
-                    self.retire(&mut state, selector)?
                 }
             };
             report.events.push(done);
@@ -829,6 +825,27 @@ impl Rotation<'_> {
                 Ok(format!("ran {command:?}"))
             }
         }
+    }
+
+    /// Retires a key whose record was withdrawn once no name server serves it any more. Err
+    /// with what is awaited while one does.
+    fn retire_when_gone(
+        &mut self,
+        state: &mut EntryState,
+        step: &Step,
+        selector: &str,
+        domain: &DomainName,
+    ) -> anyhow::Result<Result<String, String>> {
+        // A dry run withdrew nothing: there is nothing to ask DNS about.
+        if !self.args.dry_run {
+            let name = format!("{selector}._domainkey.{domain}");
+            let since = waiting_since(state, step, self.policy).unwrap_or(self.now);
+            let gone = |lookup: &HickoryLookup| withdrawn_presence(lookup, &name);
+            if let Some(waiting) = self.await_dns(Awaited::Gone, &name, since, gone)? {
+                return Ok(Err(waiting));
+            }
+        }
+        self.retire(state, selector).map(Ok)
     }
 
     fn retire(&mut self, state: &mut EntryState, selector: &str) -> anyhow::Result<String> {
