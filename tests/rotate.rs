@@ -1029,6 +1029,29 @@ fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_be
             (bind_id("-u"), bind_id("-g"), 0o644)
         );
     }
+
+    // The secondary stops. December's keys are published, but the switch waits for it (exit 3,
+    // a temporary failure), and past --max-wait the run fails naming it.
+    drop(secondary);
+    publish.extend(["--timeout", "300ms"]);
+    let december = rotate(&setup, START + 30 * DAY, &publish, &primary);
+    assert_eq!(december.status, 3, "{}{}", december.stdout, december.stderr);
+    assert!(
+        december
+            .stderr
+            .contains(&format!("{secondary_address} did not answer")),
+        "{}",
+        december.stderr
+    );
+    rotate(&setup, START + 33 * DAY, &publish, &primary).fails_with(
+        1,
+        &format!(
+            "202612._domainkey.example.com: waited since 2026-12-01 04:00 UTC, longer than \
+             --max-wait 3d, for it to be served by every --nameserver: {secondary_address} did \
+             not answer"
+        ),
+    );
+    assert_eq!(setup.selector("example.com"), "202611");
 }
 
 #[test]

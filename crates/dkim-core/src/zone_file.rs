@@ -21,8 +21,8 @@ use crate::rotate::calendar::DateTime;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ZoneFileError {
-    /// Reading failed.
-    #[error("cannot read {}: {source}", path.display())]
+    /// Reading failed (the reason is the source, which error reports print after this).
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
