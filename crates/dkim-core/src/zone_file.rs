@@ -163,8 +163,10 @@ pub fn edit_zone_file(
         path: path.to_owned(),
         source,
     };
-    let text = std::fs::read(path).map_err(read_error)?;
-    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    // A zone file that is a symbolic link stays one: the file it points to is replaced.
+    let target = std::fs::canonicalize(path).map_err(read_error)?;
+    let text = std::fs::read(&target).map_err(read_error)?;
+    let metadata = std::fs::metadata(&target).map_err(read_error)?;
     let parsed = ParsedZone::parse(&text, zone).map_err(|e| e.in_file(path))?;
     let form = SerialForm::of(parsed.serial(), now);
     let Some((new_text, old, new)) = parsed
@@ -174,7 +176,7 @@ pub fn edit_zone_file(
         return Ok(ZoneEdit { serial: None, form });
     };
     let mode = metadata.mode() & 0o7777;
-    write_file_with(path, mode, Existing::Replace, |file: &mut File| {
+    write_file_with(&target, mode, Existing::Replace, |file: &mut File| {
         // Given to the zone file's owner before a byte is written: named may run as that user.
         std::os::unix::fs::fchown(&*file, Some(metadata.uid()), Some(metadata.gid()))?;
         // The mode exactly as it was, whatever the umask.
@@ -986,6 +988,24 @@ mod tests {
         assert_eq!(after.modified().unwrap(), dated);
         assert_ne!(after.ino(), before.ino(), "not replaced by a rename");
         assert_eq!(publish().serial, None);
+        // Through a symbolic link, the file it points to changes and the link stays.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let withdrawn = edit_zone_file(
+            &link,
+            "example.com",
+            "new._domainkey.example.com",
+            None,
+            NOW,
+            dated,
+        )
+        .unwrap();
+        assert_eq!(withdrawn.serial, Some((2_026_120_402, 2_026_120_403)));
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            ZONE.replace("2026120401", "2026120403")
+        );
         let missing = edit_zone_file(
             &dir.path().join("none"),
             "example.com",
