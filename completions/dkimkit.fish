@@ -117,13 +117,15 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l overlap -d 'K
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l now -d 'Act as of this time: RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\'' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish -d 'How records are published and withdrawn' -r -f -a "rfc2136\t'DNS UPDATE (RFC 2136) to --server, signed with --tsig-key'
-zone-file\t'An include file per domain in --zone-dir, then --dns-reload-command'
+zone-file\t'The zone\'s own file (--zone-file), or an include file per domain (--zone-dir), then --dns-reload-command'
 manual\t'Print the records to add and remove; a person or another tool publishes them'"
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l server -d 'With --publish rfc2136: the primary name server to send updates to' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l tsig-key -d 'With --publish rfc2136: the TSIG key, as tsig-keygen writes it' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d 'With --publish zone-file: where to write DOMAIN.dkim, one include file per domain' -r -F
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the include files, such as \'rndc reload\'' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check that new records are visible at this name server (repeatable: every one must serve it) [default: the system\'s resolver]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-file -d 'With --publish zone-file: edit the zone\'s own master file, raising its SOA serial in the form it uses (YYYYMMDDnn, counter or Unix time); every other byte is kept (repeatable: one per zone)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\'' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check records at this name server (repeatable: list the primary and every secondary). A new record counts as published only when every one serves it, an old one as withdrawn only when none does; the first is also asked where a selector\'s CNAME points [default: the system\'s resolver]' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose -d 'List the settings used'

@@ -115,6 +115,10 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "With a zone file include per domain, reloaded with rndc:",
                 "dkimkit rotate --keytable KeyTable --keys-dir keys --publish zone-file --zone-dir /etc/bind/dkim --dns-reload-command 'rndc reload'",
             ),
+            (
+                "Editing BIND's own zone file, checked at the primary and its secondary:",
+                "dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish zone-file --zone-file example.com=/etc/bind/db.example.com --dns-reload-command 'rndc reload example.com' --nameserver 192.0.2.53 --nameserver 198.51.100.53",
+            ),
         ],
         "genzone" => &[
             (
@@ -283,12 +287,13 @@ pub enum Command {
                       make the next key (selector from --selector-format) beside it and publish \
                       its record; once the record is visible (checked in DNS, as testkey checks), \
                       switch the KeyTable entry to it atomically and run --reload-command; once \
-                      --overlap has passed, withdraw the old record and move the old key to \
-                      retired/ (it is never deleted).\n\n\
+                      --overlap has passed, withdraw the old record and, once no name server \
+                      serves it, move the old key to retired/ (it is never deleted).\n\n\
                       Each step is recorded in DIR/dkimkit-rotate.json as it is done, so a run \
                       killed at any point is completed by the next one; a lock keeps two runs \
                       apart; a run that is not due changes nothing. Exit status 0 also when \
-                      waiting for DNS; 3 when a DNS timeout or another run stood in the way."
+                      waiting for DNS; 1 when a wait lasted longer than --max-wait; 3 when a DNS \
+                      timeout or another run stood in the way."
     )]
     Rotate(RotateArgs),
 
@@ -528,6 +533,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| {
         format!("{e} (write a duration as 7d, 36h, 90min or 1month, or a number of seconds)")
     })
+}
+
+/// Parses rotate's `--zone-file ZONE=PATH`.
+fn parse_zone_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((zone, path)) if !zone.trim().is_empty() && !path.is_empty() => {
+            Ok((zone.trim().to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "{text:?} is not ZONE=PATH (write it as example.com=/etc/bind/db.example.com)"
+        )),
+    }
 }
 
 /// Parses a list of header field names separated by `:` or `,`.
@@ -781,7 +798,8 @@ pub struct TestkeyArgs {
 pub enum PublishMethod {
     /// DNS UPDATE (RFC 2136) to --server, signed with --tsig-key
     Rfc2136,
-    /// An include file per domain in --zone-dir, then --dns-reload-command
+    /// The zone's own file (--zone-file), or an include file per domain (--zone-dir), then
+    /// --dns-reload-command
     ZoneFile,
     /// Print the records to add and remove; a person or another tool publishes them
     Manual,
@@ -873,17 +891,31 @@ pub struct RotateArgs {
     pub tsig_key: Option<PathBuf>,
 
     /// With --publish zone-file: where to write DOMAIN.dkim, one include file per domain
-    #[arg(long, value_name = "DIR", required_if_eq("publish", "zone-file"))]
+    #[arg(long, value_name = "DIR", conflicts_with = "zone_files")]
     pub zone_dir: Option<PathBuf>,
 
-    /// With --publish zone-file: run this after writing the include files, such as 'rndc reload'
+    /// With --publish zone-file: edit the zone's own master file, raising its SOA serial in the
+    /// form it uses (YYYYMMDDnn, counter or Unix time); every other byte is kept (repeatable:
+    /// one per zone)
+    #[arg(long = "zone-file", value_name = "ZONE=PATH", value_parser = parse_zone_file)]
+    pub zone_files: Vec<(String, PathBuf)>,
+
+    /// With --publish zone-file: run this after writing the zone or include files, such as
+    /// 'rndc reload'
     #[arg(long, value_name = "CMD")]
     pub dns_reload_command: Option<String>,
 
-    /// Check that new records are visible at this name server (repeatable: every one must
-    /// serve it) [default: the system's resolver]
+    /// Check records at this name server (repeatable: list the primary and every secondary).
+    /// A new record counts as published only when every one serves it, an old one as withdrawn
+    /// only when none does; the first is also asked where a selector's CNAME points [default:
+    /// the system's resolver]
     #[arg(long = "nameserver", value_name = "IP[:PORT]")]
     pub nameservers: Vec<String>,
+
+    /// Wait this long for the name servers to serve a new record or drop an old one; then exit
+    /// 1 naming the servers behind, so that cron mails someone
+    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_period)]
+    pub max_wait: dkim_core::rotate::Period,
 
     /// How long to wait for a DNS answer
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]

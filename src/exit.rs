@@ -27,6 +27,12 @@ const ERROR_STATUS: u8 = 2;
 #[error("{0}")]
 pub struct TemporaryFailure(pub String);
 
+/// A check that failed, found part way (a wait for DNS that lasted too long): it exits 1, so
+/// cron mails someone.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct CheckFailure(pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Maps a subcommand's result to the process's exit status, reporting an error on stderr.
 pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
@@ -38,7 +44,14 @@ pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
         Err(error) => {
             output::error(&error);
             let temporary = error.chain().any(|cause| cause.is::<TemporaryFailure>());
-            ExitCode::from(if temporary { 3 } else { ERROR_STATUS })
+            let failed_check = error.chain().any(|cause| cause.is::<CheckFailure>());
+            ExitCode::from(if failed_check {
+                1
+            } else if temporary {
+                3
+            } else {
+                ERROR_STATUS
+            })
         }
     }
 }

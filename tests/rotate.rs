@@ -97,6 +97,14 @@ impl Setup {
         line.split(':').nth(1).unwrap().to_owned()
     }
 
+    /// The zone of the entry rotate leaves alone, with genkey's record.
+    fn unmanaged_zone(&self) -> Zone {
+        Zone::new(
+            "example.net",
+            &std::fs::read_to_string(self.path("other/static.txt")).unwrap(),
+        )
+    }
+
     /// The KeyTable without the managed entries' lines: what rotate must never change.
     fn keytable_untouched_part(&self) -> String {
         self.keytable()
@@ -251,9 +259,12 @@ fn thirteen_months(
                     "{}",
                     verified.stdout
                 );
+                // The key is retired once no server serves its record: the next run at the
+                // latest (a record withdrawn by hand, or reloaded in the background, is gone by
+                // then).
                 let retired = setup.path(&format!("keys/{domain}/retired/{selector}.private"));
                 assert!(
-                    retired.is_file(),
+                    retired.is_file() || now < switch + OVERLAP + DAY,
                     "day {day}: {} not kept in retired/",
                     retired.display()
                 );
@@ -288,16 +299,18 @@ fn include_file_zones(setup: &Setup) -> (NamedServer, String) {
             &format!("$INCLUDE {}\n", include.display()),
         ));
     }
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
+    zones.push(setup.unmanaged_zone());
     let server = NamedServer::start(&zones);
-    let reload = format!(
+    let reload = rndc_reload(&server);
+    (server, reload)
+}
+
+/// The command that has `server` reload its zones.
+fn rndc_reload(server: &NamedServer) -> String {
+    format!(
         "rndc -c {} reload",
         server.dir().join("rndc.conf").display()
-    );
-    (server, reload)
+    )
 }
 
 #[test]
@@ -357,10 +370,7 @@ fn dynamic_zones(setup: &Setup) -> Vec<Zone> {
             Zone::new(domain, &txt).dynamic()
         })
         .collect();
-    zones.push(Zone::new(
-        "example.net",
-        &std::fs::read_to_string(setup.path("other/static.txt")).unwrap(),
-    ));
+    zones.push(setup.unmanaged_zone());
     zones
 }
 
@@ -436,9 +446,23 @@ fn a_second_run_changes_nothing_and_nothing_switches_before_the_record_is_served
     rotate(&setup, START, &["--publish", "manual"], &server).success();
     let after_first = snapshot(&setup);
     for day in 0..5 {
-        // The record is never published: the KeyTable must not switch, day after day.
-        let run = rotate(&setup, START + day * DAY, &["--publish", "manual"], &server).success();
-        assert!(run.stdout.contains("waiting for DNS"), "{}", run.stdout);
+        // The record is never published: the KeyTable must not switch, day after day; past
+        // --max-wait (3 days) the run fails, so that cron mails someone.
+        let run = rotate(&setup, START + day * DAY, &["--publish", "manual"], &server);
+        if day < 3 {
+            let run = run.success();
+            assert!(run.stdout.contains("waiting for DNS"), "{}", run.stdout);
+        } else {
+            run.fails_with(
+                1,
+                &format!(
+                    "202611._domainkey.example.com: waited since 2026-11-01 04:00 UTC, longer \
+                     than --max-wait 3d, for it to be served by every --nameserver: {} does \
+                     not serve it",
+                    server.addr()
+                ),
+            );
+        }
         assert_eq!(
             snapshot(&setup),
             after_first,
@@ -596,8 +620,17 @@ fn a_run_killed_after_any_step_is_completed_by_the_next() {
             "killed after {steps} steps: {}",
             checked.stdout
         );
-        // And the overlap ends as usual.
+        // And the overlap ends as usual: the old records go, and once named no longer serves
+        // them the keys are retired.
         rotate(&setup, START + 15 * DAY, &publish, &server).success();
+        server.wait_until("the old records to be gone", |server| {
+            MANAGED.iter().all(|domain| {
+                server
+                    .dig(&format!("202610._domainkey.{domain}"), "TXT")
+                    .is_empty()
+            })
+        });
+        rotate(&setup, START + 16 * DAY, &publish, &server).success();
         for domain in MANAGED {
             assert!(
                 setup
@@ -785,4 +818,269 @@ fn an_update_the_server_refuses_changes_no_keytable() {
             .dig("202611._domainkey.example.com", "TXT")
             .is_empty()
     );
+}
+
+/// The zone files of the managed domains as BIND users keep them, owned by bind, 0644 (named, though root, reads files only as their mode allows):
+/// example.com with a multi-line SOA and a YYYYMMDDnn serial, example.org with absolute names
+/// and a counter; genkey's first records pasted in.
+fn own_zone_files(setup: &Setup) -> Vec<(String, PathBuf)> {
+    std::fs::create_dir(setup.path("zones")).unwrap();
+    let txt = |domain: &str| {
+        std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).unwrap()
+    };
+    let com = format!(
+        "; example.com, as the administrator keeps it\n\
+         $ORIGIN example.com.\n\
+         $TTL 300\n\
+         @\tIN\tSOA\tns.example.com. hostmaster.example.com. (\n\
+         \t\t\t2026103101\t; serial\n\
+         \t\t\t3600\t\t; refresh\n\
+         \t\t\t600\t\t; retry\n\
+         \t\t\t86400\t\t; expire\n\
+         \t\t\t300 )\t\t; minimum\n\
+         \tIN\tNS\tns\n\
+         ns\tIN\tA\t127.0.0.1\n\
+         www\tIN\tA\t192.0.2.80 ; the web site\n\
+         {}\
+         mail\tIN\tMX\t10 mx.example.net.\n",
+        txt("example.com")
+    );
+    let org = format!(
+        "$TTL 300\n\
+         example.org. IN SOA ns.example.org. hostmaster.example.org. 7 3600 600 86400 300\n\
+         example.org. IN NS ns.example.org.\n\
+         ns.example.org. IN A 127.0.0.1\n\
+         {}",
+        txt("example.org")
+    );
+    let mut files = Vec::new();
+    for (domain, text) in [("example.com", com), ("example.org", org)] {
+        let path = setup.path(&format!("zones/db.{domain}"));
+        std::fs::write(&path, text).unwrap();
+        std::os::unix::fs::chown(&path, Some(bind_id("-u")), Some(bind_id("-g"))).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+        files.push((domain.to_owned(), path));
+    }
+    files
+}
+
+/// The user or group id (`id -u` / `id -g`) of bind, who owns zone files on Debian.
+fn bind_id(which: &str) -> u32 {
+    let output = std::process::Command::new("id")
+        .args([which, "bind"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "no user bind: install BIND with `apt-get install bind9` (bash .ci/setup)"
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A named serving the managed zones from their own files (see `own_zone_files`), the files,
+/// and the arguments that have rotate edit them and reload it.
+fn own_zone_file_primary(setup: &Setup) -> (NamedServer, Vec<(String, PathBuf)>, Vec<String>) {
+    let files = own_zone_files(setup);
+    let mut zones: Vec<Zone> = files
+        .iter()
+        .map(|(domain, path)| Zone::in_file(domain, path))
+        .collect();
+    zones.push(setup.unmanaged_zone());
+    let server = NamedServer::start(&zones);
+    let mut publish = vec!["--publish".to_owned(), "zone-file".to_owned()];
+    for (domain, path) in &files {
+        publish.extend([
+            "--zone-file".to_owned(),
+            format!("{domain}={}", path.display()),
+        ]);
+    }
+    publish.extend(["--dns-reload-command".to_owned(), rndc_reload(&server)]);
+    (server, files, publish)
+}
+
+/// After every run: the key the KeyTable names is served by every server, and a retired key's
+/// record by none.
+fn assert_served_everywhere(setup: &Setup, servers: &[&NamedServer], when: &str) {
+    for domain in MANAGED {
+        let name = format!("{}._domainkey.{domain}", setup.selector(domain));
+        for server in servers {
+            assert!(
+                !server.dig(&name, "TXT").is_empty(),
+                "{when}: the KeyTable names {name}, which {} does not serve",
+                server.addr()
+            );
+        }
+        let retired = setup.path(&format!("keys/{domain}/retired"));
+        for entry in std::fs::read_dir(&retired).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "private") {
+                let selector = path.file_stem().unwrap().to_str().unwrap();
+                let name = format!("{selector}._domainkey.{domain}");
+                for server in servers {
+                    assert!(
+                        server.dig(&name, "TXT").is_empty(),
+                        "{when}: key {selector} is retired, but {} still serves {name}",
+                        server.addr()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_before_retiring() {
+    let setup = Setup::new();
+    let (mut primary, files, publish) = own_zone_file_primary(&setup);
+    let originals: Vec<String> = files
+        .iter()
+        .map(|(_, path)| std::fs::read_to_string(path).unwrap())
+        .collect();
+    let secondary = primary.start_secondary(&MANAGED);
+    assert_eq!(secondary.serial("example.com"), Some(2_026_103_101));
+    let secondary_address = secondary.addr().to_string();
+    let mut publish: Vec<&str> = publish.iter().map(String::as_str).collect();
+    publish.extend(["--nameserver", &secondary_address]);
+    let run = |day: u64| {
+        let run = rotate(&setup, START + day * DAY, &publish, &primary);
+        assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
+        assert_served_everywhere(&setup, &[&primary, &secondary], &format!("day {day}"));
+        run
+    };
+
+    // 2026-11-01: the new records go into the files, the serials rise in their own forms.
+    let first = run(0);
+    assert!(
+        first.stdout.contains("serial 2026103101 to 2026110100")
+            && first.stdout.contains("serial 7 to 8"),
+        "{}",
+        first.stdout
+    );
+    secondary.wait_for_serial("example.com", 2_026_110_100);
+    secondary.wait_for_serial("example.org", 8);
+    for domain in MANAGED {
+        assert!(
+            secondary.dig(&format!("202611._domainkey.{domain}"), "TXT")[0].contains("k=ed25519")
+        );
+    }
+    // Served by both: the next run switches (if the first did not already).
+    let second = run(1);
+    for domain in MANAGED {
+        assert_eq!(setup.selector(domain), "202611", "{}", second.stdout);
+    }
+    // The overlap ends: the old records are withdrawn, and the keys retired once neither
+    // server serves them.
+    let withdrawal = run(15);
+    assert!(
+        withdrawal
+            .stdout
+            .contains("serial 2026110100 to 2026111600"),
+        "{}",
+        withdrawal.stdout
+    );
+    secondary.wait_for_serial("example.com", 2_026_111_600);
+    secondary.wait_for_serial("example.org", 9);
+    run(16);
+    for domain in MANAGED {
+        assert!(
+            setup
+                .path(&format!("keys/{domain}/retired/202610.private"))
+                .is_file()
+        );
+    }
+    // Every other byte of the files is as the administrator wrote it; owner and mode too.
+    for ((domain, path), original) in files.iter().zip(&originals) {
+        let old_txt =
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/202610.txt"))).ok();
+        let old_txt = old_txt.unwrap_or_else(|| {
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/retired/202610.txt")))
+                .unwrap()
+        });
+        let new_txt =
+            std::fs::read_to_string(setup.path(&format!("keys/{domain}/202611.txt"))).unwrap();
+        let new_entry = dkim_core::record::format_zone_entry(
+            "202611._domainkey",
+            &crate::util::quoted_strings(&new_txt).concat(),
+            None,
+        );
+        let expected = original
+            .replace(&old_txt, &new_entry)
+            .replace("2026103101\t; serial", "2026111600\t; serial")
+            .replace(" 7 3600 ", " 9 3600 ");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), expected);
+        let metadata = std::fs::metadata(path).unwrap();
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(
+            (metadata.uid(), metadata.gid(), metadata.mode() & 0o7777),
+            (bind_id("-u"), bind_id("-g"), 0o644)
+        );
+    }
+
+    // The secondary stops. December's keys are published, but the switch waits for it (exit 3,
+    // a temporary failure), and past --max-wait the run fails naming it.
+    drop(secondary);
+    publish.extend(["--timeout", "300ms"]);
+    let december = rotate(&setup, START + 30 * DAY, &publish, &primary);
+    assert_eq!(december.status, 3, "{}{}", december.stdout, december.stderr);
+    assert!(
+        december
+            .stderr
+            .contains(&format!("{secondary_address} did not answer")),
+        "{}",
+        december.stderr
+    );
+    rotate(&setup, START + 33 * DAY, &publish, &primary).fails_with(
+        1,
+        &format!(
+            "202612._domainkey.example.com: waited since 2026-12-01 04:00 UTC, longer than \
+             --max-wait 3d, for it to be served by every --nameserver: {secondary_address} did \
+             not answer"
+        ),
+    );
+    assert_eq!(setup.selector("example.com"), "202611");
+}
+
+#[test]
+fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
+    let setup = Setup::new();
+    let (primary, files, publish) = own_zone_file_primary(&setup);
+    // A secondary nobody runs: its port is free again.
+    let gone = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let mut publish: Vec<&str> = publish.iter().map(String::as_str).collect();
+    publish.extend(["--nameserver", &gone, "--timeout", "300ms"]);
+    // The record is published at once; the switch waits, as a temporary failure (exit 3)
+    // within --max-wait.
+    for day in [0, 2] {
+        let run = rotate(&setup, START + day * DAY, &publish, &primary);
+        assert_eq!(run.status, 3, "day {day}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{gone} did not answer")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(setup.selector("example.com"), "202610");
+    }
+    assert!(
+        std::fs::read_to_string(&files[0].1)
+            .unwrap()
+            .contains("202611._domainkey\tIN\tTXT")
+    );
+    // Three days after the publication: exit 1, naming the record and the server.
+    rotate(&setup, START + 3 * DAY, &publish, &primary).fails_with(
+        1,
+        &format!(
+            "202611._domainkey.example.com: waited since 2026-11-01 04:00 UTC, longer than \
+             --max-wait 3d, for it to be served by every --nameserver: {gone} did not answer"
+        ),
+    );
+    assert_eq!(setup.selector("example.com"), "202610");
 }

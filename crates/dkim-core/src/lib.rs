@@ -28,6 +28,7 @@ pub mod tag_list;
 pub mod users;
 pub mod verify;
 pub mod zone_data;
+pub mod zone_file;
 
 pub use dns::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 pub use key::{KeyError, KeySpec, KeyType, PrivateKey, PublicKey};

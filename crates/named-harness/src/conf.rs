@@ -3,7 +3,7 @@
 //! Everything named writes (pid file, lock file, session key, managed keys, journals) goes into
 //! the server's own directory, so it runs the same as root and as a normal user, and two servers
 //! never share a file. The server is authoritative only: no recursion, no validation of its own,
-//! no NOTIFY.
+//! NOTIFY only from a primary to the secondaries started for it.
 
 use std::path::Path;
 
@@ -25,6 +25,8 @@ pub(crate) struct ZoneEntry<'a> {
     pub file: &'a Path,
     /// Whether TSIG-signed updates are allowed.
     pub dynamic: bool,
+    /// For a secondary: the port of the primary on 127.0.0.1 it transfers the zone from.
+    pub primary_port: Option<u16>,
 }
 
 /// named.conf for a server in `dir` on `port` (UDP and TCP) with rndc on `control_port`.
@@ -33,6 +35,7 @@ pub(crate) fn named_conf(
     port: u16,
     control_port: u16,
     zones: &[ZoneEntry<'_>],
+    notify_ports: &[u16],
     extra_options: &str,
 ) -> String {
     let dir = dir.display();
@@ -56,14 +59,32 @@ pub(crate) fn named_conf(
          \t{extra_options}\n\
          }};\n"
     );
+    // A primary with secondaries sends them NOTIFY (RFC 1996) on their ports, and lets them
+    // transfer the zone.
+    let notify = if notify_ports.is_empty() {
+        String::new()
+    } else {
+        let targets: String = notify_ports
+            .iter()
+            .map(|port| format!("{LOOPBACK} port {port}; "))
+            .collect();
+        format!(" notify explicit; also-notify {{ {targets}}}; allow-transfer {{ {LOOPBACK}; }};")
+    };
     for zone in zones {
         let update = if zone.dynamic {
             format!(" allow-update {{ key \"{TSIG_KEY_NAME}\"; }};")
         } else {
             String::new()
         };
+        let role = match zone.primary_port {
+            Some(port) => format!(
+                "type secondary; primaries {{ {LOOPBACK} port {port}; }}; \
+                 masterfile-format text;"
+            ),
+            None => format!("type primary;{notify}"),
+        };
         conf.push_str(&format!(
-            "zone \"{}\" {{ type primary; file \"{}\";{update} }};\n",
+            "zone \"{}\" {{ {role} file \"{}\";{update} }};\n",
             zone.fqdn,
             zone.file.display()
         ));

@@ -13,6 +13,11 @@
 //!   running. Zones of the set are delegated from their parent zone of the set automatically, with
 //!   DS records for signed children, so [`signed_root`] builds a private signed DNS tree whose
 //!   root key is the trust anchor.
+//! - [`Zone::in_file`] serves a zone from a master file the test owns, which the code under test
+//!   edits and has named reload with `rndc reload` ([`NamedServer::rndc`]).
+//! - [`NamedServer::start_secondary`] runs a second named as a secondary of a server, fed by
+//!   NOTIFY and zone transfers; [`NamedServer::wait_for_serial`] waits for a transfer by
+//!   re-asking each time named logs something, never by sleeping.
 //! - Dropping the server kills named and removes the directory.
 //!
 //! This is a test helper: every failure panics with what went wrong and named's log, and a

@@ -41,8 +41,17 @@ pub struct NamedServer {
     control_port: u16,
     extra_options: String,
     zones: Vec<ServedZone>,
+    topology: Topology,
     // Declared last so that named is killed before its directory goes.
     dir: TempDir,
+}
+
+/// How a server stands to others: the secondaries it notifies, or the primary it is a
+/// secondary of and for which zones.
+#[derive(Debug, Clone, Default)]
+struct Topology {
+    notify_ports: Vec<u16>,
+    primary: Option<(u16, Vec<String>)>,
 }
 
 /// A server for a private signed DNS tree: a signed root zone `.` (which the harness adds)
@@ -84,13 +93,7 @@ impl NamedServer {
                 zone.origin()
             );
         }
-        let dir = tempfile::Builder::new()
-            .prefix("named-harness-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
-        write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
-        write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
-
+        let dir = server_dir("named-harness-");
         let key_dir = dir.path().join("keys");
         let served: Vec<ServedZone> = zones
             .iter()
@@ -107,30 +110,97 @@ impl NamedServer {
             write_zone_file(dir.path(), &served, index);
         }
 
-        let mut last_log = String::new();
-        for _ in 0..START_ATTEMPTS {
-            let port = free_port();
-            let control_port = free_port();
-            match launch(dir.path(), port, control_port, &served, extra_options) {
-                Ok((child, log)) => {
-                    let server = NamedServer {
-                        child,
-                        log,
-                        port,
-                        control_port,
-                        extra_options: extra_options.to_owned(),
-                        zones: served,
-                        dir,
-                    };
-                    server.check_zones_loaded();
-                    return server;
-                }
-                Err(log) => last_log = log,
+        let server = launch_on_free_ports(dir, served, Topology::default(), extra_options);
+        server.check_zones_loaded();
+        server
+    }
+
+    /// Starts a second named, on a port of its own, as a secondary of this server for the
+    /// zones `origins`: this server sends it NOTIFY (RFC 1996) when a zone's serial rises and
+    /// lets it transfer the zone, as a primary and its secondaries are set up in BIND. Returns
+    /// once the secondary holds every zone.
+    ///
+    /// # Panics
+    ///
+    /// When named does not start, or does not transfer a zone in time.
+    pub fn start_secondary(&mut self, origins: &[&str]) -> NamedServer {
+        let dir = server_dir("named-harness-secondary-");
+        let fqdns: Vec<String> = origins.iter().map(|o| Zone::new(o, "").fqdn()).collect();
+        let topology = Topology {
+            notify_ports: Vec::new(),
+            primary: Some((self.port, fqdns.clone())),
+        };
+        let secondary = launch_on_free_ports(dir, Vec::new(), topology, "");
+        for fqdn in &fqdns {
+            let transferred = format!("zone {}/IN: transferred serial", display_origin(fqdn));
+            if let Err(failure) = secondary
+                .log
+                .wait_for(0, READY_TIMEOUT, |m| m.starts_with(&transferred))
+            {
+                panic!(
+                    "the secondary did not transfer {fqdn} ({failure:?}); its log:\n{}\nthe \
+                     primary's:\n{}",
+                    secondary.log.text(),
+                    self.log.text()
+                );
             }
         }
-        panic!(
-            "named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}"
+        self.topology.notify_ports.push(secondary.port);
+        write_configuration(
+            self.dir.path(),
+            self.port,
+            self.control_port,
+            &self.zones,
+            &self.topology,
+            &self.extra_options,
         );
+        self.rndc(&["reconfig"]);
+        secondary
+    }
+
+    /// The SOA serial this server gives for `origin`, or None when it has no SOA there.
+    pub fn serial(&self, origin: &str) -> Option<u32> {
+        self.dig(origin, "SOA")
+            .first()
+            .and_then(|soa| soa.split_whitespace().nth(2))
+            .and_then(|serial| serial.parse().ok())
+    }
+
+    /// Waits until this server gives a serial for `origin` of at least `serial` (RFC 1982
+    /// order), as a secondary does once NOTIFY and a zone transfer reached it.
+    ///
+    /// # Panics
+    ///
+    /// As [`NamedServer::wait_until`].
+    pub fn wait_for_serial(&self, origin: &str, serial: u32) {
+        self.wait_until(&format!("serial {serial} of {origin}"), |server| {
+            server
+                .serial(origin)
+                .is_some_and(|c| c == serial || c.wrapping_sub(serial) < 1 << 31)
+        });
+    }
+
+    /// Waits until `condition` holds of this server (such as a record served, or gone after a
+    /// reload), asking again each time named logs something, for up to a minute: no sleeping.
+    ///
+    /// # Panics
+    ///
+    /// When it does not hold in time, naming `what`, with named's log.
+    pub fn wait_until(&self, what: &str, condition: impl Fn(&NamedServer) -> bool) {
+        let deadline = std::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            let mark = self.log.mark();
+            if condition(self) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if let Err(failure) = self.log.wait_for(mark, left, |_| true) {
+                panic!(
+                    "waited for {what} in vain ({failure:?}); named's log:\n{}",
+                    self.log.text()
+                );
+            }
+        }
     }
 
     /// Where the server listens, on UDP and TCP.
@@ -264,6 +334,7 @@ impl NamedServer {
             self.port,
             self.control_port,
             &self.zones,
+            &self.topology,
             &self.extra_options,
         ) {
             Ok((child, log)) => {
@@ -368,6 +439,57 @@ fn display_origin(fqdn: &str) -> &str {
     }
 }
 
+/// A new directory for a server, with its TSIG and rndc keys.
+fn server_dir(prefix: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a directory for named: {e}"));
+    write_tsig_key(dir.path(), TSIG_KEY_NAME, TSIG_KEY_FILE);
+    write_tsig_key(dir.path(), RNDC_KEY_NAME, RNDC_KEY_FILE);
+    dir
+}
+
+/// Starts named in `dir` on free ports, trying others when another process takes them first.
+///
+/// # Panics
+///
+/// As [`launch`], or when no free ports are found in [`START_ATTEMPTS`].
+fn launch_on_free_ports(
+    dir: TempDir,
+    zones: Vec<ServedZone>,
+    topology: Topology,
+    extra_options: &str,
+) -> NamedServer {
+    let mut last_log = String::new();
+    for _ in 0..START_ATTEMPTS {
+        let (port, control_port) = (free_port(), free_port());
+        match launch(
+            dir.path(),
+            port,
+            control_port,
+            &zones,
+            &topology,
+            extra_options,
+        ) {
+            Ok((child, log)) => {
+                return NamedServer {
+                    child,
+                    log,
+                    port,
+                    control_port,
+                    extra_options: extra_options.to_owned(),
+                    zones,
+                    topology,
+                    dir,
+                };
+            }
+            Err(log) => last_log = log,
+        }
+    }
+    panic!("named could not get a free port in {START_ATTEMPTS} attempts; its log:\n{last_log}");
+}
+
 /// Writes a TSIG key named `name` into `dir/file` with tsig-keygen (HMAC-SHA256, RFC 8945).
 fn write_tsig_key(dir: &Path, name: &str, file: &str) {
     let key = run(Peer::TSIG_KEYGEN
@@ -380,6 +502,9 @@ fn write_tsig_key(dir: &Path, name: &str, file: &str) {
 /// Writes the file named serves for `zones[index]` (signed if the zone is) and returns its path.
 fn write_zone_file(dir: &Path, zones: &[ServedZone], index: usize) -> PathBuf {
     let served = &zones[index];
+    if let Some(file) = served.zone.file() {
+        return file.to_owned();
+    }
     let delegations = delegations_from(zones, index);
     let text = zone_file_text(&served.zone, served.serial, &delegations);
     let unsigned = dir.join(format!("{}.zone", served.zone.file_stem()));
@@ -427,6 +552,65 @@ fn delegations_from(zones: &[ServedZone], index: usize) -> String {
     text
 }
 
+/// Writes named.conf and rndc.conf for `port` and `control_port`; returns named.conf's path.
+fn write_configuration(
+    dir: &Path,
+    port: u16,
+    control_port: u16,
+    zones: &[ServedZone],
+    topology: &Topology,
+    extra_options: &str,
+) -> PathBuf {
+    let files: Vec<PathBuf> = zones
+        .iter()
+        .map(|served| {
+            let stem = served.zone.file_stem();
+            match (served.zone.file(), &served.keys) {
+                (Some(file), _) => file.to_owned(),
+                (None, Some(_)) => dir.join(format!("{stem}.zone.signed")),
+                (None, None) => dir.join(format!("{stem}.zone")),
+            }
+        })
+        .collect();
+    let mut entries: Vec<ZoneEntry<'_>> = zones
+        .iter()
+        .zip(&files)
+        .map(|(served, file)| ZoneEntry {
+            fqdn: served.zone.fqdn(),
+            file,
+            dynamic: served.zone.is_dynamic(),
+            primary_port: None,
+        })
+        .collect();
+    let secondary_files: Vec<(String, PathBuf)> = topology
+        .primary
+        .iter()
+        .flat_map(|(_, fqdns)| fqdns)
+        .map(|fqdn| (fqdn.clone(), dir.join(format!("{fqdn}secondary.zone"))))
+        .collect();
+    entries.extend(secondary_files.iter().map(|(fqdn, file)| ZoneEntry {
+        fqdn: fqdn.clone(),
+        file,
+        dynamic: false,
+        primary_port: topology.primary.as_ref().map(|(port, _)| *port),
+    }));
+    let conf_path = dir.join("named.conf");
+    let conf = named_conf(
+        dir,
+        port,
+        control_port,
+        &entries,
+        &topology.notify_ports,
+        extra_options,
+    );
+    fs::write(&conf_path, conf)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf_path.display()));
+    let rndc_path = dir.join("rndc.conf");
+    fs::write(&rndc_path, rndc_conf(dir, control_port))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", rndc_path.display()));
+    conf_path
+}
+
 /// Writes the configuration for `port` and `control_port`, starts named and waits until it is
 /// running. `Err` carries the log when named could not have its ports, so the caller can try
 /// others.
@@ -439,35 +623,10 @@ fn launch(
     port: u16,
     control_port: u16,
     zones: &[ServedZone],
+    topology: &Topology,
     extra_options: &str,
 ) -> Result<(Child, NamedLog), String> {
-    let files: Vec<PathBuf> = zones
-        .iter()
-        .map(|served| {
-            let stem = served.zone.file_stem();
-            if served.keys.is_some() {
-                dir.join(format!("{stem}.zone.signed"))
-            } else {
-                dir.join(format!("{stem}.zone"))
-            }
-        })
-        .collect();
-    let entries: Vec<ZoneEntry<'_>> = zones
-        .iter()
-        .zip(&files)
-        .map(|(served, file)| ZoneEntry {
-            fqdn: served.zone.fqdn(),
-            file,
-            dynamic: served.zone.is_dynamic(),
-        })
-        .collect();
-    let conf_path = dir.join("named.conf");
-    let conf = named_conf(dir, port, control_port, &entries, extra_options);
-    fs::write(&conf_path, conf)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf_path.display()));
-    let rndc_path = dir.join("rndc.conf");
-    fs::write(&rndc_path, rndc_conf(dir, control_port))
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", rndc_path.display()));
+    let conf_path = write_configuration(dir, port, control_port, zones, topology, extra_options);
 
     // -g: foreground, log to stderr; -n 1: one worker thread is plenty for tests; no -u, so named
     // runs as whoever runs the tests, root or not.

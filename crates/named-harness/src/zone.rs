@@ -2,7 +2,10 @@
 //!
 //! The harness writes each zone's SOA, its NS and the name server's address itself, and the
 //! delegations to the zones of the set below it, so a test writes only the records it is about
-//! (for dkimkit, the `SELECTOR.txt` files genkey writes, pasted or `$INCLUDE`d unchanged).
+//! (for dkimkit, the `SELECTOR.txt` files genkey writes, pasted or `$INCLUDE`d unchanged), or
+//! gives a zone file of its own ([`Zone::in_file`]).
+
+use std::path::{Path, PathBuf};
 
 /// How a zone is DNSSEC-signed (RFC 4033-4035).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,7 @@ pub struct Zone {
     signing: Signing,
     dynamic: bool,
     loads: bool,
+    file: Option<PathBuf>,
 }
 
 impl Zone {
@@ -50,7 +54,23 @@ impl Zone {
             signing: Signing::Unsigned,
             dynamic: false,
             loads: true,
+            file: None,
         }
+    }
+
+    /// A zone whose master file is `path`, as it is: named loads it from there (it must hold
+    /// the zone's SOA and NS), and the test, or the program under test, edits it and has named
+    /// reload it with `rndc reload` (see [`crate::NamedServer::rndc`]).
+    pub fn in_file(origin: &str, path: &Path) -> Zone {
+        Zone {
+            file: Some(path.to_owned()),
+            ..Zone::new(origin, "")
+        }
+    }
+
+    /// The file named loads, when the zone was made with [`Zone::in_file`].
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
 
     /// The same zone, validly signed (see [`Signing::Valid`]).

@@ -32,8 +32,9 @@ use dkim_core::files::{
 use dkim_core::key_check::{Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
-    CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
-    format_time, next_step, successor_record, successor_spec,
+    Awaited, CurrentKey, EntryState, LockError, NextKey, Observed, Policy, Presence, RotationState,
+    RunLock, ServerAnswer, Step, WaitVerdict, format_time, judge_wait, next_step, successor_record,
+    successor_spec, waiting_since,
 };
 use dkim_core::tables::{
     KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable,
@@ -43,11 +44,11 @@ use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
 
-use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, is_under};
+use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under};
 use super::published_record::PublishedRecord;
 use super::{read_private_key, table_location, warn_if_weak, write_error};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
-use crate::exit::{Outcome, TemporaryFailure};
+use crate::exit::{CheckFailure, Outcome, TemporaryFailure};
 use crate::output::error as print_error;
 use crate::output::{self, Progress};
 
@@ -385,10 +386,11 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         policy: Policy {
             every: args.every,
             overlap: args.overlap,
+            max_wait: args.max_wait,
         },
         state: RotationState::load(&state_path)?,
         state_path,
-        publisher: publisher(&args)?,
+        publisher: publisher(&args, now)?,
         visibility: visibility_lookups(
             &args,
             &settings.nameservers,
@@ -528,14 +530,19 @@ fn managed_entries(
     (managed, unmanaged)
 }
 
-fn publisher(args: &RotateArgs) -> anyhow::Result<Box<dyn Publisher>> {
+fn publisher(args: &RotateArgs, now: u64) -> anyhow::Result<Box<dyn Publisher>> {
     Ok(match args.publish {
         PublishMethod::Manual => Box::new(Manual),
+        PublishMethod::ZoneFile if !args.zone_files.is_empty() => Box::new(ZoneFileEdit {
+            zones: args.zone_files.clone(),
+            reload_command: args.dns_reload_command.clone(),
+            now,
+        }),
         PublishMethod::ZoneFile => Box::new(ZoneFile {
-            dir: args
-                .zone_dir
-                .clone()
-                .context("--publish zone-file needs --zone-dir")?,
+            dir: args.zone_dir.clone().context(
+                "--publish zone-file needs --zone-file ZONE=PATH (the zone's own file) or \
+                 --zone-dir DIR (an include file per domain)",
+            )?,
             reload_command: args.dns_reload_command.clone(),
         }),
         PublishMethod::Rfc2136 => {
@@ -586,6 +593,20 @@ fn visibility_lookups(
             ))
         })
         .collect()
+}
+
+/// Whether a name server still serves a withdrawn record: any TXT record at its name (through
+/// a CNAME too) counts; no such name, no TXT record, or a CNAME to nothing means it is gone.
+fn withdrawn_presence(lookup: &HickoryLookup, name: &str) -> Presence {
+    match lookup.lookup_txt(name) {
+        Ok(answer) if answer.records.is_empty() => Presence::Lacks,
+        Ok(_) => Presence::Serves,
+        Err(error @ (LookupError::Bogus { .. } | LookupError::InvalidName { .. })) => {
+            Presence::NoAnswer(error.to_string())
+        }
+        Err(error) if error.is_temporary() => Presence::NoAnswer(error.to_string()),
+        Err(_) => Presence::Lacks,
+    }
 }
 
 /// Runs a command line with `sh -c`, failing with its output when it fails.
@@ -740,15 +761,11 @@ impl Rotation<'_> {
                 }
                 Step::Publish => self.publish(&entry.name, &mut state, &entry.domain)?,
                 Step::SwitchWhenVisible => {
-                    match self.switch_when_visible(&entry.name, &state, &entry.domain)? {
-                        Some(event) => event,
-                        None => {
+                    match self.switch_when_visible(&entry.name, &state, &entry.domain, &step)? {
+                        Ok(event) => event,
+                        Err(waiting) => {
                             report.status = "waiting for DNS".to_owned();
-                            let next = state.next.as_ref().map_or("", |n| n.selector.as_str());
-                            report.events.push(format!(
-                                "waiting for DNS: {next}._domainkey.{} is not visible yet",
-                                entry.domain
-                            ));
+                            report.events.push(waiting);
                             return Ok(());
                         }
                     }
@@ -763,7 +780,16 @@ impl Rotation<'_> {
                 Step::Withdraw { selector } => {
                     self.withdraw(&entry.name, &mut state, &selector, &entry.domain)?
                 }
-                Step::Retire { selector } => self.retire(&mut state, &selector)?,
+                Step::Retire { ref selector } => {
+                    match self.retire_when_gone(&mut state, &step, selector, &entry.domain)? {
+                        Ok(event) => event,
+                        Err(waiting) => {
+                            report.status = "waiting for DNS".to_owned();
+                            report.events.push(waiting);
+                            return Ok(());
+                        }
+                    }
+                }
             };
             report.events.push(done);
             self.commit(&entry.name, state.clone())?;
@@ -800,6 +826,7 @@ impl Rotation<'_> {
             key_file: folder.join(format!("{selector}.private")),
             started: self.now,
             published: false,
+            published_at: None,
         });
         Ok(format!(
             "key {} is due (in use since {}): the next is {selector}",
@@ -965,6 +992,7 @@ impl Rotation<'_> {
         let mut after = state.clone();
         let next = after.next.as_mut().context("no next key to publish")?;
         next.published = true;
+        next.published_at = Some(self.now);
         let (selector, key_file) = (next.selector.clone(), next.key_file.clone());
         let name = format!("{selector}._domainkey.{domain}");
         let value = self.record_of(&key_file, &selector, domain)?;
@@ -991,6 +1019,7 @@ impl Rotation<'_> {
             .find(|r| r.selector == selector)
             .context("no such retiring key")?;
         retiring.withdrawn = true;
+        retiring.withdrawn_at = Some(self.now);
         let name = format!("{selector}._domainkey.{domain}");
         let event = if self.args.dry_run {
             format!("would withdraw {name}")
@@ -1077,47 +1106,90 @@ impl Rotation<'_> {
         Ok(serving)
     }
 
-    /// Switches the KeyTable entry to the next key if its record is visible at every name
-    /// server and is that key (the testkey checks). None while it is not.
+    /// Switches the KeyTable entry to the next key once every name server serves its record
+    /// and it is that key (the testkey checks). Err with what is awaited while it is not.
     fn switch_when_visible(
         &mut self,
         name: &str,
         state: &EntryState,
         domain: &DomainName,
-    ) -> anyhow::Result<Option<String>> {
+        step: &Step,
+    ) -> anyhow::Result<Result<String, String>> {
         let next = state.next.as_ref().context("no next key to switch to")?;
+        let record_name = format!("{}._domainkey.{domain}", next.selector);
         if self.args.dry_run {
-            return Ok(None);
+            return Ok(Err(format!("would wait for {record_name} to be served")));
         }
         let selector: Selector = next.selector.parse()?;
         let key = read_private_key(&next.key_file, self.allow_unsafe_keys)?;
-        for (_, lookup) in &self.visibility {
+        let since = waiting_since(state, step, self.policy).unwrap_or(self.now);
+        let serves = |lookup: &HickoryLookup| {
             let report = check_published_key(lookup, &selector, domain, Some(&key));
             match report.worst() {
-                Some(Severity::Temporary) => {
-                    return Err(anyhow::Error::new(TemporaryFailure(format!(
-                        "cannot check {}: {}",
-                        report.name,
-                        report
-                            .findings
-                            .first()
-                            .map(ToString::to_string)
-                            .unwrap_or_default()
-                    ))));
-                }
+                Some(Severity::Temporary) => Presence::NoAnswer(
+                    report
+                        .findings
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
                 _ if report.private_key_matches != Some(true)
                     || report.worst() == Some(Severity::Error) =>
                 {
-                    return Ok(None);
+                    Presence::Lacks
                 }
-                _ => {}
+                _ => Presence::Serves,
             }
+        };
+        if let Some(waiting) = self.await_dns(Awaited::Served, &record_name, since, serves)? {
+            return Ok(Err(waiting));
         }
         self.keys.switch(name, &selector, &next.key_file)?;
-        Ok(Some(format!(
-            "{}._domainkey.{domain} is visible: switched the KeyTable to {selector}",
-            next.selector
+        Ok(Ok(format!(
+            "{record_name} is served by every name server: switched the KeyTable to {selector}"
         )))
+    }
+
+    /// Asks every name server about the record at `name` (`ask` says what one serves) and
+    /// judges the wait begun at `since`: None once it is over, what is awaited while it lasts.
+    /// A wait past --max-wait is a failed check (exit 1); a server that did not answer, within
+    /// it, a temporary failure (exit 3).
+    fn await_dns(
+        &self,
+        awaited: Awaited,
+        name: &str,
+        since: u64,
+        ask: impl Fn(&HickoryLookup) -> Presence,
+    ) -> anyhow::Result<Option<String>> {
+        let answers: Vec<ServerAnswer> = self
+            .visibility
+            .iter()
+            .map(|(server, lookup)| ServerAnswer {
+                server: server.clone(),
+                presence: ask(lookup),
+            })
+            .collect();
+        match judge_wait(awaited, name, &answers, since, self.now, self.policy) {
+            WaitVerdict::Done => Ok(None),
+            WaitVerdict::Overdue(overdue) => {
+                Err(anyhow::Error::new(CheckFailure(Box::new(overdue))))
+            }
+            WaitVerdict::Waiting { behind } => {
+                let behind: Vec<String> = behind.iter().map(ToString::to_string).collect();
+                let waiting = format!(
+                    "waiting for DNS since {}: {name}: {}",
+                    date(since),
+                    behind.join("; ")
+                );
+                if answers
+                    .iter()
+                    .any(|a| matches!(a.presence, Presence::NoAnswer(_)))
+                {
+                    return Err(anyhow::Error::new(TemporaryFailure(waiting)));
+                }
+                Ok(Some(waiting))
+            }
+        }
     }
 
     fn reload(&mut self, state: &mut EntryState) -> anyhow::Result<String> {
@@ -1130,6 +1202,27 @@ impl Rotation<'_> {
                 Ok(format!("ran `{command}`"))
             }
         }
+    }
+
+    /// Retires a key whose record was withdrawn once no name server serves it any more. Err
+    /// with what is awaited while one does.
+    fn retire_when_gone(
+        &mut self,
+        state: &mut EntryState,
+        step: &Step,
+        selector: &str,
+        domain: &DomainName,
+    ) -> anyhow::Result<Result<String, String>> {
+        // A dry run withdrew nothing: there is nothing to ask DNS about.
+        if !self.args.dry_run {
+            let name = format!("{selector}._domainkey.{domain}");
+            let since = waiting_since(state, step, self.policy).unwrap_or(self.now);
+            let gone = |lookup: &HickoryLookup| withdrawn_presence(lookup, &name);
+            if let Some(waiting) = self.await_dns(Awaited::Gone, &name, since, gone)? {
+                return Ok(Err(waiting));
+            }
+        }
+        self.retire(state, selector).map(Ok)
     }
 
     fn retire(&mut self, state: &mut EntryState, selector: &str) -> anyhow::Result<String> {
@@ -1192,9 +1285,11 @@ impl Rotation<'_> {
                 keytable_selector: &table_selector,
                 next_key_written,
             };
+            // Waits ask every server themselves, and a server that stays silent is reported
+            // when the wait is judged (exit 3, or 1 past --max-wait).
             if matches!(
                 next_step(&state, observed, self.now, self.policy),
-                Step::Idle { .. }
+                Step::Idle { .. } | Step::SwitchWhenVisible | Step::Retire { .. }
             ) {
                 continue;
             }
@@ -1204,7 +1299,9 @@ impl Rotation<'_> {
                 .map_or(&state.current.selector, |n| &n.selector);
             let name = format!("{selector}._domainkey.{}", entry.domain);
             self.publisher.check_reachable(&name)?;
-            for (server, lookup) in &self.visibility {
+            // The changes ask the first server only (where a selector's CNAME points); the
+            // others are asked by the waits.
+            for (server, lookup) in self.visibility.iter().take(1) {
                 if let Err(error) = lookup.lookup_txt(&name)
                     && error.is_temporary()
                 {

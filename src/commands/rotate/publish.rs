@@ -1,5 +1,5 @@
-//! How rotate publishes and withdraws key records: a zone file include per domain, printed
-//! instructions for a person, or DNS UPDATE (RFC 2136) to the primary server.
+//! How rotate publishes and withdraws key records: the zone's own file, a zone file include per
+//! domain, printed instructions for a person, or DNS UPDATE (RFC 2136) to the primary server.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use dkim_core::dns::{DnsUpdater, UpdateError};
 use dkim_core::files::{Existing, PUBLIC_FILE_MODE, write_file_with};
 use dkim_core::record::format_zone_entry;
+use dkim_core::zone_file::{check_zone_file, edit_zone_file};
 
 use super::run_command;
 use crate::exit::TemporaryFailure;
@@ -141,6 +142,67 @@ impl Publisher for ZoneFile {
             Some(_) => format!("published {} in {}", change.name, path.display()),
             None => format!("withdrew {} from {}", change.name, path.display()),
         })
+    }
+}
+
+/// The zones' own master files, by zone: the record is added to or removed from the file of
+/// the zone that holds its name, the SOA serial raised, then the name server's reload command.
+pub struct ZoneFileEdit {
+    pub zones: Vec<(String, PathBuf)>,
+    pub reload_command: Option<String>,
+    /// The time of the run, for date and Unix-time serials.
+    pub now: u64,
+}
+
+impl ZoneFileEdit {
+    /// The zone holding `name`: the longest that `name` is in.
+    fn zone_of(&self, name: &str) -> anyhow::Result<&(String, PathBuf)> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.zones
+            .iter()
+            .filter(|(zone, _)| {
+                let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+                name == zone || name.ends_with(&format!(".{zone}"))
+            })
+            .max_by_key(|(zone, _)| zone.len())
+            .with_context(|| {
+                format!(
+                    "no --zone-file is for a zone holding {name}: add --zone-file ZONE=PATH for it"
+                )
+            })
+    }
+}
+
+impl Publisher for ZoneFileEdit {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        let (zone, path) = self.zone_of(change.name)?;
+        let previous = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let edit = edit_zone_file(
+            path,
+            zone,
+            change.name,
+            change.value,
+            self.now,
+            newer_than_any_load(previous, SystemTime::now()),
+        )?;
+        if let Some(command) = &self.reload_command {
+            run_command(command).context("--dns-reload-command")?;
+        }
+        let done = match change.value {
+            Some(_) => format!("published {} in {}", change.name, path.display()),
+            None => format!("withdrew {} from {}", change.name, path.display()),
+        };
+        Ok(match edit.serial {
+            Some((old, new)) => format!("{done}, serial {old} to {new}"),
+            None => format!("{done} (it was so already)"),
+        })
+    }
+
+    fn check_reachable(&self, _name: &str) -> anyhow::Result<()> {
+        for (zone, path) in &self.zones {
+            check_zone_file(path, zone)?;
+        }
+        Ok(())
     }
 }
 

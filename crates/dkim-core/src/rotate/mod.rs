@@ -8,6 +8,7 @@ pub mod period;
 pub mod plan;
 pub mod state;
 pub mod successor;
+pub mod wait;
 
 pub use calendar::{SelectorFormatError, format_time};
 pub use lock::{LockError, RunLock};
@@ -15,3 +16,6 @@ pub use period::{BadPeriod, Period};
 pub use plan::{Observed, Policy, Step, next_step};
 pub use state::{CurrentKey, EntryState, NextKey, RetiringKey, RotationState, StateError};
 pub use successor::{successor_record, successor_spec};
+pub use wait::{
+    Awaited, Behind, Presence, ServerAnswer, WaitOverdue, WaitVerdict, judge_wait, waiting_since,
+};

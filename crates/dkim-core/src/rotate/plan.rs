@@ -17,6 +17,9 @@ pub struct Policy {
     pub every: Period,
     /// How long an old record stays published after the switch, for mail in flight and queued.
     pub overlap: Period,
+    /// How long to wait for name servers to serve a new record, or to stop serving an old one,
+    /// before it is a failure someone must look at (see [`super::wait`]).
+    pub max_wait: Period,
 }
 
 /// What rotate sees now, besides its state.
@@ -41,7 +44,8 @@ pub enum Step {
         /// Which key.
         selector: String,
     },
-    /// A retiring key's record is withdrawn: move its private key to retired/.
+    /// A retiring key's record is withdrawn: once no name server serves it, move its private
+    /// key to retired/.
     Retire {
         /// Which key.
         selector: String,
@@ -118,6 +122,7 @@ mod tests {
         Policy {
             every: "1month".parse().unwrap(),
             overlap: "14d".parse().unwrap(),
+            max_wait: "3d".parse().unwrap(),
         }
     }
 
@@ -158,6 +163,7 @@ mod tests {
             key_file: "/k/202612.private".into(),
             started: DEC1,
             published: false,
+            published_at: None,
         });
         assert_eq!(
             next_step(&e, observed("202611", false), DEC1, policy()),
@@ -183,6 +189,7 @@ mod tests {
             key_file: "/k/202611.private".into(),
             switched_at: DEC1,
             withdrawn: false,
+            withdrawn_at: None,
         });
         e.current = CurrentKey {
             selector: next.selector,
@@ -231,6 +238,7 @@ mod tests {
             key_file: "/k/202610.private".into(),
             switched_at: NOV1,
             withdrawn: false,
+            withdrawn_at: None,
         });
         for now in (NOV1..NOV1 + 14 * DAY).step_by(3600) {
             assert!(

@@ -61,6 +61,9 @@ pub struct NextKey {
     pub started: u64,
     /// Whether its record has been published (or, with manual publishing, asked for).
     pub published: bool,
+    /// When it was published: the wait for every name server to serve it counts from here.
+    #[serde(default)]
+    pub published_at: Option<u64>,
 }
 
 /// A key switched away from.
@@ -74,6 +77,10 @@ pub struct RetiringKey {
     pub switched_at: u64,
     /// Whether its record has been withdrawn.
     pub withdrawn: bool,
+    /// When it was withdrawn: the wait for every name server to stop serving it counts from
+    /// here.
+    #[serde(default)]
+    pub withdrawn_at: Option<u64>,
 }
 
 /// Why the state file could not be read or written.
@@ -121,6 +128,7 @@ impl EntryState {
             key_file: old.key_file,
             switched_at: now,
             withdrawn: false,
+            withdrawn_at: None,
         });
         self.reload_pending = true;
         Some(old.selector)
@@ -190,6 +198,7 @@ mod tests {
                 key_file: "/k/b.private".into(),
                 started: 100,
                 published: true,
+                published_at: Some(100),
             }),
             retiring: Vec::new(),
             reload_pending: false,
@@ -225,12 +234,14 @@ mod tests {
                     key_file: "/k/202612.private".into(),
                     started: 6,
                     published: true,
+                    published_at: Some(6),
                 }),
                 retiring: vec![RetiringKey {
                     selector: "202610".into(),
                     key_file: "/k/202610.private".into(),
                     switched_at: 4,
-                    withdrawn: false,
+                    withdrawn: true,
+                    withdrawn_at: Some(5),
                 }],
                 reload_pending: true,
             },
