@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::{read_private_key, refuse_existing, table_location, warn_if_weak, write_error};
 use crate::cli::SignFileArgs;
-use crate::exit::Outcome;
+use crate::exit::{AlreadyReported, Outcome};
 use crate::output::{self, Progress};
 
 /// Where a message comes from.
@@ -161,6 +161,13 @@ impl KeyChoice {
                     .with_context(|| format!("From address {from}"))?;
                 let choices = setup.signing_keys(&address)?;
                 if choices.is_empty() {
+                    if let SigningSetup::Tables { signing_table, .. } = setup
+                        && let Some(pattern) = signing_table.pattern_read_as_text()
+                    {
+                        anyhow::bail!(
+                            "no SigningTable entry matches the From address {from}: {pattern}"
+                        );
+                    }
                     anyhow::bail!(
                         "no SigningTable entry matches the From address {from}, so opendkim would \
                          not sign it either"
@@ -311,6 +318,9 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
         output::print_json(&json!({ "files": described }))?;
     }
     if failed {
+        if inputs.len() == 1 {
+            return Err(AlreadyReported.into());
+        }
         anyhow::bail!("some messages were not signed");
     }
     Ok(Outcome::Success)

@@ -157,7 +157,7 @@ fn check(
         (Some(_), _) | (None, None) => None,
         (None, Some(path)) => match read_private_key(path, allow_unsafe) {
             Ok(key) => Some(key),
-            Err(e) => return Checked::KeyUnreadable(format!("{e:#}")),
+            Err(e) => return Checked::KeyUnreadable(output::describe(&e)),
         },
     };
     Checked::Report(check_published_key(

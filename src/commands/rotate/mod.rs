@@ -145,7 +145,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             status: String::new(),
         };
         if let Err(error) = rotation.rotate_entry(entry, &mut report) {
-            report.status = format!("stopped: {error:#}");
+            report.status = format!("stopped: {}", output::describe(&error));
             failure = Some(error.context(format!("KeyTable entry {}", entry.name)));
         }
         progress.advance();

@@ -33,4 +33,6 @@ pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
 pub use lines::{DataSetKind, MAX_LINE_LEN};
 pub use resolve::{ResolveError, SigningChoice, resolve_signing_keys};
 pub use setup::{SetupError, SigningSetup, SingleKey};
-pub use signingtable::{MultipleSignatures, SigningMatch, SigningTable, SigningTableEntry};
+pub use signingtable::{
+    MultipleSignatures, PatternReadAsText, SigningMatch, SigningTable, SigningTableEntry,
+};
