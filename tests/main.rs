@@ -10,6 +10,7 @@ mod genkey;
 mod hostile;
 mod interop;
 mod key_safety;
+mod mistakes;
 mod record;
 mod rotate;
 mod sign_verify;

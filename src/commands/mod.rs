@@ -215,14 +215,14 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
         );
     }
     if dkim_core::record::is_key_record_text(&contents) {
+        let private = if path.extension().is_some_and(|e| e == "txt") {
+            path.with_extension("private").display().to_string()
+        } else {
+            "SELECTOR.private, beside it".to_owned()
+        };
         anyhow::bail!(
-            "{} is the key record (what goes in DNS), not the private key; the private key is {}",
-            path.display(),
-            if path.extension().is_some_and(|e| e == "txt") {
-                path.with_extension("private").display().to_string()
-            } else {
-                "SELECTOR.private, beside it".to_owned()
-            }
+            "{} is the key record for DNS, not the private key, which is {private}",
+            path.display()
         );
     }
     judge(permissions)?;

@@ -115,8 +115,8 @@ impl Finding {
             }
             Finding::Lookup(_) => "check the name and the name server",
             Finding::DoubledName { .. } => {
-                "in the zone file, end the record's name with a dot (SELECTOR._domainkey.DOMAIN.) \
-                 or write it relative to the zone (SELECTOR._domainkey)"
+                "end that name with a dot (SELECTOR._domainkey.DOMAIN.) or write it relative \
+                 (SELECTOR._domainkey)"
             }
             Finding::SeveralRecords { .. } => {
                 "keep exactly one TXT record at the name: receivers may use either"
@@ -156,8 +156,8 @@ impl fmt::Display for Finding {
                 expected_at,
             } => write!(
                 f,
-                "the record is published at {found_at}, not at {expected_at}: its name in the \
-                 zone file lacks the trailing dot"
+                "the record is published at {found_at}, not at {expected_at}: the zone file names \
+                 it in full without the trailing dot, so the zone's name was added again"
             ),
             Finding::SeveralRecords { count } => write!(f, "{count} TXT records at the name"),
             Finding::Malformed(why) => {
