@@ -542,10 +542,7 @@ fn signing_refuses_what_cannot_be_signed() {
         &[],
         &["--key", "s._domainkey.example.com=v=DKIM2; p=", "plain.eml"],
     )
-    .fails_with(
-        2,
-        "--key s._domainkey.example.com: v=DKIM2 is not DKIM1",
-    );
+    .fails_with(2, "--key s._domainkey.example.com: v=DKIM2 is not DKIM1");
     verify(
         dir.path(),
         &[],

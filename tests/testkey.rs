@@ -128,7 +128,13 @@ fn dnssec_secure_insecure_and_bogus() {
     for domain in ["expired.example", "altered.example"] {
         let bogus = check(domain);
         assert_eq!(bogus.status, 1, "{domain}: {}", bogus.stdout);
-        assert!(bogus.stdout.contains(&format!("sel._domainkey.{domain}: error: sel._domainkey.{domain}: DNSSEC validation failed (bogus)")), "{}", bogus.stdout);
+        assert!(
+            bogus.stdout.contains(&format!(
+                "sel._domainkey.{domain}: error: DNSSEC validation failed (bogus)"
+            )),
+            "{}",
+            bogus.stdout
+        );
         assert!(
             bogus.stdout.contains("re-sign the zone"),
             "{}",
@@ -379,7 +385,11 @@ fn a_keytable_of_1000_entries_with_one_bad_one() {
             "{}",
             &result.stdout[result.stdout.len().saturating_sub(300)..]
         );
-        assert!(result.stdout.contains("s500._domainkey.example.com: error: no such name in DNS (NXDOMAIN)"));
+        assert!(
+            result
+                .stdout
+                .contains("s500._domainkey.example.com: error: no such name in DNS (NXDOMAIN)")
+        );
     }
     let json = testkey(
         d,

@@ -21,7 +21,8 @@ impl Run {
         self
     }
 
-    /// Asserts the exit status, and that stderr says `message`.
+    /// Asserts the exit status, that stderr says `message`, and that each line on stderr says
+    /// each thing once ([`assert_says_each_thing_once`]).
     #[track_caller]
     pub fn fails_with(self, status: i32, message: &str) -> Self {
         assert_eq!(self.status, status, "stderr:\n{}", self.stderr);
@@ -30,6 +31,7 @@ impl Run {
             "stderr does not say {message:?}:\n{}",
             self.stderr
         );
+        self.stderr.lines().for_each(assert_says_each_thing_once);
         self
     }
 }

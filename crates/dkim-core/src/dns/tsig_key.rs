@@ -234,9 +234,8 @@ fn choose<'a>(
 
 /// The secret's bytes, or why its base64 is broken, in words that do not repeat any of it.
 fn decode_secret(secret: &Located) -> Result<Zeroizing<Vec<u8>>, String> {
-    let bytes = Zeroizing::new(
-        decode_base64(&secret.text).map_err(|error| error.without_characters())?,
-    );
+    let bytes =
+        Zeroizing::new(decode_base64(&secret.text).map_err(|error| error.without_characters())?);
     if bytes.is_empty() {
         return Err("it is empty".to_owned());
     }
