@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::error::{EditError, LineProblem, TableError};
+use super::error::{EditError, KeyListLine, LineProblem, TableError};
 use super::lines::{self, DataSetKind, Line};
 use super::pattern::{Case, Pattern};
 use crate::files::WriteError;
@@ -138,13 +138,13 @@ fn key_list_line(line: &str) -> Option<LineProblem> {
         .file_stem()
         .and_then(|stem| stem.to_str()?.parse().ok())
         .or_else(|| "SELECTOR".parse().ok())?;
-    Some(LineProblem::KeyListLine {
+    Some(LineProblem::KeyListLine(Box::new(KeyListLine {
         pattern: pattern.to_owned(),
         key_name: crate::name::key_name(&selector, &domain),
         domain: domain.to_string(),
         selector: selector.to_string(),
         key_path: key_path.to_owned(),
-    })
+    })))
 }
 
 /// Whether this line defines the key `name`, written exactly so (edits go by the name as

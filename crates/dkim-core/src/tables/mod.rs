@@ -28,7 +28,7 @@ mod signingtable;
 pub use address::{AddressError, SenderAddress};
 pub use conf::{ConfError, OpendkimConf, Setting, SettingLocation, TableLocation};
 pub use dataset::{DataSet, UnknownDataSetType};
-pub use error::{EditError, LineError, LineProblem, TableError};
+pub use error::{EditError, KeyListLine, LineError, LineProblem, TableError};
 pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
 pub use lines::{DataSetKind, MAX_LINE_LEN};
 pub use resolve::{ResolveError, SigningChoice, resolve_signing_keys};
