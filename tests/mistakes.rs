@@ -120,10 +120,13 @@ fn each_common_mistake_gets_a_message_that_says_what_to_do() {
     .unwrap();
     std::fs::write(d.join("keytable"), "sel example.com:sel:./sel.private\n").unwrap();
     std::fs::write(d.join("signingtable"), "*@example.com sel\n").unwrap();
+    /// sign-file with `rest`, on m.eml unless `rest` ends with a message of its own.
     fn sign<'a>(rest: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["sign-file"];
         args.extend_from_slice(rest);
-        args.push("m.eml");
+        if !rest.last().is_some_and(|last| last.ends_with(".eml")) {
+            args.push("m.eml");
+        }
         args
     }
 
@@ -300,16 +303,7 @@ fn each_common_mistake_gets_a_message_that_says_what_to_do() {
         ),
         mistake(
             "missing message, sign-file",
-            &[
-                "sign-file",
-                "-d",
-                "example.com",
-                "-s",
-                "sel",
-                "-k",
-                "sel.private",
-                "missing.eml",
-            ],
+            &sign(&["-d", "example.com", "-s", "sel", "-k", "sel.private", "missing.eml"]),
             2,
             Said::Stderr,
             &["missing.eml: cannot read the message: No such file or directory"],
