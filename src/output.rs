@@ -166,3 +166,33 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(2);
+        let error = anyhow::Error::new(io)
+            .context("cannot read k.private: No such file or directory (os error 2)");
+        assert_eq!(
+            describe(&error),
+            "cannot read k.private: No such file or directory"
+        );
+        let error = anyhow::anyhow!("m.eml: the header is too large").context("m.eml");
+        assert_eq!(describe(&error), "m.eml: the header is too large");
+        assert_eq!(
+            about("m.eml", &anyhow::anyhow!("cannot read the message")),
+            "m.eml: cannot read the message"
+        );
+    }
+
+    #[test]
+    fn only_os_error_numbers_are_taken_out() {
+        assert_eq!(
+            without_os_error_codes("a (os error 13): b (os error x)"),
+            "a: b (os error x)"
+        );
+    }
+}
