@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn each_cause_is_said_once() {
-        let io = std::io::Error::from_raw_os_error(2);
+        let io = io::Error::from_raw_os_error(2);
         let error = anyhow::Error::new(io)
             .context("cannot read k.private: No such file or directory (os error 2)");
         assert_eq!(
