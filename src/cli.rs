@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dkim_core::canonical::Canonicalization;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
-use dkim_core::{DomainName, KeyType, Selector};
+use dkim_core::{DomainName, KeyType, NameError, Selector};
 
 /// The exit statuses every subcommand shares (DESIGN.md), for `--help` and the man pages.
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
@@ -445,7 +445,7 @@ pub struct GenkeyArgs {
     pub bits: Option<usize>,
 
     /// The signing domain; repeat it to make a key for each domain, written to DIR/DOMAIN/
-    #[arg(short = 'd', long, value_name = "DOMAIN")]
+    #[arg(short = 'd', long, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domain: Vec<DomainName>,
 
     /// Directory to write the files in (created if missing)
@@ -492,7 +492,7 @@ pub struct RecordArgs {
     pub allow_unsafe_keys: bool,
 
     /// The signing domain (named in the comment, and with -a in the record's name)
-    #[arg(short = 'd', long, value_name = "DOMAIN")]
+    #[arg(short = 'd', long, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domain: Option<DomainName>,
 
     /// The selector
@@ -582,7 +582,8 @@ pub struct SignFileArgs {
         short = 'd',
         long = "domain",
         value_name = "DOMAIN",
-        required_unless_present_any = ["keytable", "config"]
+        required_unless_present_any = ["keytable", "config"],
+        value_parser = parse_domain
     )]
     pub domains: Vec<DomainName>,
 
@@ -739,7 +740,7 @@ pub struct VerifyFileArgs {
 #[derive(Debug, Args)]
 pub struct TestkeyArgs {
     /// The signing domain whose key to check
-    #[arg(short = 'd', long, value_name = "DOMAIN", requires = "selector")]
+    #[arg(short = 'd', long, value_name = "DOMAIN", requires = "selector", value_parser = parse_domain)]
     pub domain: Option<DomainName>,
 
     /// The selector whose key to check
@@ -1040,6 +1041,18 @@ pub struct GenerateDocsArgs {
     /// The directory to write man/ and completions/ into
     #[arg(value_name = "DIR")]
     pub directory: PathBuf,
+}
+
+/// Parses a signing domain; an internationalised one (`bücher.example`) is taken in its xn--
+/// form, which DNS and DKIM use, with a note saying so.
+fn parse_domain(text: &str) -> Result<DomainName, NameError> {
+    match text.parse() {
+        Err(NameError::Internationalised { ascii }) => {
+            crate::output::note(&format!("{text} is written {ascii} in DNS; using that"));
+            ascii.parse()
+        }
+        parsed => parsed,
+    }
 }
 
 #[cfg(test)]

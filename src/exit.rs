@@ -33,6 +33,12 @@ pub struct TemporaryFailure(pub String);
 #[error(transparent)]
 pub struct CheckFailure(pub Box<dyn std::error::Error + Send + Sync>);
 
+/// An error already reported on stderr, one line per item (a message that could not be signed
+/// or read): it exits 2 without a line that would only repeat it.
+#[derive(Debug, thiserror::Error)]
+#[error("the error above")]
+pub struct AlreadyReported;
+
 /// Maps a subcommand's result to the process's exit status, reporting an error on stderr.
 pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
@@ -41,6 +47,7 @@ pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
         Ok(Outcome::TemporaryFailure) => ExitCode::from(3),
         // A reader that went away (`dkimkit ... | head`) is not an error worth a message.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if error.is::<AlreadyReported>() => ExitCode::from(ERROR_STATUS),
         Err(error) => {
             output::error(&error);
             let temporary = error.chain().any(|cause| cause.is::<TemporaryFailure>());

@@ -10,10 +10,28 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 fn main() -> ExitCode {
-    // clap reports its own usage errors with status 2, as DESIGN.md wants.
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     exit::exit_code(commands::run(cli))
+}
+
+/// Help and version as clap prints them; a usage error on one line in dkimkit's style, with
+/// clap's tip if it has one, and status 2 as DESIGN.md wants.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    output::usage_error(&error.render().to_string());
+    ExitCode::from(2)
 }

@@ -9,24 +9,82 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Reports an error, with its chain of causes.
 pub fn error(error: &anyhow::Error) {
-    eprintln!("dkimkit: error: {}", error_text(error));
+    eprintln!("dkimkit: error: {}", describe(error));
 }
 
-/// An error and its causes on one line, `what: why: why`, each cause said once: many errors
-/// already end with their cause's text (thiserror's `{source}`), which `{:#}` would repeat.
-pub fn error_text(error: &anyhow::Error) -> String {
-    let mut text = String::new();
+/// Reports clap's usage error, which it writes over several lines (the error, an indented list,
+/// a tip, the usage, a pointer to --help), on one line: the error and the tip.
+pub fn usage_error(rendered: &str) {
+    let mut parts = Vec::new();
+    let mut lines = rendered.lines();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() {
+            break;
+        }
+        parts.push(line.trim().trim_start_matches("error: ").to_owned());
+    }
+    let tips = lines
+        .map(str::trim)
+        .filter(|line| line.starts_with("tip: "))
+        .map(|line| line.trim_start_matches("tip: ").to_owned());
+    let message = parts.join(" ");
+    let mut said = vec![message];
+    said.extend(tips);
+    eprintln!("dkimkit: error: {} (see --help)", said.join("; "));
+}
+
+/// Reports an error about `subject` (a file, a key), naming it once.
+pub fn error_about(subject: &str, error: &anyhow::Error) {
+    eprintln!("dkimkit: error: {}", about(subject, error));
+}
+
+/// An error and its causes on one line, each said once. Many errors name their cause in their
+/// own text already (a library error that shows its `source`, a context that repeats the path
+/// an I/O error names), so a cause whose text is already said is left out, and a cause that
+/// repeats everything said so far replaces it.
+pub fn describe(error: &anyhow::Error) -> String {
+    about("", error)
+}
+
+/// [`describe`], said about `subject` (a file, a key), which is named once.
+pub fn about(subject: &str, error: &anyhow::Error) -> String {
+    let mut said = subject.to_owned();
     for cause in error.chain() {
-        let said = cause.to_string();
-        if text.contains(&said) {
+        let text = without_os_error_codes(&cause.to_string());
+        if said.contains(&text) {
             continue;
         }
-        if !text.is_empty() {
-            text.push_str(": ");
+        if said.is_empty() || text.contains(&said) {
+            said = text;
+        } else {
+            said = format!("{said}: {text}");
         }
-        text.push_str(&said);
     }
-    text
+    said
+}
+
+/// `text` without the ` (os error 2)` that the standard library puts after the system's own
+/// words ("No such file or directory"): a number for programmers, which the words already say.
+fn without_os_error_codes(text: &str) -> String {
+    const MARK: &str = " (os error ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let end = if digits > 0 && after[digits..].starts_with(')') {
+            start + MARK.len() + digits + 1
+        } else {
+            start + MARK.len()
+        };
+        out.push_str(&rest[..start]);
+        if end == start + MARK.len() {
+            out.push_str(MARK);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Reports a warning: something that works but that a mail administrator should fix.
@@ -34,9 +92,14 @@ pub fn warning(message: &str) {
     eprintln!("dkimkit: warning: {message}");
 }
 
-/// A line of information on standard error (such as -v's), as it is.
-pub fn note(message: &str) {
+/// A line of information on standard error (such as -v's list of settings), as it is.
+pub fn verbose(message: &str) {
     eprintln!("{message}");
+}
+
+/// Reports a note: something dkimkit did for the user that they should know about.
+pub fn note(message: &str) {
+    eprintln!("dkimkit: note: {message}");
 }
 
 /// Standard output, locked and buffered; results go here and nowhere else.
@@ -114,16 +177,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cause_already_said_is_not_repeated() {
-        let io = io::Error::from(io::ErrorKind::NotFound);
-        let write = dkim_core::files::WriteError::Io {
-            path: "out/a.eml".into(),
-            source: io,
-        };
-        let error = anyhow::Error::new(write).context("a.eml");
+    fn each_cause_is_said_once() {
+        let io = io::Error::from_raw_os_error(2);
+        let error = anyhow::Error::new(io)
+            .context("cannot read k.private: No such file or directory (os error 2)");
         assert_eq!(
-            error_text(&error),
-            "a.eml: cannot write out/a.eml: entity not found"
+            describe(&error),
+            "cannot read k.private: No such file or directory"
+        );
+        let error = anyhow::anyhow!("m.eml: the header is too large").context("m.eml");
+        assert_eq!(describe(&error), "m.eml: the header is too large");
+        assert_eq!(
+            about("m.eml", &anyhow::anyhow!("cannot read the message")),
+            "m.eml: cannot read the message"
+        );
+    }
+
+    #[test]
+    fn only_os_error_numbers_are_taken_out() {
+        assert_eq!(
+            without_os_error_codes("a (os error 13): b (os error x)"),
+            "a: b (os error x)"
         );
     }
 }

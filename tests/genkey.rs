@@ -618,10 +618,6 @@ fn bad_selectors_and_domains_are_refused_before_anything_is_written() {
             "a signing domain needs at least two labels, such as example.com",
         ),
         ("exa mple.com", "character ' ' is not allowed"),
-        (
-            "bücher.example",
-            "character 'ü' is not allowed (only letters, digits, '-' and '.'; write an internationalised name in its xn-- form)",
-        ),
     ] {
         dkimkit_run(dir.path(), &["genkey", "-d", domain]).fails_with(
             2,

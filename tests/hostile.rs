@@ -13,7 +13,8 @@ use base64::Engine as _;
 use named_harness::{NamedServer, Zone};
 
 use crate::util::{
-    Run, dkimkit_run, make_private, openssl_public_key, peer, run, temp_dir, testdata,
+    Run, assert_says_each_thing_once, dkimkit_run, make_private, openssl_public_key, peer, run,
+    temp_dir, testdata,
 };
 
 /// The address space each run may use: far below the 10 MB and 100,000-field inputs times any
@@ -75,6 +76,7 @@ fn check(dir: &Path, rows: &[Row]) {
             "{name}: {}{}",
             result.stdout, result.stderr
         );
+        result.stderr.lines().for_each(assert_says_each_thing_once);
         assert!(
             result.stdout.contains(&row.says) || result.stderr.contains(&row.says),
             "{name} should say {:?}:\n{}{}",

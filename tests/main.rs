@@ -11,6 +11,7 @@ mod genzone;
 mod hostile;
 mod interop;
 mod key_safety;
+mod mistakes;
 mod opendkim_conf;
 mod record;
 mod rotate;

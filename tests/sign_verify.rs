@@ -689,7 +689,13 @@ fn signing_refuses_what_cannot_be_signed() {
         &[],
         &["--key", "s._domainkey.example.com=v=DKIM2; p=", "plain.eml"],
     )
-    .fails_with(2, "is neither a file nor a valid key record");
+    .fails_with(2, "--key s._domainkey.example.com: v=DKIM2 is not DKIM1");
+    verify(
+        dir.path(),
+        &[],
+        &["--key", "s._domainkey.example.com=no-such.txt", "plain.eml"],
+    )
+    .fails_with(2, "no-such.txt is neither a file nor a key record");
 }
 
 #[test]

@@ -170,7 +170,13 @@ fn dnssec_secure_insecure_and_bogus() {
     for domain in ["expired.example", "altered.example"] {
         let bogus = check(domain);
         assert_eq!(bogus.status, 1, "{domain}: {}", bogus.stdout);
-        assert!(bogus.stdout.contains(&format!("sel._domainkey.{domain}: error: sel._domainkey.{domain}: DNSSEC validation failed (bogus)")), "{}", bogus.stdout);
+        assert!(
+            bogus.stdout.contains(&format!(
+                "sel._domainkey.{domain}: error: DNSSEC validation failed (bogus)"
+            )),
+            "{}",
+            bogus.stdout
+        );
         assert!(
             bogus.stdout.contains("re-sign the zone"),
             "{}",
@@ -227,12 +233,12 @@ fn each_problem_has_its_message_and_exit_status() {
         (
             "missing",
             &[],
-            "missing._domainkey.example.com: error: missing._domainkey.example.com: no such name in DNS (NXDOMAIN): publish the record",
+            "missing._domainkey.example.com: error: no such name in DNS (NXDOMAIN): publish the record",
         ),
         (
             "nodata",
             &[],
-            "nodata._domainkey.example.com: error: nodata._domainkey.example.com: the name exists but has no TXT record: publish the record",
+            "nodata._domainkey.example.com: error: the name exists but has no TXT record: publish the record",
         ),
         (
             "two",
@@ -267,7 +273,7 @@ fn each_problem_has_its_message_and_exit_status() {
         (
             "dangling",
             &[],
-            "dangling._domainkey.example.com: error: dangling._domainkey.example.com",
+            "dangling._domainkey.example.com: error: its CNAME chain leads to",
         ),
     ];
     for (selector, extra, says) in cases {
@@ -347,7 +353,7 @@ fn each_problem_has_its_message_and_exit_status() {
         ],
     );
     assert_eq!(timeout.status, 3, "{}{}", timeout.stdout, timeout.stderr);
-    assert!(timeout.stdout.contains("temporary failure: good._domainkey.example.com: no answer from the name servers (timed out)"), "{}", timeout.stdout);
+    assert!(timeout.stdout.contains("good._domainkey.example.com: temporary failure: no answer from the name servers (timed out)"), "{}", timeout.stdout);
 
     dkimkit_run(
         dir.path(),
@@ -421,7 +427,11 @@ fn a_keytable_of_1000_entries_with_one_bad_one() {
             "{}",
             &result.stdout[result.stdout.len().saturating_sub(300)..]
         );
-        assert!(result.stdout.contains("s500._domainkey.example.com: error: s500._domainkey.example.com: no such name in DNS (NXDOMAIN)"));
+        assert!(
+            result
+                .stdout
+                .contains("s500._domainkey.example.com: error: no such name in DNS (NXDOMAIN)")
+        );
     }
     let json = testkey(
         d,

@@ -152,7 +152,7 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
         } else {
             "false"
         };
-        output::note(&conf_setting_line(
+        output::verbose(&conf_setting_line(
             conf,
             "RequireSafeKeys",
             safe,
@@ -173,7 +173,7 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
             && !domain_selected(&domain, only, args.subdomains)
         {
             if args.verbose > 0 {
-                output::note(&format!("{}: skipped: not in {only}", wanted.origin));
+                output::verbose(&format!("{}: skipped: not in {only}", wanted.origin));
             }
             continue;
         }
@@ -195,7 +195,7 @@ pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
         }
     }
     if args.verbose > 0 {
-        output::note(&format!(
+        output::verbose(&format!(
             "{} record{} written",
             published.len(),
             if published.len() == 1 { "" } else { "s" }

@@ -226,21 +226,34 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     // Checked on the open file, so the file judged is the file read.
-    match files::check_private_key(&file, path) {
-        Ok(()) => {}
-        Err(error @ UnsafeKeyFile::Io { .. }) => return Err(error.into()),
+    let safety = files::check_private_key(&file, path);
+    let judge = |safety| match safety {
+        Ok(()) => Ok(()),
+        Err(error @ UnsafeKeyFile::Io { .. }) => Err(error.into()),
         Err(error) if allow_unsafe => {
             output::warning(&format!(
                 "{error} (used anyway: --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys \
                  false)"
             ));
+            Ok(())
         }
-        Err(error) => {
-            anyhow::bail!("{error}; or pass --allow-unsafe-keys to use it anyway")
+        Err(error) => Err(anyhow::anyhow!(
+            "{error}; or pass --allow-unsafe-keys to use it anyway"
+        )),
+    };
+    // SELECTOR.txt given for the key fails the permission check (mode 0644, as it should be),
+    // whose advice would be to chmod the wrong file: what it is is said first. Only a regular
+    // file is read for that, as reading a FIFO could wait forever.
+    let permissions = match safety {
+        Err(UnsafeKeyFile::OpenToOthers { .. } | UnsafeKeyFile::ForeignOwner { .. }) => safety,
+        other => {
+            judge(other)?;
+            Ok(())
         }
-    }
+    };
     let mut contents = Vec::new();
-    file.take(MAX_PRIVATE_KEY_FILE + 1)
+    (&file)
+        .take(MAX_PRIVATE_KEY_FILE + 1)
         .read_to_end(&mut contents)
         .with_context(|| format!("cannot read {}", path.display()))?;
     if contents.len() as u64 > MAX_PRIVATE_KEY_FILE {
@@ -250,6 +263,18 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
             MAX_PRIVATE_KEY_FILE / 1024
         );
     }
+    if dkim_core::record::is_key_record_text(&contents) {
+        let private = if path.extension().is_some_and(|e| e == "txt") {
+            path.with_extension("private").display().to_string()
+        } else {
+            "SELECTOR.private, beside it".to_owned()
+        };
+        anyhow::bail!(
+            "{} is the key record for DNS, not the private key, which is {private}",
+            path.display()
+        );
+    }
+    judge(permissions)?;
     PrivateKey::from_file_contents(&contents)
         .with_context(|| format!("{}: cannot read the private key", path.display()))
 }

@@ -180,6 +180,13 @@ impl KeyChoice {
                     .with_context(|| format!("From address {from}"))?;
                 let choices = setup.signing_keys(&address)?;
                 if choices.is_empty() {
+                    if let SigningSetup::Tables { signing_table, .. } = setup
+                        && let Some(pattern) = signing_table.pattern_read_as_text()
+                    {
+                        anyhow::bail!(
+                            "no SigningTable entry matches the From address {from}: {pattern}"
+                        );
+                    }
                     anyhow::bail!(
                         "no SigningTable entry matches the From address {from}, so opendkim would \
                          not sign it either"
@@ -312,7 +319,7 @@ impl ConfSigning {
             ),
         ];
         for (name, value, overridden) in settings {
-            output::note(&conf_setting_line(
+            output::verbose(&conf_setting_line(
                 &self.conf,
                 name,
                 &value,
@@ -429,7 +436,7 @@ fn report(
             Err(error) => {
                 described.push(json!({
                     "file": input.label(),
-                    "error": output::error_text(&error),
+                    "error": output::describe(&error),
                 }));
                 failures.push(error);
             }

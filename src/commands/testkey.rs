@@ -175,7 +175,7 @@ fn check(
         (Some(_), _) | (None, None) => None,
         (None, Some(path)) => match read_private_key(path, allow_unsafe) {
             Ok(key) => Some(key),
-            Err(e) => return Checked::KeyUnreadable(output::error_text(&e)),
+            Err(e) => return Checked::KeyUnreadable(output::describe(&e)),
         },
     };
     Checked::Report(check_published_key(
@@ -251,7 +251,7 @@ impl DnsAndKeySettings {
                 given("--allow-unsafe-keys given", args.allow_unsafe_keys),
             ),
         ] {
-            output::note(&conf_setting_line(conf, name, &value, overridden));
+            output::verbose(&conf_setting_line(conf, name, &value, overridden));
         }
     }
 }

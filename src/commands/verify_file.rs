@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::Dns;
 use crate::cli::VerifyFileArgs;
-use crate::exit::Outcome;
+use crate::exit::{AlreadyReported, Outcome};
 use crate::output::{self, Progress};
 
 /// Messages of an mbox verified at once: enough to use every core, few enough that memory stays
@@ -258,16 +258,19 @@ fn parse_key_arg(arg: &str) -> anyhow::Result<(String, String)> {
         anyhow::bail!("--key {name}: the name must be SELECTOR._domainkey.DOMAIN");
     }
     let path = Path::new(given);
-    let record = if path.is_file() {
+    let (record, context) = if path.is_file() {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--key {name}: cannot read {}", path.display()))?;
-        value_from_zone_text(&text)
+        (
+            value_from_zone_text(&text),
+            format!("--key {name}: {}", path.display()),
+        )
+    } else if given.contains('=') {
+        (given.to_owned(), format!("--key {name}"))
     } else {
-        given.to_owned()
+        anyhow::bail!("--key {name}: {given} is neither a file nor a key record");
     };
-    KeyRecord::parse(&record).with_context(|| {
-        format!("--key {name}: \"{given}\" is neither a file nor a valid key record")
-    })?;
+    KeyRecord::parse(&record).context(context)?;
     Ok((name.to_owned(), record))
 }
 
@@ -280,6 +283,9 @@ fn authserv_id(args: &VerifyFileArgs) -> String {
 fn outcome(results: &[MessageResult]) -> anyhow::Result<Outcome> {
     let count = |wanted: MessageResult| results.iter().filter(|r| **r == wanted).count();
     if count(MessageResult::Unreadable) > 0 {
+        if results.len() == 1 {
+            return Err(AlreadyReported.into());
+        }
         anyhow::bail!(
             "{} of {} messages could not be read",
             count(MessageResult::Unreadable),
@@ -302,11 +308,7 @@ fn print_human(reports: &[Report]) -> anyhow::Result<()> {
     let mut out = output::stdout();
     for report in reports {
         match &report.verdicts {
-            Err(error) => output::error(&anyhow::anyhow!(
-                "{}: {}",
-                report.label,
-                output::error_text(error)
-            )),
+            Err(error) => output::error_about(&report.label, error),
             Ok(verdicts) if verdicts.is_empty() => {
                 writeln!(out, "{}: none (no DKIM signature)", report.label)?
             }
@@ -360,11 +362,7 @@ fn print_authentication_results(reports: &[Report], authserv_id: &str) -> anyhow
     let mut out = output::stdout();
     for report in reports {
         match &report.verdicts {
-            Err(error) => output::error(&anyhow::anyhow!(
-                "{}: {}",
-                report.label,
-                output::error_text(error)
-            )),
+            Err(error) => output::error_about(&report.label, error),
             Ok(verdicts) => {
                 if reports.len() > 1 {
                     writeln!(out, "# {}", report.label)?;
@@ -385,7 +383,7 @@ fn print_json(reports: &[Report]) -> anyhow::Result<()> {
             let result = MessageResult::of(&report.verdicts).as_str();
             match &report.verdicts {
                 Err(error) => {
-                    json!({ "file": report.label, "result": result, "error": output::error_text(error) })
+                    json!({ "file": report.label, "result": result, "error": output::describe(error) })
                 }
                 Ok(verdicts) => json!({
                     "file": report.label,

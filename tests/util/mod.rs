@@ -21,7 +21,8 @@ impl Run {
         self
     }
 
-    /// Asserts the exit status, and that stderr says `message`.
+    /// Asserts the exit status, that stderr says `message`, and that each line on stderr says
+    /// each thing once ([`assert_says_each_thing_once`]).
     #[track_caller]
     pub fn fails_with(self, status: i32, message: &str) -> Self {
         assert_eq!(self.status, status, "stderr:\n{}", self.stderr);
@@ -30,6 +31,7 @@ impl Run {
             "stderr does not say {message:?}:\n{}",
             self.stderr
         );
+        self.stderr.lines().for_each(assert_says_each_thing_once);
         self
     }
 }
@@ -298,4 +300,56 @@ pub fn set_modified(path: &Path, seconds: u64) {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
         .unwrap();
+}
+
+/// Text that only Rust's debug formatting or a library's own wording puts in a message.
+const DEBUG_OR_LIBRARY_TEXT: &[&str] = &[
+    "Os {",
+    "kind: ",
+    "Some(",
+    "None)",
+    "Error {",
+    "Custom {",
+    "(os error",
+    "Invalid symbol",
+    "Invalid byte",
+    "panicked",
+    "\\\"",
+    "\\n",
+];
+
+/// Asserts that a message says each thing once, in dkimkit's own words: no sequence of three
+/// words comes twice, no `: `-separated part comes twice (the name twice at the start of a
+/// line), and no Rust debug or library text.
+#[track_caller]
+pub fn assert_says_each_thing_once(message: &str) {
+    for marker in DEBUG_OR_LIBRARY_TEXT {
+        assert!(
+            !message.contains(marker),
+            "debug or library text {marker:?} in: {message}"
+        );
+    }
+    let words: Vec<String> = message
+        .split_whitespace()
+        .map(|word| {
+            word.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|word| !word.is_empty())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for three in words.windows(3) {
+        assert!(
+            seen.insert(three),
+            "\"{}\" comes twice in: {message}",
+            three.join(" ")
+        );
+    }
+    let mut parts = std::collections::HashSet::new();
+    for part in message.split(": ") {
+        assert!(
+            parts.insert(part.trim()),
+            "\"{part}\" comes twice in: {message}"
+        );
+    }
 }

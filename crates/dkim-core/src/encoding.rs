@@ -13,10 +13,81 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
+/// Why base64 text does not decode, in dkimkit's words; offsets count from 0 and skip white
+/// space, as the text is read without it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Base64Error {
+    /// A character outside the base64 alphabet.
+    #[error("{} at offset {offset}", shown(*byte))]
+    BadCharacter {
+        /// Where, without white space.
+        offset: usize,
+        /// The byte there.
+        byte: u8,
+    },
+    /// A length no base64 text has.
+    #[error("it is cut short (base64 comes in groups of 4 characters)")]
+    CutShort,
+    /// A last character that leaves stray bits.
+    #[error("{} at offset {offset}, which cannot end base64 text", shown(*byte))]
+    BadLastCharacter {
+        /// Where, without white space.
+        offset: usize,
+        /// The byte there.
+        byte: u8,
+    },
+    /// `=` where padding cannot be.
+    #[error("its `=` padding is wrong")]
+    BadPadding,
+}
+
+/// A byte of text as a person reads it: `character '['`, or what a byte of UTF-8 is not.
+fn shown(byte: u8) -> String {
+    if byte.is_ascii_graphic() {
+        format!("character '{}'", char::from(byte))
+    } else if byte.is_ascii() {
+        format!("control character 0x{byte:02x}")
+    } else {
+        "a non-ASCII character".to_owned()
+    }
+}
+
+impl Base64Error {
+    /// The same, without the character itself, for secrets (a TSIG key) that must not be shown;
+    /// the position counts from 1, as a person counts.
+    pub fn without_characters(&self) -> String {
+        match self {
+            Base64Error::BadCharacter { offset, .. } => {
+                format!("character {} is not a base64 character", offset + 1)
+            }
+            Base64Error::BadLastCharacter { offset, .. } => {
+                format!("character {} cannot end base64 text", offset + 1)
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<base64::DecodeError> for Base64Error {
+    fn from(error: base64::DecodeError) -> Self {
+        match error {
+            base64::DecodeError::InvalidByte(offset, byte) => {
+                Base64Error::BadCharacter { offset, byte }
+            }
+            base64::DecodeError::InvalidLength(_) => Base64Error::CutShort,
+            base64::DecodeError::InvalidLastSymbol(offset, byte) => {
+                Base64Error::BadLastCharacter { offset, byte }
+            }
+            base64::DecodeError::InvalidPadding => Base64Error::BadPadding,
+        }
+    }
+}
+
 /// Decodes a base64 tag value, ignoring folding white space.
-pub fn decode_base64(value: &str) -> Result<Vec<u8>, base64::DecodeError> {
+pub fn decode_base64(value: &str) -> Result<Vec<u8>, Base64Error> {
     let compact: String = value.split_ascii_whitespace().collect();
-    LENIENT.decode(compact)
+    Ok(LENIENT.decode(compact)?)
 }
 
 /// Encodes bytes as standard padded base64, as DKIM writes it.

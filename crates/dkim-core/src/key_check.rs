@@ -41,6 +41,15 @@ pub enum Finding {
     /// The record could not be looked up (NXDOMAIN, no TXT, a CNAME to nowhere, DNS failure,
     /// DNSSEC validation failure).
     Lookup(LookupError),
+    /// No record at the name, but one at the name with the domain written twice
+    /// (`SELECTOR._domainkey.example.com.example.com`): a zone file that names the record in
+    /// full without the trailing dot, so the zone's origin was appended (RFC 1035 5.1).
+    DoubledName {
+        /// Where the record is.
+        found_at: String,
+        /// Where it should be.
+        expected_at: String,
+    },
     /// More than one TXT record at the name: receivers may pick either.
     SeveralRecords {
         /// How many.
@@ -105,6 +114,10 @@ impl Finding {
                 "the name server did not answer usefully; try again later, or check --nameserver"
             }
             Finding::Lookup(_) => "check the name and the name server",
+            Finding::DoubledName { .. } => {
+                "end that name with a dot (SELECTOR._domainkey.DOMAIN.) or write it relative \
+                 (SELECTOR._domainkey)"
+            }
             Finding::SeveralRecords { .. } => {
                 "keep exactly one TXT record at the name: receivers may use either"
             }
@@ -132,7 +145,20 @@ impl Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::Lookup(e) => write!(f, "{e}"),
+            // The report names the key already; its lookup error would name it again.
+            Finding::Lookup(e) => {
+                let text = e.to_string();
+                let prefix = format!("{}: ", e.name());
+                f.write_str(text.strip_prefix(&prefix).unwrap_or(&text))
+            }
+            Finding::DoubledName {
+                found_at,
+                expected_at,
+            } => write!(
+                f,
+                "the record is published at {found_at}, not at {expected_at}: the zone file names \
+                 it in full without the trailing dot, so the zone's name was added again"
+            ),
             Finding::SeveralRecords { count } => write!(f, "{count} TXT records at the name"),
             Finding::Malformed(why) => {
                 write!(f, "the record is not a valid DKIM key record: {why}")
@@ -206,7 +232,9 @@ pub fn check_published_key(
     let answer = match lookup.lookup_txt(&name) {
         Ok(answer) => answer,
         Err(e) => {
-            report.findings.push(Finding::Lookup(e));
+            report
+                .findings
+                .push(doubled_name(lookup, &name, domain, &e).unwrap_or(Finding::Lookup(e)));
             return report;
         }
     };
@@ -236,6 +264,28 @@ pub fn check_published_key(
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity()));
     report
+}
+
+/// When the record is missing, whether it sits at the name with the domain twice, the mark of a
+/// zone-file name without its trailing dot. One more query, asked only on that failure.
+fn doubled_name(
+    lookup: &dyn KeyLookup,
+    name: &str,
+    domain: &DomainName,
+    error: &LookupError,
+) -> Option<Finding> {
+    if !matches!(
+        error,
+        LookupError::NoSuchName { .. } | LookupError::NoRecords { .. }
+    ) {
+        return None;
+    }
+    let doubled = format!("{name}.{domain}");
+    let answer = lookup.lookup_txt(&doubled).ok()?;
+    (!answer.records.is_empty()).then(|| Finding::DoubledName {
+        found_at: doubled,
+        expected_at: name.to_owned(),
+    })
 }
 
 /// The checks of a parsed record, adding to `report`.
@@ -378,6 +428,29 @@ mod tests {
             check(&[], None).findings[..],
             [Finding::Lookup(LookupError::NoSuchName { .. })]
         ));
+    }
+
+    #[test]
+    fn a_record_at_the_doubled_name_is_pointed_out() {
+        let (selector, domain) = names();
+        let mut lookup = StaticLookup::new();
+        lookup.insert("sel._domainkey.example.com.example.com", "v=DKIM1; p=");
+        let report = check_published_key(&lookup, &selector, &domain, None);
+        assert_eq!(
+            report.findings,
+            [Finding::DoubledName {
+                found_at: "sel._domainkey.example.com.example.com".into(),
+                expected_at: "sel._domainkey.example.com".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_lookup_finding_does_not_repeat_the_name() {
+        let finding = Finding::Lookup(LookupError::NoSuchName {
+            name: "sel._domainkey.example.com".into(),
+        });
+        assert_eq!(finding.to_string(), "no such name in DNS (NXDOMAIN)");
     }
 
     #[test]

@@ -31,11 +31,26 @@ pub enum NameError {
     #[error("it is longer than 253 characters")]
     TooLong,
     /// A character that DNS host names do not allow.
-    #[error(
-        "character {0:?} is not allowed (only letters, digits, '-' and '.'; \
-         write an internationalised name in its xn-- form)"
-    )]
+    #[error("character '{0}' is not allowed (only letters, digits, '-' and '.')")]
     BadCharacter(char),
+    /// A non-ASCII character in a name that has no xn-- form (UTS 46 refuses it).
+    #[error(
+        "character '{0}' is not allowed, and the name has no xn-- form (only letters, digits, \
+         '-' and '.')"
+    )]
+    NotConvertible(char),
+    /// An internationalised name, which DNS and DKIM carry in its xn-- form (RFC 5890,
+    /// RFC 6376 3.5 `d=`); the form is computed, so the message can give it.
+    #[error("it is an internationalised name: write it in its xn-- form, {ascii}")]
+    Internationalised {
+        /// The xn-- form (UTS 46 ToASCII).
+        ascii: String,
+    },
+    /// The whole key record name, or `SELECTOR._domainkey`, where only the selector (or only the
+    /// domain) belongs: `._domainkey` is added by DKIM itself (RFC 6376 3.6.2.1). Holds the name
+    /// as written.
+    #[error("that is the key record's name; {}", key_record_name_advice(.0))]
+    KeyRecordName(String),
     /// A label that starts or ends with a hyphen.
     #[error("label \"{0}\" starts or ends with '-'")]
     HyphenAtEdge(String),
@@ -44,21 +59,59 @@ pub enum NameError {
     SingleLabelDomain,
 }
 
+/// The label DKIM puts between selector and domain (RFC 6376 3.6.2.1).
+const DOMAINKEY_LABEL: &str = "_domainkey";
+
+/// What to give instead of a key record name: the labels before `_domainkey`, and the domain
+/// after it if there is one.
+fn key_record_name_advice(name: &str) -> String {
+    let labels: Vec<&str> = name.split('.').collect();
+    let at = labels
+        .iter()
+        .position(|label| label.eq_ignore_ascii_case(DOMAINKEY_LABEL))
+        .unwrap_or(labels.len());
+    let selector = labels[..at].join(".");
+    let domain = labels.get(at + 1..).unwrap_or_default().join(".");
+    if domain.is_empty() {
+        format!("give just the selector, {selector}")
+    } else {
+        format!("give just the selector, {selector}, and the domain, {domain}, on its own")
+    }
+}
+
 /// Checks `name` as a dot-separated sequence of RFC 5321 `sub-domain` labels.
 fn check_labels(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    if name.len() > MAX_NAME_LEN {
-        return Err(NameError::TooLong);
+    let labels: Vec<&str> = name.split('.').collect();
+    // Checked before the characters: '_' would be refused below, with a hint about
+    // something else.
+    if labels
+        .iter()
+        .any(|label| label.eq_ignore_ascii_case(DOMAINKEY_LABEL))
+    {
+        return Err(NameError::KeyRecordName(name.to_owned()));
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
     {
-        return Err(NameError::BadCharacter(bad));
+        return Err(if bad.is_ascii() {
+            NameError::BadCharacter(bad)
+        } else {
+            match idna::domain_to_ascii(name) {
+                Ok(ascii) if ascii.is_ascii() && check_labels(&ascii).is_ok() => {
+                    NameError::Internationalised { ascii }
+                }
+                _ => NameError::NotConvertible(bad),
+            }
+        });
     }
-    for label in name.split('.') {
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong);
+    }
+    for label in labels {
         if label.is_empty() {
             return Err(NameError::EmptyLabel);
         }
@@ -162,7 +215,12 @@ mod tests {
         assert_eq!("a b".parse::<Selector>(), Err(NameError::BadCharacter(' ')));
         assert_eq!("a/b".parse::<Selector>(), Err(NameError::BadCharacter('/')));
         assert_eq!("a_b".parse::<Selector>(), Err(NameError::BadCharacter('_')));
-        assert_eq!("é".parse::<Selector>(), Err(NameError::BadCharacter('é')));
+        assert_eq!(
+            "é".parse::<Selector>(),
+            Err(NameError::Internationalised {
+                ascii: "xn--9ca".into()
+            })
+        );
         assert_eq!("a..b".parse::<Selector>(), Err(NameError::EmptyLabel));
         assert_eq!(".a".parse::<Selector>(), Err(NameError::EmptyLabel));
         assert_eq!(
@@ -192,6 +250,38 @@ mod tests {
             "exa mple.com".parse::<DomainName>(),
             Err(NameError::BadCharacter(' '))
         );
+    }
+
+    #[test]
+    fn a_key_record_name_is_taken_apart() {
+        assert_eq!(
+            "01._domainkey"
+                .parse::<Selector>()
+                .map_err(|e| e.to_string()),
+            Err("that is the key record's name; give just the selector, 01".into())
+        );
+        let error = "01._domainkey.example.com."
+            .parse::<DomainName>()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "that is the key record's name; give just the selector, 01, and the domain, \
+             example.com, on its own"
+        );
+    }
+
+    #[test]
+    fn an_internationalised_domain_comes_with_its_xn_form() {
+        assert_eq!(
+            "bücher.example".parse::<DomainName>(),
+            Err(NameError::Internationalised {
+                ascii: "xn--bcher-kva.example".into()
+            })
+        );
+        assert!(matches!(
+            "a\u{200b}\u{fffd}.example".parse::<DomainName>(),
+            Err(NameError::NotConvertible(_))
+        ));
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub enum RecordError {
     /// `v=` with a value other than `DKIM1` (RFC 6376 3.6.1: the record MUST be discarded).
     #[error("v={0} is not DKIM1")]
     BadVersion(String),
+    /// The value starts with a literal quote.
+    #[error(
+        "the value has literal quotes in it (\"v=DKIM1; ...\"); enter it without the quotes, \
+         which belong to zone-file syntax"
+    )]
+    Quoted,
     /// `v=` present but not first (RFC 6376 3.6.1).
     #[error("v= must be the first tag of the record")]
     VersionNotFirst,
@@ -50,8 +56,8 @@ pub enum RecordError {
     #[error("the record has no p= tag")]
     MissingPublicKey,
     /// `p=` is not base64.
-    #[error("p= is not valid base64: {0}")]
-    BadBase64(#[source] base64::DecodeError),
+    #[error("p= is not valid base64 ({0})")]
+    BadBase64(crate::encoding::Base64Error),
     /// `p=` is empty: the key is revoked (RFC 6376 3.6.1).
     #[error("the key is revoked (empty p=)")]
     Revoked,
@@ -152,6 +158,11 @@ impl KeyRecord {
     /// Parses a record value (the strings of the TXT record, joined without separators, as
     /// RFC 6376 3.6.2.2 says).
     pub fn parse(value: &str) -> Result<Self, RecordError> {
+        // A tag list never starts with a quote; a value that does was copied from a zone file,
+        // quotes and all, into a DNS provider's form, which adds quotes of its own.
+        if value.trim_start().starts_with('"') {
+            return Err(RecordError::Quoted);
+        }
         let tags = parse_tag_list(value)?;
         if let Some(position) = tags.iter().position(|t| t.name == "v") {
             if position != 0 {
@@ -408,6 +419,15 @@ pub fn value_from_zone_text(text: &str) -> String {
     }
 }
 
+/// Whether a file's contents are a key record (SELECTOR.txt as genkey writes it, or a bare
+/// value) rather than a private key: the usual mix-up when a key file is asked for.
+pub fn is_key_record_text(contents: &[u8]) -> bool {
+    std::str::from_utf8(contents).is_ok_and(|text| {
+        !text.contains("-----BEGIN ")
+            && (text.contains("v=DKIM1") || KeyRecord::parse(&value_from_zone_text(text)).is_ok())
+    })
+}
+
 /// The comment opendkim-genkey puts after the record: `----- DKIM key SELECTOR for DOMAIN`.
 pub fn zone_entry_comment(selector: &Selector, domain: Option<&DomainName>) -> String {
     match domain {
@@ -474,7 +494,19 @@ mod tests {
         ));
         assert!(matches!(
             KeyRecord::parse("v=DKIM1; p=!!!"),
-            Err(RecordError::BadBase64(_))
+            Err(RecordError::BadBase64(
+                crate::encoding::Base64Error::BadCharacter { .. }
+            ))
+        ));
+        assert_eq!(
+            KeyRecord::parse("v=DKIM1; p=AAAA[AAA")
+                .unwrap_err()
+                .to_string(),
+            "p= is not valid base64 (character '[' at offset 4)"
+        );
+        assert!(matches!(
+            KeyRecord::parse("\"v=DKIM1; p=AAAA\""),
+            Err(RecordError::Quoted)
         ));
         assert!(matches!(
             KeyRecord::parse("v=DKIM1; p=AAAA; p=BBBB"),

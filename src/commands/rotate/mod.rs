@@ -424,7 +424,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         let stopped_as_asked = match result {
             Err(error) if error.is::<StoppedAsAsked>() => Some(error),
             Err(error) => {
-                report.status = format!("stopped: {}", output::error_text(&error));
+                report.status = format!("stopped: {}", output::describe(&error));
                 failures.push(error.context(rotation.keys.describe(&entry.name)));
                 None
             }

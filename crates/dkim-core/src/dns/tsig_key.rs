@@ -234,18 +234,8 @@ fn choose<'a>(
 
 /// The secret's bytes, or why its base64 is broken, in words that do not repeat any of it.
 fn decode_secret(secret: &Located) -> Result<Zeroizing<Vec<u8>>, String> {
-    let bytes = Zeroizing::new(decode_base64(&secret.text).map_err(|error| match error {
-        base64::DecodeError::InvalidByte(offset, _) => {
-            format!("character {} is not a base64 character", offset + 1)
-        }
-        base64::DecodeError::InvalidLength(_) => {
-            "it is cut short (base64 comes in groups of 4 characters)".to_owned()
-        }
-        base64::DecodeError::InvalidLastSymbol(offset, _) => {
-            format!("character {} cannot end base64 text", offset + 1)
-        }
-        base64::DecodeError::InvalidPadding => "its `=` padding is wrong".to_owned(),
-    })?);
+    let bytes =
+        Zeroizing::new(decode_base64(&secret.text).map_err(|error| error.without_characters())?);
     if bytes.is_empty() {
         return Err("it is empty".to_owned());
     }

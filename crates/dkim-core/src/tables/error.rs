@@ -26,6 +26,9 @@ pub enum LineProblem {
         /// The key name.
         key_name: String,
     },
+    /// A line of dkim-filter's KeyList, which opendkim replaced with KeyTable and SigningTable.
+    #[error(transparent)]
+    KeyListLine(Box<KeyListLine>),
     /// A KeyTable value with fewer than three colon-separated fields, or an empty one.
     #[error(
         "key \"{key_name}\": \"{value}\" has no {field}; opendkim expects DOMAIN:SELECTOR:KEYPATH"
@@ -77,6 +80,27 @@ pub enum LineProblem {
         /// The character.
         character: char,
     },
+}
+
+/// A line of dkim-filter's KeyList (`PATTERN:DOMAIN:KEYPATH`, the selector being the key file's
+/// name), with the KeyTable and SigningTable lines that replace it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this is a line of dkim-filter's KeyList (PATTERN:DOMAIN:KEYPATH), which opendkim does not \
+     read; write \"{key_name} {domain}:{selector}:{key_path}\" in the KeyTable and \
+     \"{pattern} {key_name}\" in a SigningTable read as refile:PATH"
+)]
+pub struct KeyListLine {
+    /// The sender pattern.
+    pub pattern: String,
+    /// The signing domain.
+    pub domain: String,
+    /// The selector dkim-filter took from the key file's name.
+    pub selector: String,
+    /// The key file.
+    pub key_path: String,
+    /// A key name for the new KeyTable line.
+    pub key_name: String,
 }
 
 /// A problem at one line of a table's text.

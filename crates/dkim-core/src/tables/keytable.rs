@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::error::{EditError, LineProblem, TableError};
+use super::error::{EditError, KeyListLine, LineProblem, TableError};
 use super::lines::{self, DataSetKind, Line};
 use super::pattern::{Case, Pattern};
 use crate::files::WriteError;
@@ -146,6 +146,29 @@ fn parse_value(
     Ok((domain, selector, KeySource::from_field(key)))
 }
 
+/// A line of dkim-filter's KeyList, `PATTERN:DOMAIN:KEYPATH`, as the KeyTable line and
+/// SigningTable line that replace it. dkim-filter took the selector from the key file's name
+/// (dkim-filter.conf(5), KeyList), so `/etc/dkim/mail.private` is selector `mail`.
+fn key_list_line(line: &str) -> Option<LineProblem> {
+    let mut fields = line.splitn(3, ':');
+    let (pattern, domain, key_path) = (fields.next()?, fields.next()?, fields.next()?);
+    if (!pattern.contains('@') && !pattern.contains('*')) || !is_key_path(key_path) {
+        return None;
+    }
+    let domain: DomainName = domain.parse().ok()?;
+    let selector: Selector = Path::new(key_path)
+        .file_stem()
+        .and_then(|stem| stem.to_str()?.parse().ok())
+        .or_else(|| "SELECTOR".parse().ok())?;
+    Some(LineProblem::KeyListLine(Box::new(KeyListLine {
+        pattern: pattern.to_owned(),
+        key_name: crate::name::key_name(&selector, &domain),
+        domain: domain.to_string(),
+        selector: selector.to_string(),
+        key_path: key_path.to_owned(),
+    })))
+}
+
 /// Whether this line defines the key `name`, written exactly so (edits go by the name as
 /// written, also in a `refile:` table).
 fn defines(line: &Line<KeyLine>, name: &str) -> bool {
@@ -176,8 +199,10 @@ impl KeyTable {
     /// accepts a `refile:` KeyTable, whose names are then case-sensitive patterns).
     pub fn parse(text: &str, kind: DataSetKind) -> Result<Self, super::LineError> {
         let lines = lines::parse_lines(text, kind, |name, value| {
-            let value = value.ok_or_else(|| LineProblem::MissingKeyValue {
-                key_name: name.to_owned(),
+            let value = value.ok_or_else(|| {
+                key_list_line(name).unwrap_or_else(|| LineProblem::MissingKeyValue {
+                    key_name: name.to_owned(),
+                })
             })?;
             let pattern = match kind {
                 DataSetKind::File => None,
@@ -471,6 +496,22 @@ mod tests {
             err.to_string(),
             "line 1: key \"k\": \"example.com\" has no selector; opendkim expects \
              DOMAIN:SELECTOR:KEYPATH"
+        );
+    }
+
+    #[test]
+    fn a_dkim_filter_key_list_line_is_named_with_what_replaces_it() {
+        let error = KeyTable::parse(
+            "*@example.com:example.com:/etc/dkim/mail.private\n",
+            DataSetKind::File,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 1: this is a line of dkim-filter's KeyList (PATTERN:DOMAIN:KEYPATH), which \
+             opendkim does not read; write \"mail._domainkey.example.com \
+             example.com:mail:/etc/dkim/mail.private\" in the KeyTable and \"*@example.com \
+             mail._domainkey.example.com\" in a SigningTable read as refile:PATH"
         );
     }
 

@@ -32,10 +32,12 @@ pub use conf::{
     SettingLocation, TableLocation, path_in_base_directory,
 };
 pub use dataset::{DataSet, UnknownDataSetType};
-pub use error::{EditError, LineError, LineProblem, TableError};
+pub use error::{EditError, KeyListLine, LineError, LineProblem, TableError};
 pub use keytable::{KeyDomain, KeySource, KeyTable, KeyTableEntry};
 pub use lines::{DataSetKind, MAX_LINE_LEN};
 pub use policy::{KeyRefused, SigningPolicy};
 pub use resolve::{ResolveError, SigningChoice, resolve_signing_keys};
 pub use setup::{SetupError, SigningSetup, SingleKey};
-pub use signingtable::{MultipleSignatures, SigningMatch, SigningTable, SigningTableEntry};
+pub use signingtable::{
+    MultipleSignatures, PatternReadAsText, SigningMatch, SigningTable, SigningTableEntry,
+};

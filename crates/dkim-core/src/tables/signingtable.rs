@@ -64,6 +64,23 @@ pub struct SigningMatch<'a> {
     pub signer: Option<String>,
 }
 
+/// A wildcard pattern in a SigningTable read as a plain file, where it never applies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{}line {line}: \"{pattern}\" is a pattern, but the SigningTable is read as a plain file, \
+     where patterns match nothing; name it as refile:{}",
+    path.as_ref().map(|p| format!("{}, ", p.display())).unwrap_or_default(),
+    path.as_ref().map_or_else(|| "PATH".to_owned(), |p| p.display().to_string())
+)]
+pub struct PatternReadAsText {
+    /// The table's file, when it was loaded from one.
+    pub path: Option<std::path::PathBuf>,
+    /// The entry's line.
+    pub line: usize,
+    /// The pattern as written.
+    pub pattern: String,
+}
+
 /// What a SigningTable line holds besides the entry: its compiled pattern, in a `refile:`.
 #[derive(Debug, Clone)]
 struct SigningLine {
@@ -76,6 +93,8 @@ struct SigningLine {
 pub struct SigningTable {
     kind: DataSetKind,
     lines: Vec<Line<SigningLine>>,
+    /// The file it was loaded from, for messages.
+    path: Option<std::path::PathBuf>,
 }
 
 /// Splits the value into key name and signer at the first colon, as opendkim asks the data set
@@ -116,12 +135,18 @@ impl SigningTable {
                 pattern: compiled,
             })
         })?;
-        Ok(SigningTable { kind, lines })
+        Ok(SigningTable {
+            kind,
+            lines,
+            path: None,
+        })
     }
 
     /// Reads and parses a SigningTable file.
     pub fn load(path: &Path, kind: DataSetKind) -> Result<Self, TableError> {
-        lines::load(path, |text| Self::parse(text, kind))
+        let mut table = lines::load(path, |text| Self::parse(text, kind))?;
+        table.path = Some(path.to_owned());
+        Ok(table)
     }
 
     /// How the table is read.
@@ -132,6 +157,26 @@ impl SigningTable {
     /// Every entry with its line number, in file order.
     pub fn entries(&self) -> impl Iterator<Item = (usize, &SigningTableEntry)> {
         lines::numbered(&self.lines).map(|(number, line)| (number, &line.entry))
+    }
+
+    /// In a table read as a plain file, the first entry written as a wildcard pattern
+    /// (`*@example.com`), with its line: a plain file's keys are compared as they are, and no
+    /// address is ever looked up as such a key (only `*` and `LOCAL@*` hold a `*`), so the entry
+    /// never applies. opendkim says nothing; the table was meant to be read as `refile:`.
+    pub fn pattern_read_as_text(&self) -> Option<PatternReadAsText> {
+        if self.kind != DataSetKind::File {
+            return None;
+        }
+        self.entries()
+            .find(|(_, entry)| {
+                let local = entry.pattern.strip_suffix("@*").unwrap_or(&entry.pattern);
+                entry.pattern != "*" && local.contains('*')
+            })
+            .map(|(line, entry)| PatternReadAsText {
+                path: self.path.clone(),
+                line,
+                pattern: entry.pattern.clone(),
+            })
     }
 
     /// Lines opendkim skips without a word although they look like entries: in a `refile:`, a
@@ -284,6 +329,19 @@ mod tests {
             keys(&table, "president@example.com", MultipleSignatures::On),
             ["president", "default._domainkey.example.com", "any-domain"]
         );
+    }
+
+    #[test]
+    fn a_pattern_in_a_plain_file_table_is_found() {
+        let text = "alice@example.com alice\n*@example.com default\n*  any\nbob@* bob\n";
+        let plain = SigningTable::parse(text, DataSetKind::File).unwrap();
+        assert_eq!(
+            plain.pattern_read_as_text().unwrap().to_string(),
+            "line 2: \"*@example.com\" is a pattern, but the SigningTable is read as a plain \
+             file, where patterns match nothing; name it as refile:PATH"
+        );
+        let refile = SigningTable::parse(text, DataSetKind::Refile).unwrap();
+        assert_eq!(refile.pattern_read_as_text(), None);
     }
 
     #[test]
