@@ -634,6 +634,9 @@ pub struct VerifyFileArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
+
     /// Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<u64>,
@@ -649,6 +652,22 @@ pub struct VerifyFileArgs {
     /// Print one JSON document with every message and signature
     #[arg(long, conflicts_with = "ar")]
     pub json: bool,
+}
+
+/// DNSSEC validation of key records: one policy for every subcommand that looks keys up
+/// (testkey, verify-file, rotate's visibility check), judged zone by zone.
+#[derive(Debug, Args)]
+pub struct DnssecArgs {
+    /// Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen's
+    /// K*.key, `dig DNSKEY` and unbound's anchor file hold them): a zone under one is validated
+    /// from it, every other zone from the root's built-in keys (replaced by a root anchor given
+    /// here)
+    #[arg(long, value_name = "FILE", conflicts_with = "no_dnssec")]
+    pub trust_anchor: Option<PathBuf>,
+
+    /// Do not validate DNSSEC
+    #[arg(long)]
+    pub no_dnssec: bool,
 }
 
 /// `dkimkit testkey`.
@@ -692,13 +711,8 @@ pub struct TestkeyArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root's
-    #[arg(long, value_name = "FILE", conflicts_with = "no_dnssec")]
-    pub trust_anchor: Option<PathBuf>,
-
-    /// Do not validate DNSSEC
-    #[arg(long)]
-    pub no_dnssec: bool,
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
 
     /// How many keys to check at once
     #[arg(long, value_name = "N", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -811,6 +825,9 @@ pub struct RotateArgs {
     /// How long to wait for a DNS answer
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
 
     /// Stop after this many steps, as if killed (for testing that every step is resumable)
     #[arg(long, value_name = "N", hide = true)]

@@ -24,7 +24,7 @@ use dkim_core::key::RECOMMENDED_RSA_BITS;
 use dkim_core::tables::DataSetKind;
 use dkim_core::{KeyType, PrivateKey};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DnssecArgs};
 use crate::exit::Outcome;
 use crate::output;
 
@@ -94,6 +94,24 @@ fn warn_if_weak(key_type: KeyType, bits: usize, subject: Option<&Path>) {
     }
 }
 
+/// The DNSSEC validation `args` ask for: from the root's built-in keys and the records of
+/// `--trust-anchor`, or none with `--no-dnssec`. Every subcommand that looks keys up takes it from
+/// here, so testkey, verify-file and rotate judge a zone alike.
+fn dnssec_setting(args: &DnssecArgs) -> anyhow::Result<Option<TrustAnchor>> {
+    if args.no_dnssec {
+        return Ok(None);
+    }
+    Ok(Some(match &args.trust_anchor {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?;
+            TrustAnchor::from_records(text)
+                .with_context(|| format!("--trust-anchor {}", file.display()))?
+        }
+        None => TrustAnchor::BuiltInRoot,
+    }))
+}
+
 /// DNS as the command line asks for it (`--nameserver`, `--timeout`, DNSSEC), cached for the
 /// run, and set up on first use: a run that needs no DNS (every key given with `--key`) never
 /// reads /etc/resolv.conf.
@@ -103,12 +121,14 @@ struct Dns {
 }
 
 impl Dns {
-    /// DNS through `nameservers` (`IP[:PORT]`; none for the system's resolver).
+    /// DNS through `nameservers` (`IP[:PORT]`; none for the system's resolver), validating as
+    /// `dnssec` asks.
     fn new(
         nameservers: &[String],
         timeout: Duration,
-        dnssec: Option<TrustAnchor>,
+        dnssec: &DnssecArgs,
     ) -> anyhow::Result<Self> {
+        let dnssec = dnssec_setting(dnssec)?;
         let nameservers = nameservers
             .iter()
             .map(|server| {

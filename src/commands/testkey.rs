@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::dns::{DnssecStatus, TrustAnchor};
+use dkim_core::dns::DnssecStatus;
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
 use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::{DomainName, PrivateKey, Selector};
@@ -86,15 +86,7 @@ impl Checked {
 
 pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     let targets = targets(&args)?;
-    let dnssec = match (&args.trust_anchor, args.no_dnssec) {
-        (_, true) => None,
-        (Some(file), false) => Some(TrustAnchor::Records(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
-        )),
-        (None, false) => Some(TrustAnchor::BuiltInRoot),
-    };
-    let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
+    let dns = Dns::new(&args.nameservers, args.timeout, &args.dnssec)?;
     dns.ready()?;
     // A single key named with -k must be readable and safe: that is a usage error, not a
     // finding. It is read once, here, so a warning (--allow-unsafe-keys) is given once.
@@ -241,11 +233,14 @@ fn config_targets(config: &Path) -> anyhow::Result<Vec<Target>> {
     }
 }
 
-/// The DNSSEC status in words a person understands.
-fn dnssec_words(status: DnssecStatus) -> String {
-    match status {
-        DnssecStatus::NotValidated => "DNSSEC: not checked".to_owned(),
-        status => format!("DNSSEC: {status} ({})", status.explanation()),
+/// The DNSSEC status, and why when that is not said on a line of its own (a warning says why a
+/// record was not validated).
+fn dnssec_words(status: DnssecStatus, reason: Option<&str>) -> String {
+    match (status, reason) {
+        (DnssecStatus::NotValidated, Some(_)) => format!("DNSSEC: {status}"),
+        (DnssecStatus::NotValidated, None) => format!("DNSSEC: {status} (--no-dnssec)"),
+        (status, Some(reason)) => format!("DNSSEC: {status} ({reason})"),
+        (status, None) => format!("DNSSEC: {status} ({})", status.explanation()),
     }
 }
 
@@ -284,7 +279,11 @@ fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::
                     {
                         details.push(format!("matches {}", file.display()));
                     }
-                    details.extend(report.dnssec.map(dnssec_words));
+                    details.extend(
+                        report
+                            .dnssec
+                            .map(|status| dnssec_words(status, report.dnssec_reason.as_deref())),
+                    );
                     writeln!(out, "{label}: key OK ({})", details.join("; "))?;
                 }
             }
@@ -341,6 +340,7 @@ fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
                     entry["record"] = json!(report.record);
                     entry["cname_chain"] = json!(report.cname_chain);
                     entry["dnssec"] = json!(report.dnssec.map(|d| d.as_str()));
+                    entry["dnssec_reason"] = json!(report.dnssec_reason);
                     entry["key_type"] = json!(report.key.map(|(t, _)| t.as_str()));
                     entry["bits"] = json!(report.key.map(|(_, bits)| bits));
                     entry["matches_private_key"] = json!(report.private_key_matches);

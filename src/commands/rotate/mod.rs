@@ -17,7 +17,7 @@ use dkim_core::dns::{
     DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TsigKey, parse_nameserver,
 };
 use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
-use dkim_core::key_check::{Severity, check_published_key};
+use dkim_core::key_check::{Finding, Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
     CurrentKey, EntryState, LockError, NextKey, Observed, Policy, RotationState, RunLock, Step,
@@ -29,7 +29,7 @@ use serde_json::json;
 
 use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, is_under};
 use super::published_record::PublishedRecord;
-use super::{read_private_key, table_location, write_files};
+use super::{dnssec_setting, read_private_key, table_location, write_files};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
 use crate::exit::{Outcome, TemporaryFailure};
 use crate::output::{self, Progress};
@@ -223,11 +223,14 @@ fn publisher(args: &RotateArgs) -> anyhow::Result<Box<dyn Publisher>> {
 }
 
 /// One uncached lookup per --nameserver (every one must serve a record before it counts as
-/// visible), or the system's resolver.
+/// visible), or the system's resolver. They validate DNSSEC as testkey does (the same setting,
+/// judged per zone), so a record testkey would call bogus never counts as visible.
 fn visibility_lookups(args: &RotateArgs) -> anyhow::Result<Vec<(String, HickoryLookup)>> {
+    let dnssec = dnssec_setting(&args.dnssec)?;
     let settings = |nameservers| ResolverSettings {
         nameservers,
         timeout: args.timeout,
+        dnssec: dnssec.clone(),
         ..ResolverSettings::default()
     };
     if args.nameservers.is_empty() {
@@ -731,6 +734,13 @@ impl Rotation<'_> {
                 _ if report.private_key_matches != Some(true)
                     || report.worst() == Some(Severity::Error) =>
                 {
+                    // Visible but forged or broken by DNSSEC's evidence: say so, as testkey
+                    // would, rather than wait in silence.
+                    if let Some(bogus) = report.findings.iter().find(|f| {
+                        matches!(f, Finding::Lookup(LookupError::Bogus { .. }))
+                    }) {
+                        output::warning(&format!("{bogus}; rotate does not switch to it"));
+                    }
                     return Ok(None);
                 }
                 _ => {}

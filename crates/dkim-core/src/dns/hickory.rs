@@ -48,7 +48,7 @@ pub enum ResolverSetupError {
     #[error("the number of DNS attempts must be at least 1")]
     ZeroAttempts,
     /// The trust anchor text was refused.
-    #[error("bad DNSSEC trust anchor: {0}")]
+    #[error("DNSSEC trust anchor: {0}")]
     TrustAnchor(#[from] TrustAnchorError),
     /// hickory's transport could not be set up.
     #[error("cannot set up the DNS transport: {source}")]
@@ -230,7 +230,8 @@ mod tests {
         ));
         assert_eq!(
             error.to_string(),
-            "bad DNSSEC trust anchor: the trust anchor holds no DNSKEY or DS record"
+            "DNSSEC trust anchor: no DNSKEY or DS record in it; give the zone's key as \
+             dnssec-keygen's K*.key file or `dig DNSKEY` output holds it"
         );
     }
 

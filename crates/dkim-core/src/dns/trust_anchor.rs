@@ -27,17 +27,17 @@ const NAMED_CONF_WORDS: [&str; 7] = [
 #[non_exhaustive]
 pub enum TrustAnchorError {
     /// The text does not parse as zone-file records.
-    #[error("the trust anchor is not valid zone-file text: {0}")]
+    #[error("not valid zone-file text: {0}")]
     Syntax(String),
     /// The text is a named.conf key statement.
     #[error(
-        "the trust anchor is in named.conf syntax (it says {0}); give the records in zone-file \
-         syntax instead, such as `. IN DS 20326 8 2 E06D44B8...` or the contents of \
+        "it is in named.conf syntax (it says {0}); give the records in zone-file syntax \
+         instead, such as a K*.key file, `. IN DS 20326 8 2 E06D44B8...` or the contents of \
          /usr/share/dns/root.key"
     )]
     NamedConfSyntax(&'static str),
     /// A record that is neither DNSKEY nor DS.
-    #[error("a trust anchor holds DNSKEY and DS records only, not {record_type} (at {name})")]
+    #[error("it may hold DNSKEY and DS records only, not {record_type} (at {name})")]
     UnsupportedRecord {
         /// The record's owner name.
         name: String,
@@ -50,7 +50,10 @@ pub enum TrustAnchorError {
     )]
     NotAZoneKey(String),
     /// No DNSKEY or DS record at all.
-    #[error("the trust anchor holds no DNSKEY or DS record")]
+    #[error(
+        "no DNSKEY or DS record in it; give the zone's key as dnssec-keygen's K*.key file or \
+         `dig DNSKEY` output holds it"
+    )]
     Empty,
 }
 
