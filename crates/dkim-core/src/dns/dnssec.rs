@@ -48,10 +48,12 @@ impl SignatureProblem {
                 format!("{what} carries no signature, yet {zone} is signed; sign the zone again")
             }
             SignatureProblem::UnknownKey => format!(
-                "{what} is signed with a key that is not among the DNSKEY records of {zone};                  sign the zone again with its current keys"
+                "{what} is signed with a key that is not among the DNSKEY records of {zone}; \
+                 sign the zone again with its current keys"
             ),
             SignatureProblem::DoesNotVerify => format!(
-                "the signature over {what} does not verify: the record was changed after the                  zone was signed; sign the zone again"
+                "the signature over {what} does not verify: the record was changed after the \
+                 zone was signed; sign the zone again"
             ),
             SignatureProblem::Expired(at) => format!(
                 "the signature over {what} expired on {}; the zone must be re-signed",

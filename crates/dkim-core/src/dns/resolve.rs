@@ -202,8 +202,9 @@ impl Resolver {
         let Some(validator) = &self.validator else {
             return Ok(());
         };
+        let asked = query_name(name).unwrap_or_else(|_| owner.clone());
         let this = validator
-            .judge(&self.transport, owner, record_type, answers)
+            .judge(&self.transport, &asked, owner, record_type, answers)
             .await;
         let combined = match verdict.take() {
             Some(before) => before.worse(this),

@@ -157,10 +157,11 @@ impl Validator {
     }
 
     /// The verdict on the `record_type` RRset at `owner` among `records` (a response's answer
-    /// section, RRSIGs included).
+    /// section, RRSIGs included), met while looking up `asked`.
     pub(crate) async fn judge(
         &self,
         transport: &Transport,
+        asked: &Name,
         owner: &Name,
         record_type: RecordType,
         records: &[Record],
@@ -169,7 +170,13 @@ impl Validator {
             validator: self,
             transport,
         };
-        walk.judge_rrset(owner, record_type, records).await
+        // The name looked up is said at the start of the line already; name others only.
+        let what = if owner == asked {
+            format!("the {record_type} record")
+        } else {
+            format!("the {record_type} record at {}", display_name(owner))
+        };
+        walk.judge_rrset(&what, owner, record_type, records).await
     }
 }
 
@@ -180,8 +187,13 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    async fn judge_rrset(&self, owner: &Name, record_type: RecordType, records: &[Record]) -> Verdict {
-        let what = format!("the {record_type} record at {}", display_name(owner));
+    async fn judge_rrset(
+        &self,
+        what: &str,
+        owner: &Name,
+        record_type: RecordType,
+        records: &[Record],
+    ) -> Verdict {
         let signatures = signatures_over(records, owner, record_type);
         let Some(signer) = signatures.first().map(|s| s.input().signer_name.clone()) else {
             let zone = match self.zone_of(owner).await {
@@ -193,7 +205,7 @@ impl Walk<'_> {
                     "{what} carries no signature, yet its zone {} is signed (its keys verify \
                      from the trust anchor); sign the zone again, or ask a resolver that keeps \
                      DNSSEC records",
-                    display_name(&zone)
+                    zone_words(&zone)
                 )),
                 ZoneKeys::Other(verdict) => verdict,
             };
@@ -201,14 +213,14 @@ impl Walk<'_> {
         if !signer.zone_of(owner) {
             return Verdict::Bogus(format!(
                 "{what} is signed by {}, which is not a zone it belongs to",
-                display_name(&signer)
+                zone_words(&signer)
             ));
         }
         match self.zone_keys(signer.clone(), 0).await {
             ZoneKeys::Secure { keys, anchor_zone } => {
                 match verify_rrset(owner, records, &signatures, &keys) {
                     Ok(()) => Verdict::Secure(secure_reason(&signer, &anchor_zone)),
-                    Err(problem) => Verdict::Bogus(problem.describe(&what, &signer)),
+                    Err(problem) => Verdict::Bogus(problem.describe(what, &signer)),
                 }
             }
             ZoneKeys::Other(verdict) => verdict,
@@ -259,7 +271,7 @@ impl Walk<'_> {
             if depth > MAX_DEPTH {
                 return ZoneKeys::Other(Verdict::NotValidated(format!(
                     "the chain of trust above {} is too long to follow",
-                    display_name(&zone)
+                    zone_words(&zone)
                 )));
             }
             let cell = {
@@ -321,7 +333,7 @@ impl Walk<'_> {
         if !(parent.zone_of(zone) && parent != *zone) {
             return ZoneKeys::Other(Verdict::Bogus(format!(
                 "the DS record of {zone_name} is signed by {}, which is not its parent zone",
-                display_name(&parent)
+                zone_words(&parent)
             )));
         }
         let what = format!("the DS record of {zone_name}");
@@ -330,7 +342,7 @@ impl Walk<'_> {
                 if signatures.is_empty() {
                     return ZoneKeys::Other(Verdict::Bogus(format!(
                         "{what} carries no signature, yet {} is signed",
-                        display_name(&parent)
+                        zone_words(&parent)
                     )));
                 }
                 if let Err(problem) =
@@ -348,7 +360,7 @@ impl Walk<'_> {
                 return ZoneKeys::Other(Verdict::NotValidated(format!(
                     "{zone_name} is signed (its parent {} publishes a DS record for it), but its \
                      keys could not be fetched: asked for its DNSKEY records, {reason}",
-                    display_name(&parent)
+                    zone_words(&parent)
                 )));
             }
         };
@@ -362,7 +374,7 @@ impl Walk<'_> {
             return ZoneKeys::Other(Verdict::Bogus(format!(
                 "no DNSKEY record of {zone_name} matches the DS record its parent {} publishes; \
                  publish the DS of the zone's current key-signing key at the parent",
-                display_name(&parent)
+                zone_words(&parent)
             )));
         }
         let signatures = signatures_over(&dnskeys, zone, RecordType::DNSKEY);
@@ -396,7 +408,7 @@ impl Walk<'_> {
             )));
         }
         let parent = soa.name.clone();
-        let parent_name = display_name(&parent);
+        let parent_name = zone_words(&parent);
         match self.zone_keys(parent.clone(), depth + 1).await {
             ZoneKeys::Secure { keys, .. } => {
                 match proves_no_ds(zone, &parent, &fetched.authorities, &keys) {
@@ -415,11 +427,7 @@ impl Walk<'_> {
 
     /// The keys of an anchored zone: its DNSKEY RRset, signed by a key the anchor trusts.
     async fn keys_from_anchor(&self, zone: &Name) -> ZoneKeys {
-        let zone_name = if zone.is_root() {
-            "the root zone".to_owned()
-        } else {
-            display_name(zone)
-        };
+        let zone_name = zone_words(zone);
         let dnskeys = match self.fetch(zone, RecordType::DNSKEY).await {
             Ok(fetched) => fetched.answers,
             Err(reason) => {
@@ -499,6 +507,15 @@ impl Walk<'_> {
     }
 }
 
+/// A zone's name in a sentence: `the root zone` for the root, which written alone is a dot.
+fn zone_words(zone: &Name) -> String {
+    if zone.is_root() {
+        "the root zone".to_owned()
+    } else {
+        display_name(zone)
+    }
+}
+
 /// A refusal or failure response code, as the end of a sentence.
 fn code_words(code: ResponseCode) -> String {
     match code {
@@ -523,11 +540,11 @@ fn secure_reason(signer: &Name, anchor_zone: &Name) -> String {
         format!("the trust anchor of {}", display_name(anchor_zone))
     };
     if signer == anchor_zone {
-        format!("signed by {}, whose key is {anchor}", display_name(signer))
+        format!("signed by {}, whose key is {anchor}", zone_words(signer))
     } else {
         format!(
             "signed by {}, verified along DS and DNSKEY records from {anchor}",
-            display_name(signer)
+            zone_words(signer)
         )
     }
 }
