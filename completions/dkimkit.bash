@@ -319,7 +319,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
+            opts="-b -h -V --keytable --signing-table --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --trust-anchor --no-dnssec --stop-after-steps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +394,10 @@ _dkimkit() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -569,7 +573,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__verify__subcmd__file)
-            opts="-h -V --mbox --key --nameserver --timeout --now --ar --authserv-id --json --help --version"
+            opts="-h -V --mbox --key --nameserver --timeout --trust-anchor --no-dnssec --now --ar --authserv-id --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -584,6 +588,10 @@ _dkimkit() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
