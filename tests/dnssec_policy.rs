@@ -20,7 +20,13 @@ fn genkey(dir: &Path, selector: &str) -> String {
     dkimkit_run(
         dir,
         &[
-            "genkey", "-s", selector, "-d", "example.com", "--key-type", "ed25519",
+            "genkey",
+            "-s",
+            selector,
+            "-d",
+            "example.com",
+            "--key-type",
+            "ed25519",
         ],
     )
     .success();
@@ -70,7 +76,14 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
             &server,
             "testkey",
             &[
-                "--trust-anchor", "anchors", "-d", domain, "-s", "sel", "-k", "sel.private",
+                "--trust-anchor",
+                "anchors",
+                "-d",
+                domain,
+                "-s",
+                "sel",
+                "-k",
+                "sel.private",
             ],
         )
     };
@@ -80,9 +93,9 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
             "sel._domainkey.example.com: warning: DNSSEC not validated: the name server answers \
              for example.com but not for its parent zone"
         ) && unsigned.stdout.contains("--trust-anchor")
-            && unsigned
-                .stdout
-                .ends_with("key OK (ed25519 256 bits; matches sel.private; DNSSEC: not validated)\n"),
+            && unsigned.stdout.ends_with(
+                "key OK (ed25519 256 bits; matches sel.private; DNSSEC: not validated)\n"
+            ),
         "{}",
         unsigned.stdout
     );
@@ -121,7 +134,13 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
         d,
         &server,
         "testkey",
-        &["--trust-anchor", "anchors", "--keytable", "KeyTable", "--json"],
+        &[
+            "--trust-anchor",
+            "anchors",
+            "--keytable",
+            "KeyTable",
+            "--json",
+        ],
     )
     .success();
     let json: serde_json::Value = serde_json::from_str(&table.stdout).unwrap();
@@ -173,11 +192,20 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
         d,
         &server,
         "verify-file",
-        &["--trust-anchor", "anchors", "--ar", "--authserv-id", "mx", "signed.example.eml"],
+        &[
+            "--trust-anchor",
+            "anchors",
+            "--ar",
+            "--authserv-id",
+            "mx",
+            "signed.example.eml",
+        ],
     )
     .success();
     assert!(
-        results.stdout.contains("dkim=pass (DNSSEC secure) header.d=signed.example"),
+        results
+            .stdout
+            .contains("dkim=pass (DNSSEC secure) header.d=signed.example"),
         "{}",
         results.stdout
     );
@@ -229,8 +257,17 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
             server,
             "rotate",
             &[
-                "--keytable", "KeyTable", "--keys-dir", "keys", "--publish", "manual",
-                "--trust-anchor", "anchor", "--now", &now, "--json",
+                "--keytable",
+                "KeyTable",
+                "--keys-dir",
+                "keys",
+                "--publish",
+                "manual",
+                "--trust-anchor",
+                "anchor",
+                "--now",
+                &now,
+                "--json",
             ],
         )
         .success()
@@ -238,7 +275,10 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
     let first = rotate(&server, 0);
     let report: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
     let change = &report["dns_changes"][0];
-    assert_eq!(change["name"], "202611._domainkey.signed.example", "{report:#}");
+    assert_eq!(
+        change["name"], "202611._domainkey.signed.example",
+        "{report:#}"
+    );
     let value = change["value"].as_str().unwrap().to_owned();
     let published = format!("{txt}202611._domainkey IN TXT \"{value}\"\n");
 
@@ -251,13 +291,25 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
         d,
         &server,
         "testkey",
-        &["--trust-anchor", "anchor", "-d", "signed.example", "-s", "202611"],
+        &[
+            "--trust-anchor",
+            "anchor",
+            "-d",
+            "signed.example",
+            "-s",
+            "202611",
+        ],
     );
     assert_eq!(testkey.status, 1, "{}", testkey.stdout);
-    assert!(testkey.stdout.contains("DNSSEC says bogus"), "{}", testkey.stdout);
+    assert!(
+        testkey.stdout.contains("DNSSEC says bogus"),
+        "{}",
+        testkey.stdout
+    );
     let waiting = rotate(&server, 1);
     assert!(
-        waiting.stderr.contains("DNSSEC says bogus") && waiting.stderr.contains("rotate does not switch to it"),
+        waiting.stderr.contains("DNSSEC says bogus")
+            && waiting.stderr.contains("rotate does not switch to it"),
         "{}",
         waiting.stderr
     );
@@ -270,10 +322,21 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
         d,
         &server,
         "testkey",
-        &["--trust-anchor", "anchor", "-d", "signed.example", "-s", "202611"],
+        &[
+            "--trust-anchor",
+            "anchor",
+            "-d",
+            "signed.example",
+            "-s",
+            "202611",
+        ],
     )
     .success();
-    assert!(testkey.stdout.contains("DNSSEC: secure"), "{}", testkey.stdout);
+    assert!(
+        testkey.stdout.contains("DNSSEC: secure"),
+        "{}",
+        testkey.stdout
+    );
     rotate(&server, 2);
     let table = std::fs::read_to_string(d.join("KeyTable")).unwrap();
     assert!(table.contains("signed.example:202611:"), "{table}");

@@ -42,12 +42,7 @@ fn every_key_size_and_type_passes_with_and_without_the_private_key() {
     let server = NamedServer::start(&[Zone::new("example.com", &zone)]);
     for (selector, _, described) in &keys {
         let private = format!("{selector}.private");
-        let plain = testkey(
-            dir.path(),
-            &server,
-            &["-d", "example.com", "-s", selector],
-        )
-        .success();
+        let plain = testkey(dir.path(), &server, &["-d", "example.com", "-s", selector]).success();
         assert!(
             plain.stdout.ends_with(&format!(
                 "{selector}._domainkey.example.com: key OK ({described}; DNSSEC: not validated)\n"
@@ -58,14 +53,7 @@ fn every_key_size_and_type_passes_with_and_without_the_private_key() {
         let with_key = testkey(
             dir.path(),
             &server,
-            &[
-                                "-d",
-                "example.com",
-                "-s",
-                selector,
-                "-k",
-                &private,
-            ],
+            &["-d", "example.com", "-s", selector, "-k", &private],
         )
         .success();
         assert!(
@@ -76,12 +64,7 @@ fn every_key_size_and_type_passes_with_and_without_the_private_key() {
             with_key.stdout
         );
     }
-    let weak = testkey(
-        dir.path(),
-        &server,
-        &["-d", "example.com", "-s", "r1024"],
-    )
-    .success();
+    let weak = testkey(dir.path(), &server, &["-d", "example.com", "-s", "r1024"]).success();
     assert!(weak.stdout.contains(
         "r1024._domainkey.example.com: warning: the key has 1024 bits; RFC 8301 recommends 2048: use 2048 bits or more for the next key (RFC 8301)\n"
     ), "{}", weak.stdout);
@@ -136,7 +119,12 @@ fn dnssec_secure_insecure_and_bogus() {
             "{}",
             bogus.stdout
         );
-        assert_eq!(bogus.stdout.matches("DNSSEC").count(), 1, "{}", bogus.stdout);
+        assert_eq!(
+            bogus.stdout.matches("DNSSEC").count(),
+            1,
+            "{}",
+            bogus.stdout
+        );
     }
     let expired = check("expired.example");
     assert!(expired.stdout.contains("expired"), "{}", expired.stdout);
@@ -264,7 +252,7 @@ fn each_problem_has_its_message_and_exit_status() {
         dir.path(),
         &server,
         &[
-                        "-v",
+            "-v",
             "-d",
             "example.com",
             "-s",
@@ -299,7 +287,7 @@ fn each_problem_has_its_message_and_exit_status() {
             &address,
             "--timeout",
             "300ms",
-                        "-d",
+            "-d",
             "example.com",
             "-s",
             "good",
@@ -318,7 +306,7 @@ fn each_problem_has_its_message_and_exit_status() {
             "good",
             "-k",
             "missing.private",
-                    ],
+        ],
     )
     .fails_with(2, "cannot read missing.private");
     dkimkit_run(dir.path(), &["testkey", "-d", "example.com"]).fails_with(2, "--selector");
@@ -381,11 +369,7 @@ fn a_keytable_of_1000_entries_with_one_bad_one() {
         );
         assert!(result.stdout.contains("s500._domainkey.example.com: error: s500._domainkey.example.com: no such name in DNS (NXDOMAIN)"));
     }
-    let json = testkey(
-        d,
-        &server,
-        &["--keytable", "KeyTable", "--json"],
-    );
+    let json = testkey(d, &server, &["--keytable", "KeyTable", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let keys = json["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1000);

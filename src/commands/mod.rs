@@ -123,11 +123,7 @@ struct Dns {
 impl Dns {
     /// DNS through `nameservers` (`IP[:PORT]`; none for the system's resolver), validating as
     /// `dnssec` asks.
-    fn new(
-        nameservers: &[String],
-        timeout: Duration,
-        dnssec: &DnssecArgs,
-    ) -> anyhow::Result<Self> {
+    fn new(nameservers: &[String], timeout: Duration, dnssec: &DnssecArgs) -> anyhow::Result<Self> {
         let dnssec = dnssec_setting(dnssec)?;
         let nameservers = nameservers
             .iter()

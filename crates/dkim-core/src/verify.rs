@@ -278,18 +278,11 @@ fn verify_with(
                 continue;
             }
         };
-        let verdict = SignatureVerdict::new(Some(&signature));
-        match check_before_body(&signature, lookup, keys, now) {
-            Err((result, reason, dnssec)) => verdicts.push(SignatureVerdict {
-                dnssec,
-                ..verdict.with(result, reason)
-            }),
-            Ok((key, testing, dnssec)) => {
-                verdicts.push(SignatureVerdict {
-                    testing,
-                    dnssec,
-                    ..verdict
-                });
+        let mut verdict = SignatureVerdict::new(Some(&signature));
+        match check_before_body(&signature, lookup, keys, now, &mut verdict.dnssec) {
+            Err((result, reason)) => verdicts.push(verdict.with(result, reason)),
+            Ok((key, testing)) => {
+                verdicts.push(SignatureVerdict { testing, ..verdict });
                 let hasher_key = (signature.canonicalization.body, signature.body_length);
                 let hasher = hasher_keys
                     .iter()
@@ -341,40 +334,36 @@ fn read_body(reader: &mut impl BufRead, hashers: &mut [BodyHasher]) -> io::Resul
 }
 
 /// Everything that can be decided before the body is read: the algorithm, the expiry, then the
-/// key (RFC 6376 6.1.1, 6.1.2). Returns the key, whether its record says the domain is testing,
-/// and what DNSSEC said of the record (also when the key is refused).
+/// key (RFC 6376 6.1.1, 6.1.2). Returns the key and whether its record says the domain is
+/// testing; sets `dnssec` to what DNSSEC said of the record (also when the key is refused).
 fn check_before_body(
     signature: &DkimSignature,
     lookup: &dyn KeyLookup,
     keys: &PreparedKeys,
     now: u64,
-) -> Result<(Arc<PreparedKey>, bool, Option<DnssecStatus>), (DkimResult, Reason, Option<DnssecStatus>)>
-{
+    dnssec: &mut Option<DnssecStatus>,
+) -> Result<(Arc<PreparedKey>, bool), (DkimResult, Reason)> {
     if signature.algorithm == SigningAlgorithm::RsaSha1 {
-        return Err((DkimResult::Fail, Reason::Sha1Refused, None));
+        return Err((DkimResult::Fail, Reason::Sha1Refused));
     }
     if let Some(at) = signature.expiration.filter(|x| *x < now) {
-        return Err((DkimResult::Fail, Reason::Expired { at }, None));
+        return Err((DkimResult::Fail, Reason::Expired { at }));
     }
-    let answer = match lookup.lookup_txt(&signature.key_name()) {
-        Ok(answer) => answer,
-        Err(e @ LookupError::Bogus { .. }) => {
-            return Err((
-                DkimResult::PermError,
-                Reason::KeyNotFound(e.to_string()),
-                Some(DnssecStatus::Bogus),
-            ));
+    let answer = lookup.lookup_txt(&signature.key_name()).map_err(|e| {
+        if matches!(e, LookupError::Bogus { .. }) {
+            *dnssec = Some(DnssecStatus::Bogus);
         }
-        Err(e) if e.is_temporary() => {
-            return Err((DkimResult::TempError, Reason::DnsFailure(e.to_string()), None));
+        if e.is_temporary() {
+            (DkimResult::TempError, Reason::DnsFailure(e.to_string()))
+        } else {
+            (DkimResult::PermError, Reason::KeyNotFound(e.to_string()))
         }
-        Err(e) => return Err((DkimResult::PermError, Reason::KeyNotFound(e.to_string()), None)),
-    };
+    })?;
     // Only a lookup that validated gives a reason; a status without one was never judged.
-    let dnssec = answer.dnssec_reason.is_some().then_some(answer.dnssec);
-    let key = check_key(signature, &answer, keys).map_err(|(result, reason)| (result, reason, dnssec))?;
+    *dnssec = answer.dnssec_reason.is_some().then_some(answer.dnssec);
+    let key = check_key(signature, &answer, keys)?;
     let testing = key.record.testing;
-    Ok((key, testing, dnssec))
+    Ok((key, testing))
 }
 
 /// The key `answer` gives for `signature`, checked against it (RFC 6376 6.1.2).

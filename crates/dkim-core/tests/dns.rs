@@ -500,7 +500,10 @@ fn an_authoritative_only_server_gives_not_validated_with_the_reason() {
     // The server holds example.com (unsigned) and signed.example (signed), and nothing above:
     // it refuses the root's DNSKEY query and answers the DS queries from the child zones.
     let server = NamedServer::start(&[
-        Zone::new("example.com", &ed25519_record("sel", "example.com").zone_entry),
+        Zone::new(
+            "example.com",
+            &ed25519_record("sel", "example.com").zone_entry,
+        ),
         Zone::new(
             "signed.example",
             &ed25519_record("sel", "signed.example").zone_entry,
@@ -508,7 +511,10 @@ fn an_authoritative_only_server_gives_not_validated_with_the_reason() {
         .signed(),
     ]);
     let lookup = root_validating_lookup_at(&server);
-    for name in ["sel._domainkey.example.com", "sel._domainkey.signed.example"] {
+    for name in [
+        "sel._domainkey.example.com",
+        "sel._domainkey.signed.example",
+    ] {
         let answer = lookup.lookup_txt(name).unwrap();
         assert_eq!(answer.dnssec, DnssecStatus::NotValidated, "{name}");
         let reason = answer.dnssec_reason.unwrap();
@@ -529,7 +535,11 @@ fn an_authoritative_only_server_gives_not_validated_with_the_reason() {
 #[test]
 fn a_zones_own_key_as_anchor_at_its_own_server() {
     let server = NamedServer::start(&[
-        Zone::new("example.com", &ed25519_record("sel", "example.com").zone_entry).signed(),
+        Zone::new(
+            "example.com",
+            &ed25519_record("sel", "example.com").zone_entry,
+        )
+        .signed(),
         Zone::new(
             "altered.example",
             "sel._domainkey IN TXT \"v=DKIM1; k=ed25519; p=AAAA\"\n",
@@ -540,7 +550,10 @@ fn a_zones_own_key_as_anchor_at_its_own_server() {
             &ed25519_record("sel", "expired.example").zone_entry,
         )
         .signed_expired(),
-        Zone::new("example.net", &ed25519_record("sel", "example.net").zone_entry),
+        Zone::new(
+            "example.net",
+            &ed25519_record("sel", "example.net").zone_entry,
+        ),
     ]);
     // Several anchors in one file, one per zone, as K*.key files concatenated.
     let anchors = [
@@ -585,10 +598,11 @@ fn a_zones_own_key_as_anchor_at_its_own_server() {
 fn a_signed_zone_whose_records_lack_signatures_is_bogus_and_says_why() {
     // example.com is signed (DS in the signed root), and the signature over its key record is
     // made to cover another type after signing: the TXT record is served without one.
-    let server = signed_root(&[
-        Zone::new("example.com", &ed25519_record("sel", "example.com").zone_entry)
-            .altered_after_signing("RRSIG\tTXT ", "RRSIG\tHINFO "),
-    ]);
+    let server = signed_root(&[Zone::new(
+        "example.com",
+        &ed25519_record("sel", "example.com").zone_entry,
+    )
+    .altered_after_signing("RRSIG\tTXT ", "RRSIG\tHINFO ")]);
     let lookup = validating_lookup_at(&server, server.trust_anchor());
     let error = lookup.lookup_txt("sel._domainkey.example.com").unwrap_err();
     assert!(

@@ -736,9 +736,11 @@ impl Rotation<'_> {
                 {
                     // Visible but forged or broken by DNSSEC's evidence: say so, as testkey
                     // would, rather than wait in silence.
-                    if let Some(bogus) = report.findings.iter().find(|f| {
-                        matches!(f, Finding::Lookup(LookupError::Bogus { .. }))
-                    }) {
+                    if let Some(bogus) = report
+                        .findings
+                        .iter()
+                        .find(|f| matches!(f, Finding::Lookup(LookupError::Bogus { .. })))
+                    {
                         output::warning(&format!("{bogus}; rotate does not switch to it"));
                     }
                     return Ok(None);

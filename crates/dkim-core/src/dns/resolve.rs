@@ -12,7 +12,9 @@ use hickory_resolver::NameServerPool;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer, RetryDnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
+};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 use super::answer::{Step, cname_target, interpret, txt_value};
@@ -74,10 +76,7 @@ impl Resolver {
                 )))
             ) {
                 let hops = followed.len();
-                if let Some(end) = self
-                    .runaway_chain(&current, &visited, hops)
-                    .await
-                {
+                if let Some(end) = self.runaway_chain(&current, &visited, hops).await {
                     return Err(dangling(&end));
                 }
             }
@@ -146,19 +145,11 @@ impl Resolver {
     /// looping or overlong chain without saying why, and that would pass for a temporary failure
     /// to retry forever; asking for the CNAME records themselves (which no server chases) shows
     /// the misconfiguration. `visited` holds the names the lookup passed already.
-    async fn runaway_chain(
-        &self,
-        start: &Name,
-        visited: &[Name],
-        hops: usize,
-    ) -> Option<Name> {
+    async fn runaway_chain(&self, start: &Name, visited: &[Name], hops: usize) -> Option<Name> {
         let mut seen = visited.to_vec();
         let mut current = start.clone();
         for _ in hops..MAX_CNAME_CHAIN {
-            let response = self
-                .query(&current, RecordType::CNAME)
-                .await
-                .ok()?;
+            let response = self.query(&current, RecordType::CNAME).await.ok()?;
             let target = response
                 .answers
                 .iter()

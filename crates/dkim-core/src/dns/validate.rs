@@ -92,7 +92,10 @@ impl Verdict {
 #[derive(Debug, Clone)]
 enum ZoneKeys {
     /// Its DNSKEY records, authenticated from the anchor of `anchor_zone`.
-    Secure { keys: Vec<DNSKEY>, anchor_zone: Name },
+    Secure {
+        keys: Vec<DNSKEY>,
+        anchor_zone: Name,
+    },
     /// Anything else: the verdict that every record of the zone inherits.
     Other(Verdict),
 }
@@ -345,9 +348,7 @@ impl Walk<'_> {
                         zone_words(&parent)
                     )));
                 }
-                if let Err(problem) =
-                    verify_rrset(zone, &fetched.answers, &signatures, &keys)
-                {
+                if let Err(problem) = verify_rrset(zone, &fetched.answers, &signatures, &keys) {
                     return ZoneKeys::Other(Verdict::Bogus(problem.describe(&what, &parent)));
                 }
                 anchor_zone
@@ -367,7 +368,11 @@ impl Walk<'_> {
         let keys = zone_keys_in(&dnskeys, zone);
         let vouched: Vec<DNSKEY> = keys
             .iter()
-            .filter(|key| ds_set.iter().any(|ds| ds.covers(zone, key).unwrap_or(false)))
+            .filter(|key| {
+                ds_set
+                    .iter()
+                    .any(|ds| ds.covers(zone, key).unwrap_or(false))
+            })
             .cloned()
             .collect();
         if vouched.is_empty() {
@@ -550,12 +555,18 @@ fn secure_reason(signer: &Name, anchor_zone: &Name) -> String {
 }
 
 /// The RRSIGs at `owner` covering `record_type` among `records`.
-fn signatures_over<'a>(records: &'a [Record], owner: &Name, record_type: RecordType) -> Vec<&'a RRSIG> {
+fn signatures_over<'a>(
+    records: &'a [Record],
+    owner: &Name,
+    record_type: RecordType,
+) -> Vec<&'a RRSIG> {
     records
         .iter()
         .filter(|r| r.name == *owner)
         .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) if rrsig.input().type_covered == record_type => {
+            RData::DNSSEC(DNSSECRData::RRSIG(rrsig))
+                if rrsig.input().type_covered == record_type =>
+            {
                 Some(rrsig)
             }
             _ => None,
