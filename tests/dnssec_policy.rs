@@ -9,10 +9,10 @@
 //! - verify-file and rotate give the same verdicts.
 
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 use named_harness::{NamedServer, Zone};
 
+use crate::rotate::{DAY, START, one_key_due};
 use crate::util::{Run, dkimkit_run, temp_dir};
 
 /// genkey's SELECTOR.txt for `selector` (relative owner name), with its key in `dir`.
@@ -211,43 +211,11 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
     );
 }
 
-const DAY: u64 = 86_400;
-/// 2026-11-01T04:00:00Z: a month after the key was made, so rotation is due.
-const START: u64 = 1_793_505_600;
-
 #[test]
 fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
     let dir = temp_dir();
     let d = dir.path();
-    std::fs::create_dir_all(d.join("keys/signed.example")).unwrap();
-    dkimkit_run(
-        d,
-        &[
-            "genkey",
-            "-D",
-            "keys/signed.example",
-            "-s",
-            "202610",
-            "-d",
-            "signed.example",
-            "--key-type",
-            "ed25519",
-        ],
-    )
-    .success();
-    let key = d.join("keys/signed.example/202610.private");
-    std::fs::File::options()
-        .write(true)
-        .open(&key)
-        .unwrap()
-        .set_modified(UNIX_EPOCH + Duration::from_secs(START - 31 * DAY))
-        .unwrap();
-    std::fs::write(
-        d.join("KeyTable"),
-        format!("signed signed.example:202610:{}\n", key.display()),
-    )
-    .unwrap();
-    let txt = std::fs::read_to_string(d.join("keys/signed.example/202610.txt")).unwrap();
+    let txt = one_key_due(d, "signed", "signed.example");
     let mut server = NamedServer::start(&[Zone::new("signed.example", &txt).signed()]);
     std::fs::write(d.join("anchor"), server.ksk_dnskey("signed.example")).unwrap();
     let rotate = |server: &NamedServer, day: u64| {
@@ -287,19 +255,22 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
         Zone::new("signed.example", &published)
             .altered_after_signing(&format!("\"{value}\""), &format!("\"{value} \"")),
     );
-    let testkey = at(
-        d,
-        &server,
-        "testkey",
-        &[
-            "--trust-anchor",
-            "anchor",
-            "-d",
-            "signed.example",
-            "-s",
-            "202611",
-        ],
-    );
+    let testkey_next = |server: &NamedServer| {
+        at(
+            d,
+            server,
+            "testkey",
+            &[
+                "--trust-anchor",
+                "anchor",
+                "-d",
+                "signed.example",
+                "-s",
+                "202611",
+            ],
+        )
+    };
+    let testkey = testkey_next(&server);
     assert_eq!(testkey.status, 1, "{}", testkey.stdout);
     assert!(
         testkey.stdout.contains("DNSSEC says bogus"),
@@ -318,20 +289,7 @@ fn rotate_never_switches_to_a_record_testkey_calls_bogus() {
 
     // Signed properly: secure for testkey, and rotate switches.
     server.replace_zone(Zone::new("signed.example", &published).signed());
-    let testkey = at(
-        d,
-        &server,
-        "testkey",
-        &[
-            "--trust-anchor",
-            "anchor",
-            "-d",
-            "signed.example",
-            "-s",
-            "202611",
-        ],
-    )
-    .success();
+    let testkey = testkey_next(&server).success();
     assert!(
         testkey.stdout.contains("DNSSEC: secure"),
         "{}",

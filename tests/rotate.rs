@@ -4,16 +4,16 @@
 //! never change.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use named_harness::{NamedServer, Zone};
 
 use crate::util::{Run, dkimkit_run, temp_dir};
 
-const DAY: u64 = 86_400;
+pub(crate) const DAY: u64 = 86_400;
 /// 2026-11-01T04:00:00Z, the first run.
-const START: u64 = 1_793_505_600;
+pub(crate) const START: u64 = 1_793_505_600;
 const OVERLAP: u64 = 14 * DAY;
 const MANAGED: [&str; 2] = ["example.com", "example.org"];
 
@@ -54,15 +54,8 @@ impl Setup {
             ],
         )
         .success();
-        let made = UNIX_EPOCH + Duration::from_secs(START - 31 * DAY);
         for domain in MANAGED {
-            let key = d.join(format!("keys/{domain}/202610.private"));
-            std::fs::File::options()
-                .write(true)
-                .open(&key)
-                .unwrap()
-                .set_modified(made)
-                .unwrap();
+            made_a_month_before_start(&d.join(format!("keys/{domain}/202610.private")));
         }
         let keytable = format!(
             "# KeyTable, as the seed guides write it\n\
@@ -110,6 +103,45 @@ impl Setup {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// A KeyTable in `d` of one entry, `name`, for `domain`: a key with selector 202610 under
+/// keys/DOMAIN/, made a month before the first run. Returns genkey's .txt, for the zone.
+pub(crate) fn one_key_due(d: &Path, name: &str, domain: &str) -> String {
+    let keys = format!("keys/{domain}");
+    dkimkit_run(
+        d,
+        &[
+            "genkey",
+            "-D",
+            &keys,
+            "-s",
+            "202610",
+            "-d",
+            domain,
+            "--key-type",
+            "ed25519",
+        ],
+    )
+    .success();
+    let key = d.join(format!("{keys}/202610.private"));
+    made_a_month_before_start(&key);
+    std::fs::write(
+        d.join("KeyTable"),
+        format!("{name} {domain}:202610:{}\n", key.display()),
+    )
+    .unwrap();
+    std::fs::read_to_string(d.join(format!("{keys}/202610.txt"))).unwrap()
+}
+
+/// Dates `key` a month before the first run, so that rotation is due then.
+fn made_a_month_before_start(key: &Path) {
+    std::fs::File::options()
+        .write(true)
+        .open(key)
+        .unwrap()
+        .set_modified(UNIX_EPOCH + Duration::from_secs(START - 31 * DAY))
+        .unwrap();
 }
 
 fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Run {
@@ -379,7 +411,7 @@ fn thirteen_months_with_the_records_published_by_hand() {
 
 /// Every file under the setup's directory, with its contents.
 fn snapshot(setup: &Setup) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &std::path::Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    fn walk(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -617,36 +649,7 @@ fn a_run_killed_after_any_step_is_completed_by_the_next() {
 fn selectors_delegated_with_a_cname_are_published_at_the_target() {
     let dir = temp_dir();
     let d = dir.path();
-    dkimkit_run(
-        d,
-        &[
-            "genkey",
-            "-D",
-            "keys",
-            "-s",
-            "202610",
-            "-d",
-            "example.org",
-            "-d",
-            "example.com",
-            "--key-type",
-            "ed25519",
-        ],
-    )
-    .success();
-    let key = d.join("keys/example.org/202610.private");
-    std::fs::File::options()
-        .write(true)
-        .open(&key)
-        .unwrap()
-        .set_modified(UNIX_EPOCH + Duration::from_secs(START - 31 * DAY))
-        .unwrap();
-    std::fs::write(
-        d.join("KeyTable"),
-        format!("org example.org:202610:{}\n", key.display()),
-    )
-    .unwrap();
-    let txt = std::fs::read_to_string(d.join("keys/example.org/202610.txt")).unwrap();
+    let txt = one_key_due(d, "org", "example.org");
     // The domain delegates its next selectors to a zone the tool manages.
     let org = format!(
         "{txt}202611._domainkey IN CNAME 202611.example-org.keys.example.net.\n\
