@@ -696,6 +696,7 @@ fn proves_no_ds(
     Err("its answer holds no verified NSEC or NSEC3 record proving it".to_owned())
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Nsec3Relation {
     Matches,
     Covers,
@@ -757,6 +758,48 @@ mod tests {
         assert_eq!(decode_base32hex(b"cpnmuoj1e8").unwrap(), b"foobar");
         assert_eq!(decode_base32hex(b"CO"), Some(b"f".to_vec()));
         assert_eq!(decode_base32hex(b"W"), None);
+    }
+
+    #[test]
+    fn nsec3_records_match_or_cover_a_names_hash() {
+        use hickory_resolver::proto::dnssec::Nsec3HashAlgorithm;
+        let name = |text: &str| Name::from_ascii(text).unwrap();
+        let salt = vec![0xaa, 0xbb, 0xcc, 0xdd];
+        let nsec3 = |opt_out, next: Vec<u8>| {
+            NSEC3::new(
+                Nsec3HashAlgorithm::SHA1,
+                opt_out,
+                12,
+                salt.clone(),
+                next,
+                [RecordType::NS],
+            )
+        };
+        // RFC 5155 appendix A: H(example) = 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom (salt aabbccdd,
+        // 12 iterations).
+        let apex = name("0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.");
+        assert_eq!(
+            nsec3_relation(&nsec3(false, vec![0xff; 20]), &apex, &name("example.")),
+            Some(Nsec3Relation::Matches)
+        );
+        // From the lowest hash to the highest: covers every other name.
+        let lowest = name("00000000000000000000000000000000.example.");
+        assert_eq!(
+            nsec3_relation(&nsec3(true, vec![0xff; 20]), &lowest, &name("a.example.")),
+            Some(Nsec3Relation::Covers)
+        );
+        // A range holding no hash of a real name, and the wrap-around of the last record.
+        let mut next = vec![0; 20];
+        next[19] = 1;
+        assert_eq!(
+            nsec3_relation(&nsec3(true, next.clone()), &lowest, &name("a.example.")),
+            None
+        );
+        let highest = name("vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv.example.");
+        assert_eq!(
+            nsec3_relation(&nsec3(true, next), &highest, &name("a.example.")),
+            None
+        );
     }
 
     #[test]
