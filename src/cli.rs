@@ -94,7 +94,7 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ),
             (
                 "Against the primary name server, with the zone's own DNSSEC anchor:",
-                "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor example.com.ds",
+                "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor Kexample.com.+013+54621.key",
             ),
         ],
         "rotate" => &[
@@ -241,9 +241,11 @@ pub enum Command {
                       DNSSEC status, or each problem on its own line with what to do.\n\n\
                       opendkim-testkey's flags work (-d, -s, -k, -v, -x). With --keytable, or -x \
                       naming an opendkim.conf with a KeyTable, every key is checked, concurrently. \
-                      Answers are DNSSEC-validated from the root's trust anchors unless \
-                      --trust-anchor or --no-dnssec says otherwise. The exit status is the worst \
-                      key's: 1 for a problem, 3 when only temporary DNS failures stood in the way."
+                      DNSSEC is judged zone by zone, as verify-file and rotate judge it: secure, \
+                      insecure (proven unsigned), not validated (the chain of trust could not be \
+                      followed, as at an authoritative-only server: a warning with the reason) or \
+                      bogus (a problem). The exit status is the worst key's: 1 for a problem, 3 \
+                      when only temporary DNS failures stood in the way."
     )]
     Testkey(TestkeyArgs),
 
@@ -253,7 +255,8 @@ pub enum Command {
         long_about = "The monthly rotation cycle, on opendkim's own files. For each KeyTable entry \
                       whose key file is under --keys-dir: when its key is older than --every, \
                       make the next key (selector from --selector-format) beside it and publish \
-                      its record; once the record is visible (checked in DNS, as testkey checks), \
+                      its record; once the record is visible (checked in DNS, as testkey checks, \
+                      DNSSEC included), \
                       switch the KeyTable entry to it atomically and run --reload-command; once \
                       --overlap has passed, withdraw the old record and move the old key to \
                       retired/ (it is never deleted).\n\n\
