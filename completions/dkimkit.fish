@@ -82,9 +82,11 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s V -l versi
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l key -d 'A key record to use instead of DNS: NAME is SELECTOR._domainkey.DOMAIN, and the record is given as its value or as a file (such as genkey\'s SELECTOR.txt)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l now -d 'Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l authserv-id -d 'The authserv-id of the Authentication-Results field [default: this host\'s name]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l mbox -d 'Read the files as mbox mailboxes (mboxrd: ">From " lines are unescaped)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l no-dnssec -d 'Do not validate DNSSEC'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l ar -d 'Print an Authentication-Results header field (RFC 8601) for each message'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l json -d 'Print one JSON document with every message and signature'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -96,7 +98,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l keytable -d 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s x -l config -d 'Check the keys this opendkim.conf names: its KeyTable, or Domain, Selector and KeyFile [default: /etc/opendkim.conf when nothing else says which keys]' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l timeout -d 'How long to wait for a DNS answer' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l trust-anchor -d 'Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root\'s' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l jobs -d 'How many keys to check at once' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s v -l verbose -d 'Say more: the record found and the CNAMEs followed (repeatable, as opendkim-testkey\'s)'
@@ -127,11 +129,13 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-co
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check records at this name server (repeatable: list the primary and every secondary). A new record counts as published only when every one serves it, an old one as withdrawn only when none does; the first is also asked where a selector\'s CNAME points [default: the system\'s resolver]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose -d 'List the settings used'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l no-dnssec -d 'Do not validate DNSSEC'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s x -l config -d 'Read the keys from this opendkim.conf when no DATASET is given: its KeyTable, or its Domain, Selector and KeyFile [default: /etc/opendkim.conf, if it exists]' -r -F

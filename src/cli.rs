@@ -99,7 +99,7 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ),
             (
                 "Against the primary name server, with the zone's own DNSSEC anchor:",
-                "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor example.com.ds",
+                "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor Kexample.com.+013+54621.key",
             ),
         ],
         "rotate" => &[
@@ -273,9 +273,11 @@ pub enum Command {
                       DNSSEC status, or each problem on its own line with what to do.\n\n\
                       opendkim-testkey's flags work (-d, -s, -k, -v, -x). With --keytable, or -x \
                       naming an opendkim.conf with a KeyTable, every key is checked, concurrently. \
-                      Answers are DNSSEC-validated from the root's trust anchors unless \
-                      --trust-anchor or --no-dnssec says otherwise. The exit status is the worst \
-                      key's: 1 for a problem, 3 when only temporary DNS failures stood in the way."
+                      DNSSEC is judged zone by zone, as verify-file and rotate judge it: secure, \
+                      insecure (proven unsigned), not validated (the chain of trust could not be \
+                      followed, as at an authoritative-only server: a warning with the reason) or \
+                      bogus (a problem). The exit status is the worst key's: 1 for a problem, 3 \
+                      when only temporary DNS failures stood in the way."
     )]
     Testkey(TestkeyArgs),
 
@@ -285,7 +287,8 @@ pub enum Command {
         long_about = "The monthly rotation cycle, on opendkim's own files. For each KeyTable entry \
                       whose key file is under --keys-dir: when its key is older than --every, \
                       make the next key (selector from --selector-format) beside it and publish \
-                      its record; once the record is visible (checked in DNS, as testkey checks), \
+                      its record; once the record is visible (checked in DNS, as testkey checks, \
+                      DNSSEC included), \
                       switch the KeyTable entry to it atomically and run --reload-command; once \
                       --overlap has passed, withdraw the old record and, once no name server \
                       serves it, move the old key to retired/ (it is never deleted).\n\n\
@@ -719,6 +722,9 @@ pub struct VerifyFileArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
+
     /// Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<u64>,
@@ -734,6 +740,22 @@ pub struct VerifyFileArgs {
     /// Print one JSON document with every message and signature
     #[arg(long, conflicts_with = "ar")]
     pub json: bool,
+}
+
+/// DNSSEC validation of key records: one policy for every subcommand that looks keys up
+/// (testkey, verify-file, rotate's visibility check), judged zone by zone.
+#[derive(Debug, Args)]
+pub struct DnssecArgs {
+    /// Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen's
+    /// K*.key, `dig DNSKEY` and unbound's anchor file hold them): a zone under one is validated
+    /// from it, every other zone from the root's built-in keys (replaced by a root anchor given
+    /// here)
+    #[arg(long, value_name = "FILE", conflicts_with = "no_dnssec")]
+    pub trust_anchor: Option<PathBuf>,
+
+    /// Do not validate DNSSEC
+    #[arg(long)]
+    pub no_dnssec: bool,
 }
 
 /// `dkimkit testkey`.
@@ -777,13 +799,8 @@ pub struct TestkeyArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root's
-    #[arg(long, value_name = "FILE", conflicts_with = "no_dnssec")]
-    pub trust_anchor: Option<PathBuf>,
-
-    /// Do not validate DNSSEC
-    #[arg(long)]
-    pub no_dnssec: bool,
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
 
     /// How many keys to check at once
     #[arg(long, value_name = "N", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -921,6 +938,9 @@ pub struct RotateArgs {
     /// How long to wait for a DNS answer
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
 
     /// Stop after this many steps, as if killed (for testing that every step is resumable)
     #[arg(long, value_name = "N", hide = true)]

@@ -389,7 +389,6 @@ fn hostile_keys_and_key_records() {
             "2",
             "--nameserver",
             &address,
-            "--no-dnssec",
             "-d",
             "example.com",
             "-s",

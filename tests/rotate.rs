@@ -4,7 +4,7 @@
 //! never change.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use named_harness::{NamedServer, Zone};
 
@@ -54,10 +54,7 @@ impl Setup {
         )
         .success();
         for domain in MANAGED {
-            set_modified(
-                &d.join(format!("keys/{domain}/202610.private")),
-                START - 31 * DAY,
-            );
+            made_a_month_before_start(&d.join(format!("keys/{domain}/202610.private")));
         }
         let keytable = format!(
             "# KeyTable, as the seed guides write it\n\
@@ -115,6 +112,40 @@ impl Setup {
     }
 }
 
+/// A KeyTable in `d` of one entry, `name`, for `domain`: a key with selector 202610 under
+/// keys/DOMAIN/, made a month before the first run. Returns genkey's .txt, for the zone.
+pub(crate) fn one_key_due(d: &Path, name: &str, domain: &str) -> String {
+    let keys = format!("keys/{domain}");
+    dkimkit_run(
+        d,
+        &[
+            "genkey",
+            "-D",
+            &keys,
+            "-s",
+            "202610",
+            "-d",
+            domain,
+            "--key-type",
+            "ed25519",
+        ],
+    )
+    .success();
+    let key = d.join(format!("{keys}/202610.private"));
+    made_a_month_before_start(&key);
+    std::fs::write(
+        d.join("KeyTable"),
+        format!("{name} {domain}:202610:{}\n", key.display()),
+    )
+    .unwrap();
+    std::fs::read_to_string(d.join(format!("{keys}/202610.txt"))).unwrap()
+}
+
+/// Dates `key` a month before the first run, so that rotation is due then.
+fn made_a_month_before_start(key: &Path) {
+    set_modified(key, START - 31 * DAY);
+}
+
 fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Run {
     let now = now.to_string();
     let address = server.addr().to_string();
@@ -145,7 +176,6 @@ fn testkey_keytable(setup: &Setup, server: &NamedServer) -> Run {
             "testkey",
             "--keytable",
             "KeyTable",
-            "--no-dnssec",
             "--nameserver",
             &address,
         ],
@@ -385,7 +415,7 @@ fn thirteen_months_with_the_records_published_by_hand() {
 
 /// Every file under the setup's directory, with its contents.
 fn snapshot(setup: &Setup) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &std::path::Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    fn walk(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -646,31 +676,7 @@ fn a_run_killed_after_any_step_is_completed_by_the_next() {
 fn selectors_delegated_with_a_cname_are_published_at_the_target() {
     let dir = temp_dir();
     let d = dir.path();
-    dkimkit_run(
-        d,
-        &[
-            "genkey",
-            "-D",
-            "keys",
-            "-s",
-            "202610",
-            "-d",
-            "example.org",
-            "-d",
-            "example.com",
-            "--key-type",
-            "ed25519",
-        ],
-    )
-    .success();
-    let key = d.join("keys/example.org/202610.private");
-    set_modified(&key, START - 31 * DAY);
-    std::fs::write(
-        d.join("KeyTable"),
-        format!("org example.org:202610:{}\n", key.display()),
-    )
-    .unwrap();
-    let txt = std::fs::read_to_string(d.join("keys/example.org/202610.txt")).unwrap();
+    let txt = one_key_due(d, "org", "example.org");
     // The domain delegates its next selectors to a zone the tool manages.
     let org = format!(
         "{txt}202611._domainkey IN CNAME 202611.example-org.keys.example.net.\n\
@@ -725,7 +731,6 @@ fn selectors_delegated_with_a_cname_are_published_at_the_target() {
             "testkey",
             "--keytable",
             "KeyTable",
-            "--no-dnssec",
             "-v",
             "--nameserver",
             &address,

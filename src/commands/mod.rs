@@ -26,7 +26,7 @@ use dkim_core::key::RECOMMENDED_RSA_BITS;
 use dkim_core::tables::{DataSetKind, OpendkimConf};
 use dkim_core::{KeyType, PrivateKey};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DnssecArgs};
 use crate::exit::Outcome;
 use crate::output;
 
@@ -95,6 +95,29 @@ fn warn_if_weak(key_type: KeyType, bits: usize, subject: Option<&Path>) {
              {RECOMMENDED_RSA_BITS} bits"
         ));
     }
+}
+
+/// The DNSSEC validation `args` ask for: from the root's built-in keys and the records of
+/// `--trust-anchor` (else of opendkim.conf's TrustAnchorFile, `conf_anchor`), or none with
+/// `--no-dnssec`. Every subcommand that looks keys up takes it from here, so testkey,
+/// verify-file and rotate judge a zone alike.
+fn dnssec_setting(
+    args: &DnssecArgs,
+    conf_anchor: Option<&Path>,
+) -> anyhow::Result<Option<TrustAnchor>> {
+    if args.no_dnssec {
+        return Ok(None);
+    }
+    let (file, origin) = match (&args.trust_anchor, conf_anchor) {
+        (Some(file), _) => (file.as_path(), "--trust-anchor"),
+        (None, Some(file)) => (file, "TrustAnchorFile"),
+        (None, None) => return Ok(Some(TrustAnchor::BuiltInRoot)),
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the trust anchor {}", file.display()))?;
+    Ok(Some(
+        TrustAnchor::from_records(text).with_context(|| format!("{origin} {}", file.display()))?,
+    ))
 }
 
 /// DNS as the command line asks for it (`--nameserver`, `--timeout`, DNSSEC), cached for the

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::dns::{DnssecStatus, TrustAnchor};
+use dkim_core::dns::DnssecStatus;
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
 use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::users::{SystemUser, opendkim_user};
@@ -13,7 +13,9 @@ use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{Dns, conf_setting_line, parse_nameservers, read_private_key, table_location};
+use super::{
+    Dns, conf_setting_line, dnssec_setting, parse_nameservers, read_private_key, table_location,
+};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -96,14 +98,12 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     if let (Some(conf), true) = (&conf, args.verbose > 0) {
         settings.list(conf, &args);
     }
-    let dnssec = match (&settings.trust_anchor, args.no_dnssec) {
-        (_, true) => None,
-        (Some(file), false) => Some(TrustAnchor::Records(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
-        )),
-        (None, false) => Some(TrustAnchor::BuiltInRoot),
-    };
+    let dnssec = dnssec_setting(
+        &args.dnssec,
+        conf.as_ref()
+            .and_then(OpendkimConf::trust_anchor_file)
+            .as_deref(),
+    )?;
     let allow_unsafe_keys = settings.allow_unsafe_keys;
     let dns = Dns::with_servers(settings.nameservers, args.timeout, dnssec);
     dns.ready()?;
@@ -186,11 +186,10 @@ fn check(
     ))
 }
 
-/// Where testkey asks and how it reads keys: the flags, then opendkim.conf's Nameservers,
-/// TrustAnchorFile and RequireSafeKeys.
+/// Where testkey asks and how it reads keys: the flags, then opendkim.conf's Nameservers and
+/// RequireSafeKeys (its TrustAnchorFile goes to `dnssec_setting`).
 struct DnsAndKeySettings {
     nameservers: Vec<SocketAddr>,
-    trust_anchor: Option<PathBuf>,
     allow_unsafe_keys: bool,
 }
 
@@ -202,10 +201,6 @@ impl DnsAndKeySettings {
         };
         Ok(DnsAndKeySettings {
             nameservers,
-            trust_anchor: args
-                .trust_anchor
-                .clone()
-                .or_else(|| conf.and_then(OpendkimConf::trust_anchor_file)),
             allow_unsafe_keys: args.allow_unsafe_keys
                 || conf.is_some_and(|conf| !conf.require_safe_keys()),
         })
@@ -242,8 +237,8 @@ impl DnsAndKeySettings {
             (
                 "TrustAnchorFile",
                 anchor,
-                given("--trust-anchor given", args.trust_anchor.is_some())
-                    .or(given("--no-dnssec given", args.no_dnssec)),
+                given("--trust-anchor given", args.dnssec.trust_anchor.is_some())
+                    .or(given("--no-dnssec given", args.dnssec.no_dnssec)),
             ),
             (
                 "RequireSafeKeys",
@@ -340,12 +335,14 @@ fn config_targets(conf: &OpendkimConf) -> anyhow::Result<(Vec<Target>, Option<Sy
     Ok((targets, signer))
 }
 
-/// The DNSSEC status in words a person understands: the label JSON gives (`status.as_str()`),
-/// and what it means.
-fn dnssec_words(status: DnssecStatus) -> String {
-    match status {
-        DnssecStatus::NotValidated => format!("DNSSEC: {}", status.as_str()),
-        status => format!("DNSSEC: {} ({})", status.as_str(), status.explanation()),
+/// The DNSSEC status, and why when that is not said on a line of its own (a warning says why a
+/// record was not validated).
+fn dnssec_words(status: DnssecStatus, reason: Option<&str>) -> String {
+    match (status, reason) {
+        (DnssecStatus::NotValidated, Some(_)) => format!("DNSSEC: {status}"),
+        (DnssecStatus::NotValidated, None) => format!("DNSSEC: {status} (--no-dnssec)"),
+        (status, Some(reason)) => format!("DNSSEC: {status} ({reason})"),
+        (status, None) => format!("DNSSEC: {status} ({})", status.explanation()),
     }
 }
 
@@ -384,7 +381,11 @@ fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::
                     {
                         details.push(format!("matches {}", file.display()));
                     }
-                    details.extend(report.dnssec.map(dnssec_words));
+                    details.extend(
+                        report
+                            .dnssec
+                            .map(|status| dnssec_words(status, report.dnssec_reason.as_deref())),
+                    );
                     writeln!(out, "{label}: key OK ({})", details.join("; "))?;
                 }
             }
@@ -436,6 +437,7 @@ fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
                     entry["record"] = json!(report.record);
                     entry["cname_chain"] = json!(report.cname_chain);
                     entry["dnssec"] = json!(report.dnssec.map(|d| d.as_str()));
+                    entry["dnssec_reason"] = json!(report.dnssec_reason);
                     entry["key_type"] = json!(report.key.map(|(t, _)| t.as_str()));
                     entry["bits"] = json!(report.key.map(|(_, bits)| bits));
                     entry["matches_private_key"] = json!(report.private_key_matches);

@@ -15,7 +15,7 @@ use dkim_core::verify::{DkimResult, SignatureVerdict, Verifier};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::Dns;
+use super::{Dns, dnssec_setting};
 use crate::cli::VerifyFileArgs;
 use crate::exit::{AlreadyReported, Outcome};
 use crate::output::{self, Progress};
@@ -245,7 +245,11 @@ fn build_lookup(args: &VerifyFileArgs) -> anyhow::Result<Box<dyn KeyLookup>> {
         let (name, record) = parse_key_arg(key)?;
         keys.insert(&name, record);
     }
-    let dns = Dns::new(&args.nameservers, args.timeout, None)?;
+    let dns = Dns::new(
+        &args.nameservers,
+        args.timeout,
+        dnssec_setting(&args.dnssec, None)?,
+    )?;
     Ok(Box::new(GivenFirst::new(keys, dns)))
 }
 
@@ -330,6 +334,9 @@ fn print_human(reports: &[Report]) -> anyhow::Result<()> {
                     if verdict.testing {
                         write!(out, " [key in testing mode, t=y]")?;
                     }
+                    if let Some(dnssec) = verdict.dnssec {
+                        write!(out, " [DNSSEC: {dnssec}]")?;
+                    }
                     writeln!(out)?;
                 }
             }
@@ -396,6 +403,7 @@ fn print_json(reports: &[Report]) -> anyhow::Result<()> {
                         "algorithm": v.algorithm.map(|a| a.as_str()),
                         "identity": v.identity,
                         "testing": v.testing,
+                        "dnssec": v.dnssec.map(|d| d.as_str()),
                     })).collect::<Vec<_>>(),
                 }),
             }

@@ -14,10 +14,17 @@ pub fn authentication_results(authserv_id: &str, verdicts: &[SignatureVerdict]) 
     for verdict in verdicts {
         field.push_str(";\r\n\tdkim=");
         field.push_str(verdict.result.as_str());
-        if let Some(reason) = &verdict.reason {
+        // The reason, and DNSSEC's word on the key as OpenDKIM gives it, as one comment.
+        let comment: Vec<String> = verdict
+            .reason
+            .iter()
+            .map(ToString::to_string)
+            .chain(verdict.dnssec.map(|status| format!("DNSSEC {status}")))
+            .collect();
+        if !comment.is_empty() {
             // A comment may not hold unbalanced parentheses (RFC 5322 3.2.2).
-            let reason = reason.to_string().replace('(', "[").replace(')', "]");
-            field.push_str(&format!(" ({reason})"));
+            let comment = comment.join("; ").replace('(', "[").replace(')', "]");
+            field.push_str(&format!(" ({comment})"));
         }
         let properties = [
             ("header.d", verdict.domain.as_deref()),

@@ -84,6 +84,12 @@ pub enum Finding {
     },
     /// `t=y`: the domain says it is testing DKIM.
     TestMode,
+    /// DNSSEC validation was asked for, but the chain of trust to the record could not be
+    /// followed; the record is used as it came.
+    DnssecNotValidated {
+        /// Where the chain could not be followed, from what was seen.
+        reason: String,
+    },
 }
 
 impl Finding {
@@ -91,7 +97,9 @@ impl Finding {
     pub fn severity(&self) -> Severity {
         match self {
             Finding::Lookup(e) if e.is_temporary() => Severity::Temporary,
-            Finding::Weak { .. } | Finding::TestMode => Severity::Warning,
+            Finding::Weak { .. } | Finding::TestMode | Finding::DnssecNotValidated { .. } => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -107,8 +115,7 @@ impl Finding {
                 "the selector is a CNAME: publish the record at its target, or fix the CNAME"
             }
             Finding::Lookup(LookupError::Bogus { .. }) => {
-                "DNSSEC validation failed: re-sign the zone (expired or wrong signatures) or fix \
-                 its DS record at the parent; validating receivers cannot use this key"
+                "validating receivers will not use this key until that is fixed"
             }
             Finding::Lookup(e) if e.is_temporary() => {
                 "the name server did not answer usefully; try again later, or check --nameserver"
@@ -137,6 +144,10 @@ impl Finding {
             Finding::Weak { .. } => "use 2048 bits or more for the next key (RFC 8301)",
             Finding::TestMode => {
                 "receivers treat the domain as testing DKIM; remove t=y once mail verifies"
+            }
+            Finding::DnssecNotValidated { .. } => {
+                "to validate, ask a validating resolver (--nameserver), or give the zone's own \
+                 key-signing key (its K*.key, or `dig DNSKEY` output) with --trust-anchor"
             }
         }
     }
@@ -180,6 +191,9 @@ impl fmt::Display for Finding {
                 "the key has {bits} bits; RFC 8301 recommends {RECOMMENDED_RSA_BITS}"
             ),
             Finding::TestMode => f.write_str("the record has t=y (testing mode)"),
+            Finding::DnssecNotValidated { reason } => {
+                write!(f, "DNSSEC not validated: {reason}")
+            }
         }
     }
 }
@@ -195,6 +209,8 @@ pub struct KeyReport {
     pub cname_chain: Vec<String>,
     /// What DNSSEC said, when the lookup answered.
     pub dnssec: Option<DnssecStatus>,
+    /// Why, from what validation saw (see [`crate::dns::TxtAnswer::dnssec_reason`]).
+    pub dnssec_reason: Option<String>,
     /// The published key's type and size, when it parses.
     pub key: Option<(KeyType, usize)>,
     /// Whether the published key is the private key's: None when there was no private key, or
@@ -225,6 +241,7 @@ pub fn check_published_key(
         record: None,
         cname_chain: Vec::new(),
         dnssec: None,
+        dnssec_reason: None,
         key: None,
         private_key_matches: None,
         findings: Vec::new(),
@@ -240,6 +257,12 @@ pub fn check_published_key(
     };
     report.cname_chain = answer.cname_chain;
     report.dnssec = Some(answer.dnssec);
+    if let (DnssecStatus::NotValidated, Some(reason)) = (answer.dnssec, &answer.dnssec_reason) {
+        report.findings.push(Finding::DnssecNotValidated {
+            reason: reason.clone(),
+        });
+    }
+    report.dnssec_reason = answer.dnssec_reason;
     if answer.records.len() > 1 {
         report.findings.push(Finding::SeveralRecords {
             count: answer.records.len(),

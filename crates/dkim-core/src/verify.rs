@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::canonical::{Algorithm, BodyHasher};
 use crate::crypto::SigningAlgorithm;
-use crate::dns::KeyLookup;
+use crate::dns::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 use crate::encoding::encode_base64;
 use crate::header_hash::header_hash_input;
 use crate::key::{KeyType, MIN_RSA_BITS};
@@ -176,6 +176,9 @@ pub struct SignatureVerdict {
     pub signature_prefix: Option<String>,
     /// The key record has `t=y`: the domain is testing DKIM.
     pub testing: bool,
+    /// What DNSSEC said about the key record, when it was looked up with validation (None for
+    /// keys given on the command line, lookups without validation, or no key at all).
+    pub dnssec: Option<DnssecStatus>,
 }
 
 impl SignatureVerdict {
@@ -190,6 +193,7 @@ impl SignatureVerdict {
             signature_prefix: signature
                 .map(|s| encode_base64(&s.signature).chars().take(8).collect()),
             testing: false,
+            dnssec: None,
         }
     }
 
@@ -274,8 +278,8 @@ fn verify_with(
                 continue;
             }
         };
-        let verdict = SignatureVerdict::new(Some(&signature));
-        match check_before_body(&signature, lookup, keys, now) {
+        let mut verdict = SignatureVerdict::new(Some(&signature));
+        match check_before_body(&signature, lookup, keys, now, &mut verdict.dnssec) {
             Err((result, reason)) => verdicts.push(verdict.with(result, reason)),
             Ok((key, testing)) => {
                 verdicts.push(SignatureVerdict { testing, ..verdict });
@@ -330,12 +334,14 @@ fn read_body(reader: &mut impl BufRead, hashers: &mut [BodyHasher]) -> io::Resul
 }
 
 /// Everything that can be decided before the body is read: the algorithm, the expiry, then the
-/// key (RFC 6376 6.1.1, 6.1.2). Returns the key and whether its record says the domain is testing.
+/// key (RFC 6376 6.1.1, 6.1.2). Returns the key and whether its record says the domain is
+/// testing; sets `dnssec` to what DNSSEC said of the record (also when the key is refused).
 fn check_before_body(
     signature: &DkimSignature,
     lookup: &dyn KeyLookup,
     keys: &PreparedKeys,
     now: u64,
+    dnssec: &mut Option<DnssecStatus>,
 ) -> Result<(Arc<PreparedKey>, bool), (DkimResult, Reason)> {
     if signature.algorithm == SigningAlgorithm::RsaSha1 {
         return Err((DkimResult::Fail, Reason::Sha1Refused));
@@ -343,24 +349,29 @@ fn check_before_body(
     if let Some(at) = signature.expiration.filter(|x| *x < now) {
         return Err((DkimResult::Fail, Reason::Expired { at }));
     }
-    let key = fetch_key(signature, lookup, keys)?;
-    let testing = key.record.testing;
-    Ok((key, testing))
-}
-
-/// The key for `signature`, checked against it (RFC 6376 6.1.2).
-fn fetch_key(
-    signature: &DkimSignature,
-    lookup: &dyn KeyLookup,
-    keys: &PreparedKeys,
-) -> Result<Arc<PreparedKey>, (DkimResult, Reason)> {
     let answer = lookup.lookup_txt(&signature.key_name()).map_err(|e| {
+        if matches!(e, LookupError::Bogus { .. }) {
+            *dnssec = Some(DnssecStatus::Bogus);
+        }
         if e.is_temporary() {
             (DkimResult::TempError, Reason::DnsFailure(e.to_string()))
         } else {
             (DkimResult::PermError, Reason::KeyNotFound(e.to_string()))
         }
     })?;
+    // Only a lookup that validated gives a reason; a status without one was never judged.
+    *dnssec = answer.dnssec_reason.is_some().then_some(answer.dnssec);
+    let key = check_key(signature, &answer, keys)?;
+    let testing = key.record.testing;
+    Ok((key, testing))
+}
+
+/// The key `answer` gives for `signature`, checked against it (RFC 6376 6.1.2).
+fn check_key(
+    signature: &DkimSignature,
+    answer: &TxtAnswer,
+    keys: &PreparedKeys,
+) -> Result<Arc<PreparedKey>, (DkimResult, Reason)> {
     let mut first_error = None;
     let prepared = answer.records.iter().find_map(|text| match keys.get(text) {
         Ok(prepared) => Some(prepared),

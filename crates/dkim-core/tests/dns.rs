@@ -486,3 +486,128 @@ fn many_threads_share_one_lookup() {
     });
     assert!(next.load(Ordering::SeqCst) >= NAMES);
 }
+
+fn root_validating_lookup_at(server: &NamedServer) -> HickoryLookup {
+    HickoryLookup::new(&ResolverSettings {
+        dnssec: Some(TrustAnchor::BuiltInRoot),
+        ..settings(&[server.addr()])
+    })
+    .expect("resolver settings")
+}
+
+#[test]
+fn an_authoritative_only_server_gives_not_validated_with_the_reason() {
+    // The server holds example.com (unsigned) and signed.example (signed), and nothing above:
+    // it refuses the root's DNSKEY query and answers the DS queries from the child zones.
+    let server = NamedServer::start(&[
+        Zone::new(
+            "example.com",
+            &ed25519_record("sel", "example.com").zone_entry,
+        ),
+        Zone::new(
+            "signed.example",
+            &ed25519_record("sel", "signed.example").zone_entry,
+        )
+        .signed(),
+    ]);
+    let lookup = root_validating_lookup_at(&server);
+    for name in [
+        "sel._domainkey.example.com",
+        "sel._domainkey.signed.example",
+    ] {
+        let answer = lookup.lookup_txt(name).unwrap();
+        assert_eq!(answer.dnssec, DnssecStatus::NotValidated, "{name}");
+        let reason = answer.dnssec_reason.unwrap();
+        assert!(
+            reason.contains("answers for") && reason.contains("but not for its parent zone"),
+            "{name}: {reason}"
+        );
+        assert!(!reason.contains("publishes a DS"), "{reason}");
+    }
+    // Not validating at all: no reason to give.
+    let plain = lookup_at(&server)
+        .lookup_txt("sel._domainkey.example.com")
+        .unwrap();
+    assert_eq!(plain.dnssec, DnssecStatus::NotValidated);
+    assert_eq!(plain.dnssec_reason, None);
+}
+
+#[test]
+fn a_zones_own_key_as_anchor_at_its_own_server() {
+    let server = NamedServer::start(&[
+        Zone::new(
+            "example.com",
+            &ed25519_record("sel", "example.com").zone_entry,
+        )
+        .signed(),
+        Zone::new(
+            "altered.example",
+            "sel._domainkey IN TXT \"v=DKIM1; k=ed25519; p=AAAA\"\n",
+        )
+        .altered_after_signing("p=AAAA", "p=BBBB"),
+        Zone::new(
+            "expired.example",
+            &ed25519_record("sel", "expired.example").zone_entry,
+        )
+        .signed_expired(),
+        Zone::new(
+            "example.net",
+            &ed25519_record("sel", "example.net").zone_entry,
+        ),
+    ]);
+    // Several anchors in one file, one per zone, as K*.key files concatenated.
+    let anchors = [
+        server.ksk_dnskey("example.com"),
+        server.ksk_dnskey("altered.example"),
+        server.ksk_dnskey("expired.example"),
+    ]
+    .concat();
+    let lookup = validating_lookup_at(&server, anchors);
+
+    let secure = lookup.lookup_txt("sel._domainkey.example.com").unwrap();
+    assert_eq!(secure.dnssec, DnssecStatus::Secure);
+    assert!(
+        secure
+            .dnssec_reason
+            .unwrap()
+            .contains("the trust anchor of example.com")
+    );
+
+    let altered = lookup
+        .lookup_txt("sel._domainkey.altered.example")
+        .unwrap_err();
+    assert!(
+        matches!(&altered, LookupError::Bogus { detail, .. }
+            if detail.contains("does not verify") && detail.contains("changed after")),
+        "{altered}"
+    );
+    let expired = lookup
+        .lookup_txt("sel._domainkey.expired.example")
+        .unwrap_err();
+    assert!(
+        matches!(&expired, LookupError::Bogus { detail, .. } if detail.contains("expired on 2020-02-01")),
+        "{expired}"
+    );
+
+    // Under no anchor, and the root out of reach: judged as without --trust-anchor.
+    let unanchored = lookup.lookup_txt("sel._domainkey.example.net").unwrap();
+    assert_eq!(unanchored.dnssec, DnssecStatus::NotValidated);
+}
+
+#[test]
+fn a_signed_zone_whose_records_lack_signatures_is_bogus_and_says_why() {
+    // example.com is signed (DS in the signed root), and the signature over its key record is
+    // made to cover another type after signing: the TXT record is served without one.
+    let server = signed_root(&[Zone::new(
+        "example.com",
+        &ed25519_record("sel", "example.com").zone_entry,
+    )
+    .altered_after_signing("RRSIG\tTXT ", "RRSIG\tHINFO ")]);
+    let lookup = validating_lookup_at(&server, server.trust_anchor());
+    let error = lookup.lookup_txt("sel._domainkey.example.com").unwrap_err();
+    assert!(
+        matches!(&error, LookupError::Bogus { detail, .. }
+            if detail.contains("carries no signature, yet its zone example.com is signed")),
+        "{error}"
+    );
+}

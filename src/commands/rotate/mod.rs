@@ -29,7 +29,7 @@ use dkim_core::dns::{
 use dkim_core::files::{
     self, FileKeeping, NewFile, OwnedFile, PUBLIC_FILE_MODE, check_can_keep_owner,
 };
-use dkim_core::key_check::{Severity, check_published_key};
+use dkim_core::key_check::{Finding, Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
     Awaited, CurrentKey, EntryState, LockError, NextKey, Observed, Policy, Presence, RotationState,
@@ -46,7 +46,7 @@ use serde_json::json;
 
 use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under};
 use super::published_record::PublishedRecord;
-use super::{read_private_key, table_location, warn_if_weak, write_error};
+use super::{dnssec_setting, read_private_key, table_location, warn_if_weak, write_error};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
 use crate::exit::{CheckFailure, Outcome, TemporaryFailure};
 use crate::output::error as print_error;
@@ -159,7 +159,8 @@ struct Settings {
     /// Key names the SigningTable refers to, when one is given.
     referenced: Option<HashSet<String>>,
     nameservers: Vec<String>,
-    trust_anchor: Option<TrustAnchor>,
+    /// DNSSEC validation, as testkey's (`dnssec_setting`).
+    dnssec: Option<TrustAnchor>,
     allow_unsafe_keys: bool,
     /// The user opendkim runs as, when known: its keys must be readable by it.
     signer: Option<SystemUser>,
@@ -227,7 +228,7 @@ impl Settings {
                     },
                     referenced,
                     nameservers: args.nameservers.clone(),
-                    trust_anchor: None,
+                    dnssec: dnssec_setting(&args.dnssec, None)?,
                     allow_unsafe_keys: args.allow_unsafe_keys,
                     signer,
                     used,
@@ -294,17 +295,11 @@ impl Settings {
                 .push(format!("--nameserver {}", args.nameservers.join(", ")));
             args.nameservers.clone()
         };
-        let trust_anchor = match conf.trust_anchor_file() {
-            Some(file) => {
-                note("TrustAnchorFile");
-                Some(TrustAnchor::Records(
-                    std::fs::read_to_string(&file).with_context(|| {
-                        format!("cannot read the TrustAnchorFile {}", file.display())
-                    })?,
-                ))
-            }
-            None => None,
-        };
+        let conf_anchor = conf.trust_anchor_file();
+        if conf_anchor.is_some() {
+            note("TrustAnchorFile");
+        }
+        let dnssec = dnssec_setting(&args.dnssec, conf_anchor.as_deref())?;
         let require_safe_keys = conf.require_safe_keys();
         note("RequireSafeKeys");
         if conf.user_id().is_some() {
@@ -319,7 +314,7 @@ impl Settings {
             keys,
             referenced,
             nameservers,
-            trust_anchor,
+            dnssec,
             allow_unsafe_keys: args.allow_unsafe_keys || !require_safe_keys,
             signer,
             used: used.into_inner(),
@@ -391,11 +386,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         state: RotationState::load(&state_path)?,
         state_path,
         publisher: publisher(&args, now)?,
-        visibility: visibility_lookups(
-            &args,
-            &settings.nameservers,
-            settings.trust_anchor.as_ref(),
-        )?,
+        visibility: visibility_lookups(&args, &settings.nameservers, settings.dnssec.as_ref())?,
         keys: settings.keys,
         allow_unsafe_keys: settings.allow_unsafe_keys,
         signer: settings.signer,
@@ -564,16 +555,17 @@ fn publisher(args: &RotateArgs, now: u64) -> anyhow::Result<Box<dyn Publisher>> 
 }
 
 /// One uncached lookup per --nameserver (every one must serve a record before it counts as
-/// visible), or the system's resolver.
+/// visible), or the system's resolver. They validate DNSSEC as testkey does (the same setting,
+/// judged per zone), so a record testkey would call bogus never counts as visible.
 fn visibility_lookups(
     args: &RotateArgs,
     nameservers: &[String],
-    trust_anchor: Option<&TrustAnchor>,
+    dnssec: Option<&TrustAnchor>,
 ) -> anyhow::Result<Vec<(String, HickoryLookup)>> {
     let settings = |nameservers| ResolverSettings {
         nameservers,
         timeout: args.timeout,
-        dnssec: trust_anchor.cloned(),
+        dnssec: dnssec.cloned(),
         ..ResolverSettings::default()
     };
     if nameservers.is_empty() {
@@ -1136,6 +1128,15 @@ impl Rotation<'_> {
                 _ if report.private_key_matches != Some(true)
                     || report.worst() == Some(Severity::Error) =>
                 {
+                    // Visible but forged or broken by DNSSEC's evidence: say so, as testkey
+                    // would, rather than wait in silence.
+                    if let Some(bogus) = report
+                        .findings
+                        .iter()
+                        .find(|f| matches!(f, Finding::Lookup(LookupError::Bogus { .. })))
+                    {
+                        output::warning(&format!("{bogus}; rotate does not switch to it"));
+                    }
                     Presence::Lacks
                 }
                 _ => Presence::Serves,

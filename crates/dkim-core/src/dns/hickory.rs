@@ -16,10 +16,11 @@ use hickory_resolver::proto::op::DnsRequestOptions;
 use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
-use super::resolve::{AnchorSource, Resolver};
+use super::resolve::Resolver;
 use super::runtime::BackgroundRuntime;
 use super::settings::{ResolverSettings, TrustAnchor};
 use super::trust_anchor::{AnchorRecords, TrustAnchorError};
+use super::validate::{Anchors, Validator};
 use super::{KeyLookup, LookupError, TxtAnswer};
 
 /// Threads of the runtime. They only move packets and run hickory's connection tasks;
@@ -47,7 +48,7 @@ pub enum ResolverSetupError {
     #[error("the number of DNS attempts must be at least 1")]
     ZeroAttempts,
     /// The trust anchor text was refused.
-    #[error("bad DNSSEC trust anchor: {0}")]
+    #[error("DNSSEC trust anchor: {0}")]
     TrustAnchor(#[from] TrustAnchorError),
     /// hickory's transport could not be set up.
     #[error("cannot set up the DNS transport: {source}")]
@@ -84,12 +85,12 @@ impl HickoryLookup {
         if settings.attempts == 0 {
             return Err(ResolverSetupError::ZeroAttempts);
         }
-        let anchor = match &settings.dnssec {
+        let validator = match &settings.dnssec {
             None => None,
-            Some(TrustAnchor::BuiltInRoot) => Some(AnchorSource::BuiltInRoot),
-            Some(TrustAnchor::Records(text)) => {
-                Some(AnchorSource::Records(AnchorRecords::parse(text)?))
-            }
+            Some(TrustAnchor::BuiltInRoot) => Some(Validator::new(Anchors::new(None))),
+            Some(TrustAnchor::Records(text)) => Some(Validator::new(Anchors::new(Some(
+                AnchorRecords::parse(text)?,
+            )))),
         };
         let servers = name_server_configs(&settings.nameservers)?;
         let runtime = BackgroundRuntime::start(WORKER_THREADS, "dkimkit-dns")
@@ -98,7 +99,6 @@ impl HickoryLookup {
         let mut options = ResolverOpts::default();
         options.timeout = settings.timeout;
         options.attempts = settings.attempts;
-        options.validate = anchor.is_some();
         let mut request = DnsRequestOptions::default();
         // EDNS (RFC 6891) with hickory's 1232-byte payload: even a 4096-bit key record fits in
         // UDP; larger answers (many records, DNSSEC signatures) come back truncated and are asked
@@ -107,7 +107,7 @@ impl HickoryLookup {
         request.edns_payload_len = options.edns_payload_len;
         request.recursion_desired = true;
         // RFC 4035 3.2.1: the DO bit asks for the RRSIG, DNSKEY, DS and NSEC records to validate.
-        request.edns_set_dnssec_ok = anchor.is_some();
+        request.edns_set_dnssec_ok = validator.is_some();
 
         let tls = TlsConfig::new().map_err(|e| ResolverSetupError::Transport {
             source: Box::new(e),
@@ -121,7 +121,7 @@ impl HickoryLookup {
             RetryDnsHandle::new(pool, settings.attempts - 1)
         };
         Ok(HickoryLookup {
-            resolver: Some(Arc::new(Resolver::new(transport, anchor, request))),
+            resolver: Some(Arc::new(Resolver::new(transport, validator, request))),
             runtime,
         })
     }
@@ -230,7 +230,8 @@ mod tests {
         ));
         assert_eq!(
             error.to_string(),
-            "bad DNSSEC trust anchor: the trust anchor holds no DNSKEY or DS record"
+            "DNSSEC trust anchor: no DNSKEY or DS record in it; give the zone's key as \
+             dnssec-keygen's K*.key file or `dig DNSKEY` output holds it"
         );
     }
 

@@ -34,6 +34,7 @@ mod update_error;
 mod update_messages;
 mod update_response;
 mod updater;
+mod validate;
 mod zone_search;
 
 use std::fmt;
@@ -61,6 +62,10 @@ pub struct TxtAnswer {
     pub cname_chain: Vec<String>,
     /// What DNSSEC says about the answer.
     pub dnssec: DnssecStatus,
+    /// Why, from what validation saw: which anchor vouches for a secure answer, which parent
+    /// proves a zone unsigned, or where the chain of trust could not be followed. None when
+    /// validation was not asked for (or the record did not come from DNS).
+    pub dnssec_reason: Option<String>,
 }
 
 /// What DNSSEC validation says about an answer, in RFC 4033 5 and RFC 4035 4.3's terms.
@@ -72,12 +77,14 @@ pub enum DnssecStatus {
     /// Provably unsigned: a signed parent proves the zone has no DS record (or the chain passed
     /// through such a zone), so nothing can be verified. The common case for mail domains.
     Insecure,
-    /// Validation failed: the zone is signed but a signature is expired, missing or does not
-    /// match. [`HickoryLookup`] does not hand out such data (RFC 4035 4.3: it must not be used)
-    /// and returns [`LookupError::Bogus`] instead; the status is here for lookups that report it.
+    /// Validation failed on evidence: a signature is expired or does not match, or the records
+    /// of a zone shown to be signed carry none. [`HickoryLookup`] does not hand out such data
+    /// (RFC 4035 4.3: it must not be used) and returns [`LookupError::Bogus`] instead; the status
+    /// is here for lookups that report it.
     Bogus,
-    /// Not validated: validation was not asked for, or the record did not come from DNS (static
-    /// keys).
+    /// Not validated: validation was not asked for, the chain of trust could not be followed
+    /// (a server that refused or failed the DS or DNSKEY queries, such as an authoritative-only
+    /// server asked about the root), or the record did not come from DNS (static keys).
     NotValidated,
 }
 
@@ -105,7 +112,7 @@ impl DnssecStatus {
             DnssecStatus::Bogus => {
                 "the zone is DNSSEC-signed but the record's signatures do not verify"
             }
-            DnssecStatus::NotValidated => "DNSSEC was not checked",
+            DnssecStatus::NotValidated => "the chain of DNSSEC signatures was not followed",
         }
     }
 }
@@ -157,8 +164,8 @@ pub enum LookupError {
         /// What went wrong, for people.
         detail: String,
     },
-    /// DNSSEC validation failed: the answer cannot be trusted.
-    #[error("{name}: DNSSEC validation failed (bogus): {detail}")]
+    /// DNSSEC validation failed on evidence: the answer cannot be trusted.
+    #[error("{name}: DNSSEC says bogus: {detail}")]
     Bogus {
         /// The name looked up.
         name: String,

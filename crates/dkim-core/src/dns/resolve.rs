@@ -5,27 +5,22 @@
 //! hickory's high-level `Resolver` follows CNAMEs itself and folds what it found into one list,
 //! which loses what a mail administrator needs to hear: which CNAMEs led where, whether the name
 //! or only the TXT record is missing, whether a delegated selector dangles or loops. So this
-//! uses hickory's query layer (a pool of name servers with retries, wrapped in its DNSSEC
-//! validator, RFC 4035 5) and walks the chain itself.
-
-use std::sync::Arc;
+//! uses hickory's query layer (a pool of name servers with retries) and walks the chain itself,
+//! judging each RRset it passes with [`super::validate`] when validation is asked for.
 
 use hickory_resolver::NameServerPool;
-use hickory_resolver::net::dnssec::DnssecDnsHandle;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer, RetryDnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::dnssec::TrustAnchors;
-use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData};
-use hickory_resolver::proto::op::{DnsRequestOptions, DnsResponse, Query, ResponseCode};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
+};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
-use tokio::sync::OnceCell;
 
 use super::answer::{Step, cname_target, interpret, txt_value};
-use super::dnssec::status_of;
 use super::names::{display_name, query_name};
-use super::responses::{bogus, net_failure, response_parts};
-use super::trust_anchor::AnchorRecords;
+use super::responses::response_parts;
+use super::validate::{Validator, Verdict};
 use super::{DnssecStatus, LookupError, TxtAnswer};
 
 /// The longest CNAME chain followed. Key records are delegated once, twice at most; a chain
@@ -34,43 +29,25 @@ use super::{DnssecStatus, LookupError, TxtAnswer};
 const MAX_CNAME_CHAIN: usize = 8;
 /// Name servers with retries: what every query goes through.
 pub(crate) type Transport = RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>;
-/// The transport wrapped in hickory's DNSSEC validator (RFC 4035 5).
-pub(crate) type Validator = DnssecDnsHandle<Transport>;
 
 /// Everything a lookup needs, shared by the tasks.
 pub(crate) struct Resolver {
     transport: Transport,
-    validation: Option<Validation>,
+    validator: Option<Validator>,
     options: DnsRequestOptions,
 }
 
-/// DNSSEC validation: the trust anchor, and the validator made from it on first use.
-struct Validation {
-    anchor: AnchorSource,
-    validator: OnceCell<Validator>,
-}
-
-/// Where validation starts trusting (RFC 4033 3).
-pub(crate) enum AnchorSource {
-    /// The root keys hickory has built in.
-    BuiltInRoot,
-    /// Anchors given as records.
-    Records(AnchorRecords),
-}
-
 impl Resolver {
-    /// A resolver querying through `transport` with `options`, validating from `anchor` if any.
+    /// A resolver querying through `transport` with `options`, validating with `validator` if
+    /// any.
     pub(crate) fn new(
         transport: Transport,
-        anchor: Option<AnchorSource>,
+        validator: Option<Validator>,
         options: DnsRequestOptions,
     ) -> Resolver {
         Resolver {
             transport,
-            validation: anchor.map(|anchor| Validation {
-                anchor,
-                validator: OnceCell::new(),
-            }),
+            validator,
             options,
         }
     }
@@ -81,10 +58,8 @@ impl Resolver {
             name: name.to_owned(),
             reason,
         })?;
-        let validator = match &self.validation {
-            Some(validation) => Some(self.validator(validation, name).await?),
-            None => None,
-        };
+        // What DNSSEC says of every RRset passed so far; None when not validating.
+        let mut verdict: Option<Verdict> = None;
         let mut visited = vec![start.clone()];
         let mut followed: Vec<Record> = Vec::new();
         let mut current = start;
@@ -93,7 +68,7 @@ impl Resolver {
                 name: name.to_owned(),
                 target: display_name(target),
             };
-            let response = self.query(validator, &current, RecordType::TXT).await;
+            let response = self.query(&current, RecordType::TXT).await;
             if matches!(
                 response,
                 Err(NetError::Dns(DnsError::ResponseCode(
@@ -101,22 +76,26 @@ impl Resolver {
                 )))
             ) {
                 let hops = followed.len();
-                if let Some(end) = self
-                    .runaway_chain(validator, &current, &visited, hops)
-                    .await
-                {
+                if let Some(end) = self.runaway_chain(&current, &visited, hops).await {
                     return Err(dangling(&end));
                 }
             }
-            let (response_code, answers) = response_parts(response, name, &current)?;
+            let (response_code, answers) = response_parts(response, name)?;
             let step = interpret(&current, response_code, &answers, &mut visited);
             match step {
                 Step::Records { cnames, records } => {
+                    self.judge(&mut verdict, &cnames, &answers, name).await?;
+                    if let Some(txt) = records.first() {
+                        self.judge_one(&mut verdict, &txt.name, RecordType::TXT, &answers, name)
+                            .await?;
+                    }
                     followed.extend(cnames);
-                    let dnssec = match validator {
-                        Some(_) => status_of(followed.iter().chain(&records))
-                            .map_err(|bad| bogus(name, bad, &answers))?,
-                        None => DnssecStatus::NotValidated,
+                    let (dnssec, dnssec_reason) = match verdict {
+                        Some(verdict) => {
+                            let (status, reason) = verdict.into_parts();
+                            (status, Some(reason))
+                        }
+                        None => (DnssecStatus::NotValidated, None),
                     };
                     return Ok(TxtAnswer {
                         records: records
@@ -132,14 +111,12 @@ impl Resolver {
                             .map(display_name)
                             .collect(),
                         dnssec,
+                        dnssec_reason,
                     });
                 }
                 Step::Follow { cnames, target } => {
-                    if validator.is_some() {
-                        // A forged CNAME must not lead anywhere: judge it while its RRSIGs are
-                        // at hand.
-                        status_of(&cnames).map_err(|bad| bogus(name, bad, &answers))?;
-                    }
+                    // A forged CNAME must not lead anywhere: judge it while its RRSIGs are at hand.
+                    self.judge(&mut verdict, &cnames, &answers, name).await?;
                     followed.extend(cnames);
                     if followed.len() >= MAX_CNAME_CHAIN {
                         return Err(dangling(&target));
@@ -168,20 +145,11 @@ impl Resolver {
     /// looping or overlong chain without saying why, and that would pass for a temporary failure
     /// to retry forever; asking for the CNAME records themselves (which no server chases) shows
     /// the misconfiguration. `visited` holds the names the lookup passed already.
-    async fn runaway_chain(
-        &self,
-        validator: Option<&Validator>,
-        start: &Name,
-        visited: &[Name],
-        hops: usize,
-    ) -> Option<Name> {
+    async fn runaway_chain(&self, start: &Name, visited: &[Name], hops: usize) -> Option<Name> {
         let mut seen = visited.to_vec();
         let mut current = start.clone();
         for _ in hops..MAX_CNAME_CHAIN {
-            let response = self
-                .query(validator, &current, RecordType::CNAME)
-                .await
-                .ok()?;
+            let response = self.query(&current, RecordType::CNAME).await.ok()?;
             let target = response
                 .answers
                 .iter()
@@ -197,90 +165,58 @@ impl Resolver {
         Some(current)
     }
 
-    /// Sends one query, through the validator when there is one.
-    async fn query(
+    /// Judges each of `cnames` with the RRSIGs among `answers`, into `verdict`.
+    async fn judge(
         &self,
-        validator: Option<&Validator>,
-        name: &Name,
-        record_type: RecordType,
-    ) -> Result<DnsResponse, NetError> {
-        let query = Query::query(name.clone(), record_type);
-        match validator {
-            Some(validator) => validator.lookup(query, self.options).first_answer().await,
-            None => {
-                self.transport
-                    .lookup(query, self.options)
-                    .first_answer()
-                    .await
-            }
+        verdict: &mut Option<Verdict>,
+        cnames: &[Record],
+        answers: &[Record],
+        name: &str,
+    ) -> Result<(), LookupError> {
+        for cname in cnames {
+            self.judge_one(verdict, &cname.name, RecordType::CNAME, answers, name)
+                .await?;
         }
+        Ok(())
     }
 
-    /// The validator, made on first use: a DS trust anchor needs the keys it digests fetched
-    /// first (unvalidated: the digest is what vouches for them), and construction sends nothing.
-    /// A failure to fetch them is not kept, so the next lookup tries again.
-    async fn validator<'a>(
+    /// Judges the `record_type` RRset at `owner` among `answers`, into `verdict`; a bogus one
+    /// ends the lookup (RFC 4035 4.3: bogus data must not be used).
+    async fn judge_one(
         &self,
-        validation: &'a Validation,
-        name: &str,
-    ) -> Result<&'a Validator, LookupError> {
-        validation
-            .validator
-            .get_or_try_init(|| async {
-                let anchors = match &validation.anchor {
-                    AnchorSource::BuiltInRoot => TrustAnchors::default(),
-                    AnchorSource::Records(records) => {
-                        let mut fetched = Vec::new();
-                        for owner in records.digest_owners() {
-                            fetched.extend(self.fetch_keys(&owner, name).await?);
-                        }
-                        records
-                            .trust_anchors(&fetched)
-                            .map_err(|owner| LookupError::Bogus {
-                                name: name.to_owned(),
-                                detail: format!(
-                                    "no DNSKEY record of {} matches the DS record given as trust \
-                                     anchor",
-                                    display_name(&owner)
-                                ),
-                            })?
-                    }
-                };
-                Ok(DnssecDnsHandle::with_trust_anchor(
-                    self.transport.clone(),
-                    Arc::new(anchors),
-                ))
-            })
-            .await
-    }
-
-    /// The DNSKEY records at `owner`, unvalidated.
-    async fn fetch_keys(
-        &self,
+        verdict: &mut Option<Verdict>,
         owner: &Name,
+        record_type: RecordType,
+        answers: &[Record],
         name: &str,
-    ) -> Result<Vec<(Name, DNSKEY)>, LookupError> {
-        let response = self
-            .query(None, owner, RecordType::DNSKEY)
-            .await
-            .map_err(|error| match net_failure(name, error) {
-                LookupError::ServerFailure { name, detail } => LookupError::ServerFailure {
-                    name,
-                    detail: format!(
-                        "fetching the trust anchor's keys (DNSKEY of {}): {detail}",
-                        display_name(owner)
-                    ),
-                },
-                other => other,
-            })?;
-        Ok(response
-            .answers
-            .iter()
-            .filter(|r| r.name == *owner)
-            .filter_map(|r| match &r.data {
-                RData::DNSSEC(DNSSECRData::DNSKEY(key)) => Some((r.name.clone(), key.clone())),
-                _ => None,
-            })
-            .collect())
+    ) -> Result<(), LookupError> {
+        let Some(validator) = &self.validator else {
+            return Ok(());
+        };
+        let asked = query_name(name).unwrap_or_else(|_| owner.clone());
+        let this = validator
+            .judge(&self.transport, &asked, owner, record_type, answers)
+            .await;
+        let combined = match verdict.take() {
+            Some(before) => before.worse(this),
+            None => this,
+        };
+        if let Verdict::Bogus(detail) = combined {
+            return Err(LookupError::Bogus {
+                name: name.to_owned(),
+                detail,
+            });
+        }
+        *verdict = Some(combined);
+        Ok(())
+    }
+
+    /// Sends one query; when validating, with the DO and CD bits, so that the RRSIGs come along
+    /// and a validating resolver leaves the verdict to us (RFC 4035 3.2.1, 3.2.2).
+    async fn query(&self, name: &Name, record_type: RecordType) -> Result<DnsResponse, NetError> {
+        let mut request =
+            DnsRequest::from_query(Query::query(name.clone(), record_type), self.options);
+        request.metadata.checking_disabled = self.validator.is_some();
+        self.transport.send(request).first_answer().await
     }
 }

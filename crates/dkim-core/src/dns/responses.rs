@@ -1,25 +1,18 @@
 //! hickory-resolver's results in this module's terms: a negative answer is an answer, not an
-//! error (hickory reports NXDOMAIN and NODATA as errors, and failed proofs of non-existence as
-//! `Nsec` errors), and every real failure becomes a [`LookupError`] saying what happened.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! error (hickory reports NXDOMAIN and NODATA as errors), and every real failure becomes a
+//! [`LookupError`] saying what happened.
 
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::{DnsResponse, ResponseCode};
-use hickory_resolver::proto::rr::{Name, Record};
+use hickory_resolver::proto::rr::Record;
 
 use super::LookupError;
-use super::answer::cname_target;
-use super::dnssec::{bogus_denial_detail, bogus_detail};
-use super::names::display_name;
 
-/// The response code and answer records of a response to a query for `current`, or the error
-/// it amounts to. hickory reports negative answers as errors (and, when validating, failed
-/// proofs of non-existence as `Nsec` errors), which are answers here.
+/// The response code and answer records of a response, or the error it amounts to. hickory
+/// reports negative answers as errors, which are answers here.
 pub(crate) fn response_parts(
     response: Result<DnsResponse, NetError>,
     name: &str,
-    current: &Name,
 ) -> Result<(ResponseCode, Vec<Record>), LookupError> {
     match response {
         Ok(response) => Ok((response.response_code, response.into_message().answers)),
@@ -32,30 +25,6 @@ pub(crate) fn response_parts(
                 }),
             }
         }
-        Err(NetError::Dns(DnsError::Nsec {
-            response, proof, ..
-        })) => {
-            let is_cname = response
-                .answers
-                .iter()
-                .any(|r| r.name == *current && cname_target(r).is_some());
-            // A CNAME whose target is denied in the same response: hickory judges the denial
-            // against the CNAME's own name, which exists. Follow the CNAME instead; the target's
-            // own answer is validated when it is asked for.
-            if is_cname || !proof.is_bogus() {
-                let response = *response;
-                Ok((response.response_code, response.into_message().answers))
-            } else {
-                Err(LookupError::Bogus {
-                    name: name.to_owned(),
-                    detail: bogus_denial_detail(&display_name(current)),
-                })
-            }
-        }
-        Err(NetError::Dns(DnsError::DnssecBogus)) => Err(LookupError::Bogus {
-            name: name.to_owned(),
-            detail: "the answer's signatures do not verify".to_owned(),
-        }),
         Err(error) => Err(net_failure(name, error)),
     }
 }
@@ -103,23 +72,11 @@ fn response_code_detail(code: ResponseCode) -> String {
     }
 }
 
-/// The Bogus error for `record`, with the reason read from `answers`' signatures.
-pub(crate) fn bogus(name: &str, record: &Record, answers: &[Record]) -> LookupError {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0);
-    LookupError::Bogus {
-        name: name.to_owned(),
-        detail: bogus_detail(record, answers, now),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use hickory_resolver::net::NoRecords;
     use hickory_resolver::proto::op::Query;
-    use hickory_resolver::proto::rr::RecordType;
+    use hickory_resolver::proto::rr::{Name, RecordType};
 
     use super::*;
 
@@ -134,28 +91,23 @@ mod tests {
             ))))
         };
         assert_eq!(
-            response_parts(negative(ResponseCode::NXDomain), "n", &current),
+            response_parts(negative(ResponseCode::NXDomain), "n"),
             Ok((ResponseCode::NXDomain, Vec::new()))
         );
         assert_eq!(
-            response_parts(negative(ResponseCode::NoError), "n", &current),
+            response_parts(negative(ResponseCode::NoError), "n"),
             Ok((ResponseCode::NoError, Vec::new()))
         );
         assert_eq!(
-            response_parts(Err(NetError::Timeout), "n", &current),
+            response_parts(Err(NetError::Timeout), "n"),
             Err(LookupError::Timeout { name: "n".into() })
         );
         assert!(matches!(
             response_parts(
                 Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused))),
-                "n",
-                &current
+                "n"
             ),
             Err(LookupError::ServerFailure { detail, .. }) if detail.contains("REFUSED")
-        ));
-        assert!(matches!(
-            response_parts(Err(NetError::Dns(DnsError::DnssecBogus)), "n", &current),
-            Err(LookupError::Bogus { .. })
         ));
         assert!(response_code_detail(ResponseCode::NotImp).contains("4"));
     }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::trust_anchor::{AnchorRecords, TrustAnchorError};
+
 /// How to reach DNS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolverSettings {
@@ -42,4 +44,13 @@ pub enum TrustAnchor {
     /// TTLs are allowed. A DS anchor is turned into the key it digests by fetching the zone's
     /// DNSKEY records on first use.
     Records(String),
+}
+
+impl TrustAnchor {
+    /// DNSKEY or DS records given as text ([`TrustAnchor::Records`]), checked now, so that a
+    /// file that holds no anchor is refused before any lookup.
+    pub fn from_records(text: String) -> Result<TrustAnchor, TrustAnchorError> {
+        AnchorRecords::parse(&text)?;
+        Ok(TrustAnchor::Records(text))
+    }
 }

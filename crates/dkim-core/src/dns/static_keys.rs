@@ -42,6 +42,7 @@ impl KeyLookup for StaticLookup {
                 records: records.clone(),
                 cname_chain: Vec::new(),
                 dnssec: DnssecStatus::NotValidated,
+                dnssec_reason: None,
             }),
             None => Err(LookupError::NoSuchName {
                 name: name.to_owned(),

@@ -1,14 +1,12 @@
 //! Trust anchors given as text (`--trust-anchor FILE`): the DNSKEY or DS records validation
 //! starts from (RFC 4033 3, RFC 4035 4.4).
 //!
-//! hickory-resolver trusts keys only. A DS anchor (what IANA publishes for the root) names a key
-//! by its digest, so the key itself is fetched from the zone and kept if its digest matches
-//! (RFC 4034 5.1.4): the DS is what vouches for it, the same way a parent's DS vouches for a
-//! child's key.
+//! An anchor may be for any zone, not only the root: a zone's own KSK (dnssec-keygen's `K*.key`)
+//! lets its own authoritative server be checked without a path from the root.
 
 use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DS};
-use hickory_resolver::proto::dnssec::{Algorithm, DigestType, PublicKeyBuf, TrustAnchors};
-use hickory_resolver::proto::rr::{LowerName, Name};
+use hickory_resolver::proto::dnssec::{Algorithm, DigestType, PublicKey as _, PublicKeyBuf};
+use hickory_resolver::proto::rr::Name;
 
 use crate::encoding::decode_base64;
 
@@ -29,17 +27,17 @@ const NAMED_CONF_WORDS: [&str; 7] = [
 #[non_exhaustive]
 pub enum TrustAnchorError {
     /// The text does not parse as zone-file records.
-    #[error("the trust anchor is not valid zone-file text: {0}")]
+    #[error("not valid zone-file text: {0}")]
     Syntax(String),
     /// The text is a named.conf key statement.
     #[error(
-        "the trust anchor is in named.conf syntax (it says {0}); give the records in zone-file \
-         syntax instead, such as `. IN DS 20326 8 2 E06D44B8...` or the contents of \
+        "it is in named.conf syntax (it says {0}); give the records in zone-file syntax \
+         instead, such as a K*.key file, `. IN DS 20326 8 2 E06D44B8...` or the contents of \
          /usr/share/dns/root.key"
     )]
     NamedConfSyntax(&'static str),
     /// A record that is neither DNSKEY nor DS.
-    #[error("a trust anchor holds DNSKEY and DS records only, not {record_type} (at {name})")]
+    #[error("it may hold DNSKEY and DS records only, not {record_type} (at {name})")]
     UnsupportedRecord {
         /// The record's owner name.
         name: String,
@@ -52,7 +50,10 @@ pub enum TrustAnchorError {
     )]
     NotAZoneKey(String),
     /// No DNSKEY or DS record at all.
-    #[error("the trust anchor holds no DNSKEY or DS record")]
+    #[error(
+        "no DNSKEY or DS record in it; give the zone's key as dnssec-keygen's K*.key file or \
+         `dig DNSKEY` output holds it"
+    )]
     Empty,
 }
 
@@ -133,44 +134,26 @@ impl AnchorRecords {
         Ok(anchor)
     }
 
-    /// The zones whose DNSKEY records must be fetched to turn DS anchors into keys.
-    pub(crate) fn digest_owners(&self) -> Vec<Name> {
-        let mut owners: Vec<Name> = Vec::new();
-        for (owner, _) in &self.digests {
-            if !owners.contains(owner) {
-                owners.push(owner.clone());
-            }
-        }
-        owners
+    /// Whether the anchor names keys of `zone`: validation starts there, whatever its parent
+    /// says (RFC 4035 4.4).
+    pub(crate) fn covers(&self, zone: &Name) -> bool {
+        self.keys.iter().any(|(owner, _)| owner == zone)
+            || self.digests.iter().any(|(owner, _)| owner == zone)
     }
 
-    /// The anchors as hickory takes them: the DNSKEY anchors, and each of `fetched` (DNSKEY
-    /// records fetched from the DS anchors' zones) that a DS anchor digests (RFC 4034 5.1.4).
-    /// `Err` names a DS anchor's zone none of whose fetched keys match.
-    pub(crate) fn trust_anchors(&self, fetched: &[(Name, DNSKEY)]) -> Result<TrustAnchors, Name> {
-        let mut anchors = TrustAnchors::empty();
-        for (owner, key) in &self.keys {
-            anchors.insert_with_name(key.public_key(), LowerName::new(owner));
-        }
-        for owner in self.digest_owners() {
-            let matching: Vec<&DNSKEY> = fetched
-                .iter()
-                .filter(|(name, key)| {
-                    *name == owner
-                        && self.digests.iter().any(|(digest_owner, digest)| {
-                            *digest_owner == owner && digest.covers(&owner, key).unwrap_or(false)
-                        })
-                })
-                .map(|(_, key)| key)
-                .collect();
-            if matching.is_empty() {
-                return Err(owner);
-            }
-            for key in matching {
-                anchors.insert_with_name(key.public_key(), LowerName::new(&owner));
-            }
-        }
-        Ok(anchors)
+    /// Whether `key`, found at `zone`, is a key the anchor trusts: a DNSKEY anchor of the zone
+    /// with the same public key, or one a DS anchor of the zone digests (RFC 4034 5.1.4). A DS
+    /// anchor names a key by its digest, so the key itself comes from the zone, and the digest is
+    /// what vouches for it, as a parent's DS vouches for a child's key.
+    pub(crate) fn trusts(&self, zone: &Name, key: &DNSKEY) -> bool {
+        self.keys.iter().any(|(owner, anchor)| {
+            owner == zone
+                && anchor.public_key().public_bytes() == key.public_key().public_bytes()
+                && anchor.public_key().algorithm() == key.public_key().algorithm()
+        }) || self
+            .digests
+            .iter()
+            .any(|(owner, digest)| owner == zone && digest.covers(zone, key).unwrap_or(false))
     }
 }
 
@@ -297,25 +280,49 @@ mod tests {
         let anchor = AnchorRecords::parse(&text).unwrap();
         assert_eq!(anchor.keys.len(), 1);
         assert_eq!(anchor.digests.len(), 1);
-        assert_eq!(
-            anchor.digest_owners(),
-            [Name::from_ascii("example.com.").unwrap()]
+        assert!(anchor.covers(&Name::from_ascii("example.com.").unwrap()));
+        assert!(!anchor.covers(&Name::root()));
+    }
+
+    /// What dnssec-keygen (K*.key), `dig DNSKEY` and unbound-anchor (root.key, with its
+    /// autotrust comments) write: comments, TTLs, classes, RRSIGs alongside.
+    #[test]
+    fn reads_what_the_tools_write() {
+        let keygen = format!(
+            "; This is a key-signing key, keyid 54621, for example.com.\n\
+             ; Created: 20261204000000 (Fri Dec  4 00:00:00 2026)\n{KSK}\n"
         );
+        let dig = format!(
+            "; <<>> DiG 9.18 <<>> DNSKEY example.com\n;; ANSWER SECTION:\n\
+             {}\n{}\nexample.com. 300 IN RRSIG DNSKEY 13 2 300 20270101000000 \
+             20261201000000 54621 example.com. AAAA\n",
+            KSK.replace(" IN ", "\t300\tIN\t"),
+            ZSK.replace(" IN ", " 300 IN ")
+        );
+        let unbound = format!(
+            "; autotrust trust anchor file\n;;id: example.com. 1\n\
+             {} ;{{id = 54621 (ksk), size = 256b}} ;;state=2 [  VALID  ] ;;count=0\n",
+            KSK.replace(" IN ", " 172800 IN ")
+        );
+        let zone = Name::from_ascii("example.com.").unwrap();
+        let (_, ksk) = key_of(KSK);
+        for text in [keygen, dig, unbound] {
+            let anchor = AnchorRecords::parse(&text).unwrap();
+            assert!(anchor.trusts(&zone, &ksk), "{text}");
+        }
     }
 
     #[test]
-    fn a_digest_picks_its_key_among_the_fetched_ones() {
+    fn a_digest_picks_its_key_among_the_zone_keys() {
         let anchor = AnchorRecords::parse(KSK_DS).unwrap();
-        let fetched = [key_of(ZSK), key_of(KSK)];
-        let anchors = anchor.trust_anchors(&fetched).unwrap();
-        let owner = LowerName::new(&Name::from_ascii("example.com.").unwrap());
-        assert!(anchors.contains_with_name(fetched[1].1.public_key(), &owner));
-        assert!(!anchors.contains_with_name(fetched[0].1.public_key(), &owner));
-
-        assert_eq!(
-            anchor.trust_anchors(&[key_of(ZSK)]).map(|_| ()),
-            Err(Name::from_ascii("example.com.").unwrap())
-        );
+        let (zone, ksk) = key_of(KSK);
+        let (_, zsk) = key_of(ZSK);
+        assert!(anchor.trusts(&zone, &ksk));
+        assert!(!anchor.trusts(&zone, &zsk));
+        assert!(!anchor.trusts(&Name::from_ascii("example.net.").unwrap(), &ksk));
+        let by_key = AnchorRecords::parse(KSK).unwrap();
+        assert!(by_key.trusts(&zone, &ksk));
+        assert!(!by_key.trusts(&zone, &zsk));
     }
 
     #[test]
@@ -376,14 +383,12 @@ mod tests {
         HOijtzN+u1TQNatX2XBuzZNQ1K+s2CXkPIZo7s6JgZyvaBevYtxPvYLw4z9mR7K2\n\
         vaF18UYH9Z9GNUUeayffKC73PYc= ) ; keytag 38696\n";
         let digests = AnchorRecords::parse(ROOT_DS).unwrap();
-        assert_eq!(digests.digest_owners(), [Name::root()]);
+        assert!(digests.covers(&Name::root()));
         let keys = AnchorRecords::parse(ROOT_KEYS).unwrap();
         assert_eq!(keys.keys.len(), 2);
-        let anchors = digests.trust_anchors(&keys.keys).unwrap();
-        assert_eq!(anchors.len(), 2);
-        let built_in = TrustAnchors::default();
-        for (_, key) in &keys.keys {
-            assert!(anchors.contains(key.public_key()));
+        let built_in = hickory_resolver::proto::dnssec::TrustAnchors::default();
+        for (owner, key) in &keys.keys {
+            assert!(digests.trusts(owner, key));
             assert!(built_in.contains(key.public_key()));
         }
     }
