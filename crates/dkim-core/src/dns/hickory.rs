@@ -20,6 +20,7 @@ use super::resolve::{AnchorSource, Resolver};
 use super::runtime::BackgroundRuntime;
 use super::settings::{ResolverSettings, TrustAnchor};
 use super::trust_anchor::{AnchorRecords, TrustAnchorError};
+use super::records::{RecordKind, RecordLookup, Records};
 use super::{KeyLookup, LookupError, TxtAnswer};
 
 /// Threads of the runtime. They only move packets and run hickory's connection tasks;
@@ -141,6 +142,24 @@ impl KeyLookup for HickoryLookup {
         let owned_name = name.to_owned();
         self.runtime
             .run(async move { resolver.lookup_txt(&owned_name).await })
+            .unwrap_or_else(|| Err(internal_failure("the lookup task ended without an answer")))
+    }
+}
+
+impl RecordLookup for HickoryLookup {
+    /// Runs the lookup as a task on the lookup's runtime and waits for it.
+    fn lookup_records(&self, name: &str, kind: RecordKind) -> Result<Records, LookupError> {
+        let internal_failure = |detail: &str| LookupError::ServerFailure {
+            name: name.to_owned(),
+            detail: detail.to_owned(),
+        };
+        let Some(resolver) = &self.resolver else {
+            return Err(internal_failure("the resolver has been shut down"));
+        };
+        let resolver = Arc::clone(resolver);
+        let owned_name = name.to_owned();
+        self.runtime
+            .run(async move { resolver.lookup_records(&owned_name, kind).await })
             .unwrap_or_else(|| Err(internal_failure("the lookup task ended without an answer")))
     }
 }

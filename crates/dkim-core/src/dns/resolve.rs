@@ -197,8 +197,19 @@ impl Resolver {
         Some(current)
     }
 
+    /// The validator when DNSSEC is asked for, made on first use.
+    pub(super) async fn validator_for(
+        &self,
+        name: &str,
+    ) -> Result<Option<&Validator>, LookupError> {
+        match &self.validation {
+            Some(validation) => Ok(Some(self.validator(validation, name).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Sends one query, through the validator when there is one.
-    async fn query(
+    pub(super) async fn query(
         &self,
         validator: Option<&Validator>,
         name: &Name,
