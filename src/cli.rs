@@ -811,7 +811,12 @@ pub struct CheckArgs {
     pub strict: bool,
 
     /// How to print the findings
-    #[arg(long, value_name = "FORMAT", default_value = "text", conflicts_with = "json")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "text",
+        conflicts_with = "json"
+    )]
     pub format: CheckFormat,
 
     /// The same as --format json

@@ -68,7 +68,9 @@ fn check_domain(dns: &Dns, domain: &DomainName, keys: &[Target], args: &CheckArg
         selector: selector.clone(),
         key_file: None,
     });
-    let own_keys = keys.iter().filter(|key| key.domain.as_ref() == Some(domain));
+    let own_keys = keys
+        .iter()
+        .filter(|key| key.domain.as_ref() == Some(domain));
     let mut dkim = Vec::new();
     for target in own_keys.chain(selectors.collect::<Vec<_>>().iter()) {
         match testkey::check(target, dns, None, false) {
@@ -88,7 +90,10 @@ fn check_domain(dns: &Dns, domain: &DomainName, keys: &[Target], args: &CheckArg
 fn dkim_targets(args: &CheckArgs) -> anyhow::Result<Vec<Target>> {
     if let Some(table) = &args.keytable {
         let (path, kind) = table_location(table);
-        return Ok(testkey::keytable_targets(&KeyTable::load(&path, kind)?, None));
+        return Ok(testkey::keytable_targets(
+            &KeyTable::load(&path, kind)?,
+            None,
+        ));
     }
     match &args.config {
         Some(config) => {
@@ -267,7 +272,9 @@ fn print_junit(reports: &[DomainReport], strict: bool) -> anyhow::Result<()> {
                     first.code.as_str(),
                     xml(&first.message)
                 )?;
-            } else if let Some(first) = findings.iter().find(|f| f.severity() == Severity::Temporary)
+            } else if let Some(first) = findings
+                .iter()
+                .find(|f| f.severity() == Severity::Temporary)
             {
                 writeln!(
                     out,
@@ -306,4 +313,3 @@ fn xml(text: &str) -> String {
     }
     escaped
 }
-

@@ -16,11 +16,11 @@ use hickory_resolver::proto::op::DnsRequestOptions;
 use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
+use super::records::{RecordKind, RecordLookup, Records};
 use super::resolve::{AnchorSource, Resolver};
 use super::runtime::BackgroundRuntime;
 use super::settings::{ResolverSettings, TrustAnchor};
 use super::trust_anchor::{AnchorRecords, TrustAnchorError};
-use super::records::{RecordKind, RecordLookup, Records};
 use super::{KeyLookup, LookupError, TxtAnswer};
 
 /// Threads of the runtime. They only move packets and run hickory's connection tasks;

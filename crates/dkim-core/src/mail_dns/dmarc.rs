@@ -51,7 +51,11 @@ pub fn check(lookup: &dyn RecordLookup, domain: &str) -> Vec<Finding> {
             }
         };
         let texts: Vec<&str> = records.texts().collect();
-        let valid: Vec<&str> = texts.iter().copied().filter(|t| is_dmarc_record(t)).collect();
+        let valid: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| is_dmarc_record(t))
+            .collect();
         if step == 0 && valid.is_empty() {
             // What was meant as the domain's record, but receivers do not take as one.
             for text in &texts {
@@ -67,7 +71,15 @@ pub fn check(lookup: &dyn RecordLookup, domain: &str) -> Vec<Finding> {
             [] => continue,
             [record] => {
                 let inherited = step > 0;
-                check_record(lookup, domain, &owner, &name, record, inherited, &mut findings);
+                check_record(
+                    lookup,
+                    domain,
+                    &owner,
+                    &name,
+                    record,
+                    inherited,
+                    &mut findings,
+                );
             }
             several => findings.push(dmarc(
                 Code::DmarcMultiple,
@@ -133,7 +145,9 @@ fn missing(lookup: &dyn RecordLookup, domain: &str) -> Finding {
                 "_dmarc.{domain} has no DMARC record, but {doubled} has one: the zone file names \
                  it without its trailing dot, so the origin was appended"
             ),
-            format!("write the record's name as _dmarc.{domain}. (with the trailing dot) or _dmarc"),
+            format!(
+                "write the record's name as _dmarc.{domain}. (with the trailing dot) or _dmarc"
+            ),
         );
     }
     dmarc(
@@ -202,7 +216,11 @@ fn check_record(
                 .any(|option| !matches!(option.trim(), "0" | "1" | "d" | "s"))
                 .then_some("must be 0, 1, d or s, separated by colons"),
             "rua" | "ruf" => {
-                let list = if tag.name == "rua" { &mut rua } else { &mut ruf };
+                let list = if tag.name == "rua" {
+                    &mut rua
+                } else {
+                    &mut ruf
+                };
                 let mut problem = None;
                 for uri in value.split(',').map(str::trim) {
                     match report_domain(uri) {
@@ -282,7 +300,10 @@ fn check_record(
 
 /// The domain of a `mailto:` report URI (`mailto:a@example.com!10m`), lower case.
 fn report_domain(uri: &str) -> Option<String> {
-    let address = uri.get(..7)?.eq_ignore_ascii_case("mailto:").then(|| &uri[7..])?;
+    let address = uri
+        .get(..7)?
+        .eq_ignore_ascii_case("mailto:")
+        .then(|| &uri[7..])?;
     let address = address.split('!').next()?;
     let (local, domain) = address.rsplit_once('@')?;
     (!local.is_empty() && domain.contains('.') && !domain.contains(['/', ' ']))

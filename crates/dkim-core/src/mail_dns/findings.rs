@@ -187,7 +187,12 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `code`.
-    pub fn new(check: Check, code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn new(
+        check: Check,
+        code: Code,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Finding {
             check,
             code,
@@ -245,7 +250,18 @@ impl DomainReport {
 /// recognised for what it was meant to be.
 pub(crate) fn strip_pasted_quotes(text: &str) -> &str {
     text.trim_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '"' | '\'' | '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2018}' | '\u{2019}' | '\u{ab}' | '\u{bb}')
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\''
+                    | '\u{201c}'
+                    | '\u{201d}'
+                    | '\u{201e}'
+                    | '\u{2018}'
+                    | '\u{2019}'
+                    | '\u{ab}'
+                    | '\u{bb}'
+            )
     })
 }
 

@@ -40,8 +40,10 @@ pub fn check_domain(lookup: &dyn RecordLookup, domain: &str, ips: &[IpAddr]) -> 
             .iter()
             .map(|check| scope.spawn(move || check(lookup, domain)))
             .collect();
-        let spf_results: Vec<Evaluation> =
-            ips.iter().map(|ip| spf::evaluate(lookup, domain, *ip)).collect();
+        let spf_results: Vec<Evaluation> = ips
+            .iter()
+            .map(|ip| spf::evaluate(lookup, domain, *ip))
+            .collect();
         let findings: Vec<Finding> = running
             .into_iter()
             .flat_map(|handle| handle.join().unwrap_or_default())
@@ -107,7 +109,9 @@ mod tests {
             "1.2.0.192.in-addr.arpa"
         );
         assert!(reverse_name("2001:db8::1".parse().unwrap()).starts_with("1.0.0.0."));
-        assert!(reverse_name("2001:db8::1".parse().unwrap()).ends_with(".8.b.d.0.1.0.0.2.ip6.arpa"));
+        assert!(
+            reverse_name("2001:db8::1".parse().unwrap()).ends_with(".8.b.d.0.1.0.0.2.ip6.arpa")
+        );
         let ip = |text: &str| text.parse::<IpAddr>().unwrap();
         assert!(address_in(ip("192.0.2.200"), ip("192.0.2.0"), 24));
         assert!(!address_in(ip("192.0.3.1"), ip("192.0.2.0"), 24));

@@ -61,7 +61,10 @@ fn check(lookup: &dyn RecordLookup, name: &str, kind: Kind) -> Vec<Finding> {
     // in any case, or in the wrong place, was meant as one.
     let meant: Vec<&str> = records
         .texts()
-        .filter(|text| text.to_ascii_lowercase().contains(&kind.version()[2..].to_ascii_lowercase()))
+        .filter(|text| {
+            text.to_ascii_lowercase()
+                .contains(&kind.version()[2..].to_ascii_lowercase())
+        })
         .collect();
     let finding = |problem: String| {
         Finding::new(
@@ -91,7 +94,8 @@ fn problem(text: &str, kind: Kind) -> Option<String> {
     if !text.is_ascii() {
         return Some(format!("the record holds {}", describe_non_ascii(text)));
     }
-    if !starts_with_version(text, kind.version(), &[';', ' ']) || !text.starts_with(kind.version()) {
+    if !starts_with_version(text, kind.version(), &[';', ' ']) || !text.starts_with(kind.version())
+    {
         return Some(format!(
             "the record {text:?} does not start with {}",
             kind.version()
@@ -140,7 +144,10 @@ mod tests {
         assert!(problem("v=STSv1;", Kind::MtaSts).is_some());
         assert!(problem("id=1; v=STSv1", Kind::MtaSts).is_some());
         assert_eq!(
-            problem("v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x", Kind::TlsRpt),
+            problem(
+                "v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x",
+                Kind::TlsRpt
+            ),
             None
         );
         assert!(problem("v=TLSRPTv1; rua=a@example.com", Kind::TlsRpt).is_some());

@@ -25,20 +25,45 @@ fn spf(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Findin
 struct Published {
     /// Records that start with `v=spf1`.
     records: Vec<String>,
-    /// Records meant as SPF but that receivers do not see as such (pasted with quotes).
-    pasted: Vec<String>,
+    /// Records meant as SPF but that receivers do not see as such: pasted with typographic
+    /// quotes, or `v=spf1` run into the next term.
+    unrecognised: Vec<Finding>,
 }
 
-fn published(records: &Records) -> Published {
+fn published(domain: &str, records: &Records) -> Published {
     let mut found = Published {
         records: Vec::new(),
-        pasted: Vec::new(),
+        unrecognised: Vec::new(),
+    };
+    let meant_as_spf = |text: &str| {
+        strip_pasted_quotes(text)
+            .get(..6)
+            .is_some_and(|head| head.eq_ignore_ascii_case("v=spf1"))
     };
     for text in records.texts() {
         if is_spf_record(text) {
             found.records.push(text.to_owned());
-        } else if is_spf_record(strip_pasted_quotes(text)) {
-            found.pasted.push(text.to_owned());
+        } else if meant_as_spf(text) && !text.is_ascii() {
+            found.unrecognised.push(spf(
+                Code::SpfNotAscii,
+                format!(
+                    "{domain}: the TXT record {text:?} is not an SPF record to receivers, who \
+                     look for v=spf1 at its very start: it holds {}",
+                    describe_non_ascii(text)
+                ),
+                "publish the record again with plain ASCII double quotes around it in the zone \
+                 file (\"v=spf1 ... -all\"), or none in a provider's web form",
+            ));
+        } else if meant_as_spf(text) {
+            found.unrecognised.push(spf(
+                Code::SpfSyntax,
+                format!(
+                    "{domain}: the TXT record {text:?} is not an SPF record to receivers: v=spf1 \
+                     must be followed by a space (RFC 7208 4.5)"
+                ),
+                "separate the terms with spaces; a zone file's strings are joined without one, \
+                 so put the spaces inside the quotes",
+            ));
         }
     }
     found
@@ -52,7 +77,11 @@ pub fn check(lookup: &dyn RecordLookup, domain: &str) -> Vec<Finding> {
         Err(error) => return vec![Finding::lookup_failed(Check::Spf, &error)],
     };
     match lookup.lookup_records(domain, RecordKind::Spf) {
-        Ok(obsolete) if obsolete.texts().any(|t| is_spf_record(strip_pasted_quotes(t))) => {
+        Ok(obsolete)
+            if obsolete
+                .texts()
+                .any(|t| is_spf_record(strip_pasted_quotes(t))) =>
+        {
             findings.push(spf(
                 Code::SpfObsoleteType,
                 format!(
@@ -65,21 +94,11 @@ pub fn check(lookup: &dyn RecordLookup, domain: &str) -> Vec<Finding> {
         // Servers that do not know type 99 may fail it; the TXT record is what matters.
         Ok(_) | Err(_) => {}
     }
-    let found = published(&txt);
-    for text in &found.pasted {
-        findings.push(spf(
-            Code::SpfNotAscii,
-            format!(
-                "{domain}: the TXT record {text:?} is not an SPF record to receivers, who look \
-                 for v=spf1 at its very start: it holds {}",
-                describe_non_ascii(text)
-            ),
-            "publish the record again with plain ASCII double quotes around it in the zone \
-             file (\"v=spf1 ... -all\"), or none in a provider's web form",
-        ));
-    }
+    let found = published(domain, &txt);
+    let recognised_none = found.unrecognised.is_empty();
+    findings.extend(found.unrecognised);
     match found.records.as_slice() {
-        [] if found.pasted.is_empty() => findings.push(missing(lookup, domain)),
+        [] if recognised_none => findings.push(missing(lookup, domain)),
         [] => {}
         [record] => {
             let mut walk = Walk::new(lookup);
@@ -215,7 +234,9 @@ impl<'a> Walk<'a> {
                 ),
                 "replace ptr with ip4:/ip6: or a: terms naming the sending hosts",
             )),
-            Mechanism::All if matches!(directive.qualifier, Qualifier::Pass | Qualifier::Neutral) => {
+            Mechanism::All
+                if matches!(directive.qualifier, Qualifier::Pass | Qualifier::Neutral) =>
+            {
                 findings.push(spf(
                     Code::SpfPermissiveAll,
                     format!(
@@ -303,9 +324,10 @@ impl<'a> Walk<'a> {
                 return;
             }
         };
-        let found = published(&records);
+        let found = published(target, &records);
         let separator = if how == "include" { ":" } else { "=" };
         match found.records.as_slice() {
+            [] if !found.unrecognised.is_empty() => findings.extend(found.unrecognised),
             [record] => {
                 path.push(target.to_owned());
                 self.record(target, record, findings, path);

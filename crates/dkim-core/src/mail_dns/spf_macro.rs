@@ -17,9 +17,7 @@ pub(crate) fn parse_macro(body: &str, in_explanation: bool) -> Result<Macro, Str
     let letter = chars
         .next()
         .map(|c| c.to_ascii_lowercase())
-        .filter(|c| {
-            "slodiphv".contains(*c) || (in_explanation && "crt".contains(*c))
-        })
+        .filter(|c| "slodiphv".contains(*c) || (in_explanation && "crt".contains(*c)))
         .ok_or_else(|| format!("%{{{body}}}: not a macro letter (s, l, o, d, i, p, h, v)"))?;
     let rest = chars.as_str();
     let digits_end = rest
@@ -166,7 +164,10 @@ mod tests {
             ("%{lr}", "strong-bad"),
             ("%{lr-}", "bad.strong"),
             ("%{l1r-}", "strong"),
-            ("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com"),
+            (
+                "%{ir}.%{v}._spf.%{d2}",
+                "3.2.0.192.in-addr._spf.example.com",
+            ),
         ] {
             assert_eq!(expand(text, &context).unwrap(), expanded, "{text}");
         }

@@ -54,7 +54,10 @@ pub enum Mechanism {
 impl Mechanism {
     /// Whether evaluating it asks DNS (RFC 7208 4.6.4 counts these).
     pub fn queries_dns(&self) -> bool {
-        !matches!(self, Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..))
+        !matches!(
+            self,
+            Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..)
+        )
     }
 }
 
@@ -106,10 +109,7 @@ impl SpfRecord {
             return Err(error(text, "an SPF record starts with v=spf1"));
         }
         if let Some(bad) = text.chars().find(|c| !(' '..='~').contains(c)) {
-            let term = text
-                .split(' ')
-                .find(|t| t.contains(bad))
-                .unwrap_or(text);
+            let term = text.split(' ').find(|t| t.contains(bad)).unwrap_or(text);
             return Err(error(
                 term,
                 "only printable ASCII and spaces may appear in an SPF record (RFC 7208 12)",
@@ -128,7 +128,10 @@ impl SpfRecord {
                     }
                 };
                 if slot.is_some() {
-                    return Err(error(term, "the modifier may appear only once (RFC 7208 6)"));
+                    return Err(error(
+                        term,
+                        "the modifier may appear only once (RFC 7208 6)",
+                    ));
                 }
                 check_domain_spec(value).map_err(|reason| error(term, &reason))?;
                 *slot = Some(value.to_owned());
@@ -363,7 +366,10 @@ mod tests {
             ("v=spf1 include -all", "include"),
             ("v=spf1 a/33 -all", "a/33"),
             ("v=spf1 foo -all", "foo"),
-            ("v=spf1 redirect=a.example redirect=b.example", "redirect=b.example"),
+            (
+                "v=spf1 redirect=a.example redirect=b.example",
+                "redirect=b.example",
+            ),
             ("v=spf1 include:example -all", "include:example"),
             ("v=spf1 exists:%{z}.example.com", "exists:%{z}.example.com"),
             ("v=spf1 all:x", "all:x"),
