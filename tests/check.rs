@@ -684,7 +684,10 @@ fn ip_evaluation_agrees_with_pyspf() {
     // The table reaches every result but temperror (which needs a failing server).
     for result in ["pass", "fail", "softfail", "neutral", "permerror"] {
         assert!(
-            pyspf.stdout.lines().any(|line| line.ends_with(&format!(" {result}"))),
+            pyspf
+                .stdout
+                .lines()
+                .any(|line| line.ends_with(&format!(" {result}"))),
             "no {result} in the table:\n{}",
             pyspf.stdout
         );
@@ -756,5 +759,45 @@ fn a_hundred_domains_in_one_call() {
             .all(|line| line.ends_with(": OK (no findings)")),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn dnssec_bogus_records_are_errors_and_signed_zones_pass() {
+    let dir = temp_dir();
+    let mut zones: Vec<Zone> = shared_zones().into_iter().map(Zone::signed).collect();
+    zones.push(zone("signed.test", &[], "").signed());
+    zones.push(
+        zone("bogus.test", &[], "").altered_after_signing("ip4:192.0.2.0/24", "ip4:192.0.2.0/16"),
+    );
+    let server = named_harness::signed_root(&zones);
+    std::fs::write(dir.path().join("anchor"), server.trust_anchor()).unwrap();
+    let address = server.addr().to_string();
+    let validated = |domain: &str| {
+        dkimkit_run(
+            dir.path(),
+            &[
+                "check",
+                "--trust-anchor",
+                "anchor",
+                "--nameserver",
+                &address,
+                domain,
+                "--json",
+            ],
+        )
+    };
+    let signed = validated("signed.test").success();
+    assert_eq!(codes(&signed.stdout), [("signed.test".to_owned(), vec![])]);
+    let bogus = validated("bogus.test");
+    assert_eq!(bogus.status, 1);
+    assert_eq!(
+        codes(&bogus.stdout),
+        [(
+            "bogus.test".to_owned(),
+            vec![("dnssec.bogus".to_owned(), "error".to_owned())]
+        )],
+        "{}",
+        bogus.stdout
     );
 }
