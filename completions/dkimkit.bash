@@ -16,6 +16,9 @@ _dkimkit() {
             ",$1")
                 cmd="dkimkit"
                 ;;
+            dkimkit,check)
+                cmd="dkimkit__subcmd__check"
+                ;;
             dkimkit,genkey)
                 cmd="dkimkit__subcmd__genkey"
                 ;;
@@ -36,6 +39,9 @@ _dkimkit() {
                 ;;
             dkimkit,verify-file)
                 cmd="dkimkit__subcmd__verify__subcmd__file"
+                ;;
+            dkimkit__subcmd__help,check)
+                cmd="dkimkit__subcmd__help__subcmd__check"
                 ;;
             dkimkit__subcmd__help,genkey)
                 cmd="dkimkit__subcmd__help__subcmd__genkey"
@@ -65,12 +71,70 @@ _dkimkit() {
 
     case "${cmd}" in
         dkimkit)
-            opts="-h -V --help --version genkey sign-file verify-file testkey rotate record help"
+            opts="-h -V --help --version genkey sign-file verify-file testkey check rotate record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__check)
+            opts="-s -x -h -V --selector --keytable --config --ip --nameserver --timeout --trust-anchor --no-dnssec --strict --format --json --jobs --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keytable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nameserver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json junit" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -149,8 +213,22 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__help)
-            opts="genkey sign-file verify-file testkey rotate record help"
+            opts="genkey sign-file verify-file testkey check rotate record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
