@@ -92,8 +92,11 @@ fn codes(stdout: &str) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
-/// Each fault in a domain of its own: (domain, zone, the findings expected, exit status).
-fn fault_cases() -> Vec<(&'static str, Zone, Vec<(&'static str, &'static str)>, i32)> {
+/// A fault in a domain of its own: the domain, its zone, the (code, severity) pairs expected,
+/// and the exit status.
+type FaultCase = (&'static str, Zone, Vec<(&'static str, &'static str)>, i32);
+
+fn fault_cases() -> Vec<FaultCase> {
     let error = |code| vec![(code, "error")];
     let warning = |code| vec![(code, "warning")];
     vec![
@@ -738,6 +741,7 @@ fn temporary_dns_failures_exit_3() {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // The time the issue asks to report; shown with --nocapture.
 fn a_hundred_domains_in_one_call() {
     let dir = temp_dir();
     let mut zones = shared_zones();

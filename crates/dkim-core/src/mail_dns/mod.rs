@@ -23,11 +23,14 @@ pub use spf_record::{SpfRecord, SpfSyntaxError};
 
 use crate::dns::RecordLookup;
 
+/// One of a domain's checks.
+type DomainCheck = fn(&dyn RecordLookup, &str) -> Vec<Finding>;
+
 /// Checks everything but DKIM keys (whose private keys the caller reads) for `domain`, and
 /// evaluates SPF for each address of `ips`. The checks run concurrently.
 pub fn check_domain(lookup: &dyn RecordLookup, domain: &str, ips: &[IpAddr]) -> DomainReport {
     let domain = domain.trim_end_matches('.');
-    let checks: [fn(&dyn RecordLookup, &str) -> Vec<Finding>; 6] = [
+    let checks: [DomainCheck; 6] = [
         spf::check,
         dmarc::check,
         dkim::check_historic,
