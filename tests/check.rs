@@ -241,6 +241,19 @@ fn fault_cases() -> Vec<FaultCase> {
             1,
         ),
         (
+            "dmarcdoubled.test",
+            zone(
+                "dmarcdoubled.test",
+                &[(
+                    "dmarc",
+                    "_dmarc.dmarcdoubled.test TXT \"v=DMARC1; p=reject; rua=mailto:d@dmarcdoubled.test\"",
+                )],
+                "",
+            ),
+            error("dmarc.missing"),
+            1,
+        ),
+        (
             "twodmarc.test",
             zone("twodmarc.test", &[], "_dmarc TXT \"v=DMARC1; p=none\"\n"),
             error("dmarc.multiple"),
@@ -428,6 +441,11 @@ fn a_healthy_domain_and_each_fault_in_its_own_domain() {
             && doubled.stdout.contains("trailing dot"),
         "{}",
         doubled.stdout
+    );
+    let dmarc_doubled = check(dir.path(), &server, &["dmarcdoubled.test"]).stdout;
+    assert!(
+        dmarc_doubled.contains("_dmarc.dmarcdoubled.test.dmarcdoubled.test has one"),
+        "{dmarc_doubled}"
     );
     assert!(
         check(dir.path(), &server, &["vlast.test"])

@@ -5,27 +5,20 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use dkim_core::DomainName;
-use dkim_core::dns::{LookupError, RecordKind, RecordLookup, Records, TrustAnchor};
+use dkim_core::dns::{LookupError, RecordKind, RecordLookup, Records};
 use dkim_core::mail_dns::{self, Check, DomainReport, Finding, Severity};
 use dkim_core::tables::KeyTable;
 use rayon::prelude::*;
 use serde_json::json;
 
 use super::testkey::{self, Checked, Target};
-use super::{Dns, table_location};
+use super::{Dns, dnssec_setting, table_location};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::exit::Outcome;
 use crate::output;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let dnssec = match (&args.trust_anchor, args.no_dnssec) {
-        (_, true) => None,
-        (Some(file), false) => Some(TrustAnchor::Records(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
-        )),
-        (None, false) => Some(TrustAnchor::BuiltInRoot),
-    };
+    let dnssec = dnssec_setting(args.trust_anchor.as_deref(), args.no_dnssec)?;
     let keys = dkim_targets(&args)?;
     let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
     dns.ready()?;

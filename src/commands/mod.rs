@@ -160,6 +160,22 @@ impl KeyLookup for Dns {
     }
 }
 
+/// The DNSSEC validation `--trust-anchor` and `--no-dnssec` ask for: from the root's anchors by
+/// default, from the records of a file, or none.
+fn dnssec_setting(
+    trust_anchor: Option<&Path>,
+    no_dnssec: bool,
+) -> anyhow::Result<Option<TrustAnchor>> {
+    Ok(match (trust_anchor, no_dnssec) {
+        (_, true) => None,
+        (Some(file), false) => Some(TrustAnchor::Records(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
+        )),
+        (None, false) => Some(TrustAnchor::BuiltInRoot),
+    })
+}
+
 /// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or
 /// without `file:`), as opendkim.conf writes them.
 fn table_location(argument: &str) -> (std::path::PathBuf, DataSetKind) {

@@ -4,14 +4,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::dns::{DnssecStatus, TrustAnchor};
+use dkim_core::dns::DnssecStatus;
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
 use dkim_core::tables::{KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{Dns, read_private_key, table_location};
+use super::{Dns, dnssec_setting, read_private_key, table_location};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -86,14 +86,7 @@ impl Checked {
 
 pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     let targets = targets(&args)?;
-    let dnssec = match (&args.trust_anchor, args.no_dnssec) {
-        (_, true) => None,
-        (Some(file), false) => Some(TrustAnchor::Records(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the trust anchor {}", file.display()))?,
-        )),
-        (None, false) => Some(TrustAnchor::BuiltInRoot),
-    };
+    let dnssec = dnssec_setting(args.trust_anchor.as_deref(), args.no_dnssec)?;
     let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
     dns.ready()?;
     // A single key named with -k must be readable and safe: that is a usage error, not a

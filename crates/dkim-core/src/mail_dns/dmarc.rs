@@ -6,7 +6,8 @@
 //! before the top-level domain: a policy published at a TLD is the registry's, not the domain's.
 
 use super::findings::{
-    Check, Code, Finding, describe_non_ascii, starts_with_version, strip_pasted_quotes,
+    Check, Code, Finding, describe_non_ascii, missing_record, starts_with_version,
+    strip_pasted_quotes,
 };
 use crate::dns::{RecordKind, RecordLookup};
 use crate::tag_list::parse_tag_list;
@@ -131,27 +132,13 @@ fn misplaced(name: &str, text: &str) -> Option<Finding> {
     None
 }
 
-/// The finding for a domain without any DMARC record, pointing at a record published one level
-/// too deep when the zone file's name lacked its trailing dot.
+/// The finding for a domain without any DMARC record.
 fn missing(lookup: &dyn RecordLookup, domain: &str) -> Finding {
-    let doubled = format!("_dmarc.{domain}.{domain}");
-    let at_doubled = lookup
-        .lookup_records(&doubled, RecordKind::Txt)
-        .is_ok_and(|records| records.texts().any(is_dmarc_record));
-    if at_doubled {
-        return dmarc(
-            Code::DmarcMissing,
-            format!(
-                "_dmarc.{domain} has no DMARC record, but {doubled} has one: the zone file names \
-                 it without its trailing dot, so the origin was appended"
-            ),
-            format!(
-                "write the record's name as _dmarc.{domain}. (with the trailing dot) or _dmarc"
-            ),
-        );
-    }
-    dmarc(
-        Code::DmarcMissing,
+    missing_record(
+        lookup,
+        (Check::Dmarc, Code::DmarcMissing),
+        (&format!("_dmarc.{domain}"), domain),
+        is_dmarc_record,
         format!("no DMARC record at _dmarc.{domain} or any parent domain"),
         format!(
             "publish one at _dmarc.{domain}, starting with p=none and rua= to collect reports: \

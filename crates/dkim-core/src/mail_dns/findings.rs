@@ -245,6 +245,36 @@ impl DomainReport {
     }
 }
 
+/// The finding for `name` (in `domain`'s zone) without the record `is_record` accepts. A record
+/// whose zone-file name lacked its trailing dot is published at `name.domain` (the origin is
+/// appended): when it is there, the finding says so and how to fix it; otherwise it says
+/// `otherwise` and `fix`.
+pub(crate) fn missing_record(
+    lookup: &dyn crate::dns::RecordLookup,
+    (check, code): (Check, Code),
+    (name, domain): (&str, &str),
+    is_record: fn(&str) -> bool,
+    otherwise: String,
+    fix: String,
+) -> Finding {
+    let doubled = format!("{name}.{domain}");
+    let at_doubled = lookup
+        .lookup_records(&doubled, crate::dns::RecordKind::Txt)
+        .is_ok_and(|records| records.texts().any(is_record));
+    if at_doubled {
+        return Finding::new(
+            check,
+            code,
+            format!(
+                "{name} has no such record, but {doubled} has one: the zone file names it \
+                 without its trailing dot, so the origin was appended"
+            ),
+            format!("write the record's name as {name}. (with the trailing dot)"),
+        );
+    }
+    Finding::new(check, code, otherwise, fix)
+}
+
 /// Text from a zone or a web form, with the characters guides' typography puts around it (curly
 /// and straight quotes, spaces) removed from the ends, so that a pasted record is still
 /// recognised for what it was meant to be.

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::findings::{Check, Code, Finding, describe_non_ascii, strip_pasted_quotes};
+use super::findings::{
+    Check, Code, Finding, describe_non_ascii, missing_record, strip_pasted_quotes,
+};
 use super::spf_macro::{MacroContext, expand};
 use super::spf_record::{Directive, Mechanism, Qualifier, SpfRecord, is_spf_record};
 use super::{address_in, reverse_name};
@@ -117,27 +119,16 @@ pub fn check(lookup: &dyn RecordLookup, domain: &str) -> Vec<Finding> {
     findings
 }
 
-/// The finding for a domain without an SPF record: pointing at a record published one level too
-/// deep when the zone file's name lacked its trailing dot (`example.com.example.com`).
+/// The finding for a domain without an SPF record.
 fn missing(lookup: &dyn RecordLookup, domain: &str) -> Finding {
-    let doubled = format!("{domain}.{domain}");
-    let at_doubled = lookup
-        .lookup_records(&doubled, RecordKind::Txt)
-        .is_ok_and(|records| records.texts().any(is_spf_record));
-    if at_doubled {
-        return spf(
-            Code::SpfMissing,
-            format!(
-                "{domain} has no SPF record, but {doubled} has one: the zone file names it \
-                 without its trailing dot, so the origin was appended"
-            ),
-            format!("write the record's name as {domain}. (with the trailing dot) or @"),
-        );
-    }
-    spf(
-        Code::SpfMissing,
+    missing_record(
+        lookup,
+        (Check::Spf, Code::SpfMissing),
+        (domain, domain),
+        is_spf_record,
         format!("{domain} has no SPF record (no TXT record starting with v=spf1)"),
-        "publish one naming the hosts that send the domain's mail, e.g. \"v=spf1 mx -all\"",
+        "publish one naming the hosts that send the domain's mail, e.g. \"v=spf1 mx -all\""
+            .to_owned(),
     )
 }
 
