@@ -823,3 +823,59 @@ fn dnssec_bogus_records_are_errors_and_signed_zones_pass() {
         bogus.stdout
     );
 }
+
+#[test]
+fn keytable_keys_are_checked_as_testkey_checks_them() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let mut published = String::new();
+    for selector in ["kt", "other"] {
+        dkimkit_run(
+            d,
+            &[
+                "genkey",
+                "-s",
+                selector,
+                "-d",
+                "good.test",
+                "--key-type",
+                "ed25519",
+            ],
+        )
+        .success();
+        if selector == "kt" {
+            let txt = std::fs::read_to_string(d.join("kt.txt")).unwrap();
+            published.push_str(&txt);
+            // The same record at a second selector, whose KeyTable key is another one.
+            published.push_str(&txt.replacen("kt._domainkey", "mism._domainkey", 1));
+        }
+    }
+    let mut zones = shared_zones();
+    zones[0] = Zone::new("good.test", &format!("{}{published}", zones[0].records()));
+    let server = NamedServer::start(&zones);
+    let keytable = format!(
+        "kt._domainkey.good.test good.test:kt:{dir}/kt.private\n\
+         mism._domainkey.good.test good.test:mism:{dir}/other.private\n\
+         x._domainkey.elsewhere.test elsewhere.test:x:{dir}/kt.private\n",
+        dir = d.display()
+    );
+    std::fs::write(d.join("KeyTable"), keytable).unwrap();
+    let run = check(
+        d,
+        &server,
+        &["good.test", "--keytable", "KeyTable", "--json"],
+    );
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    // Only good.test's keys: the matching one is fine, the other is testkey's key mismatch.
+    assert_eq!(
+        codes(&run.stdout)[0].1,
+        [("dkim.key-mismatch".to_owned(), "error".to_owned())]
+    );
+    let text = check(d, &server, &["good.test", "--keytable", "KeyTable"]).stdout;
+    assert!(
+        text.contains(
+            "mism._domainkey.good.test: the published key does not match the private key"
+        ),
+        "{text}"
+    );
+}
