@@ -230,8 +230,7 @@ fn fault_cases() -> Vec<FaultCase> {
                 )],
                 "",
             ),
-            // The policy is invalid, so no p= is in force either.
-            vec![("dmarc.syntax", "error"), ("dmarc.syntax", "error")],
+            error("dmarc.syntax"),
             1,
         ),
         (

@@ -43,12 +43,22 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         CheckFormat::Json => print_json(&reports)?,
         CheckFormat::Junit => print_junit(&reports, args.strict)?,
     }
-    let worst = reports.iter().filter_map(DomainReport::worst).max();
-    Ok(match worst {
-        Some(Severity::Error) => Outcome::CheckFailed,
-        Some(Severity::Warning) if args.strict => Outcome::CheckFailed,
-        Some(Severity::Temporary) => Outcome::TemporaryFailure,
-        Some(Severity::Warning) | None => Outcome::Success,
+    let severities = || {
+        reports
+            .iter()
+            .flat_map(|report| report.findings.iter().map(Finding::severity))
+    };
+    // An error (or, with --strict, a warning) fails the run even beside a temporary failure:
+    // retrying would not cure it.
+    let failed = severities().any(|severity| {
+        severity == Severity::Error || (args.strict && severity == Severity::Warning)
+    });
+    Ok(if failed {
+        Outcome::CheckFailed
+    } else if severities().any(|severity| severity == Severity::Temporary) {
+        Outcome::TemporaryFailure
+    } else {
+        Outcome::Success
     })
 }
 

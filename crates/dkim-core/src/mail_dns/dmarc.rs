@@ -240,7 +240,10 @@ fn check_record(
     } else {
         policy
     };
+    let policy_given = tags.iter().any(|tag| tag.name == "p");
     match effective {
+        // An invalid p= has its own finding already.
+        None if policy_given => {}
         None => findings.push(syntax(
             "the record has no p= tag (required, RFC 7489 6.3)".to_owned(),
         )),

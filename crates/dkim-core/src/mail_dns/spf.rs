@@ -474,7 +474,13 @@ pub fn evaluation_finding(domain: &str, evaluation: &Evaluation) -> Option<Findi
             "mail from {} as {domain}: SPF {} ({})",
             evaluation.ip, evaluation.result, evaluation.decided_by
         ),
-        "add the address (ip4:/ip6:) or its host (a:) to the SPF record before the final all",
+        match evaluation.result {
+            SpfResult::None => "publish an SPF record that names the address (ip4:/ip6:)",
+            SpfResult::PermError => "fix the SPF record's errors reported above",
+            _ => {
+                "add the address (ip4:/ip6:) or its host (a:) to the SPF record before the final all"
+            }
+        },
     ))
 }
 
