@@ -271,7 +271,9 @@ pub enum Command {
                       rua, external report addresses authorised), DKIM keys (-s, --keytable, -x: \
                       exactly as testkey checks them), ADSP and DomainKeys policy records \
                       (historic), MX with their addresses (null MX, RFC 7505, is fine) and \
-                      forward-confirmed reverse DNS, and the MTA-STS and TLS-RPT records.\n\n\
+                      forward-confirmed reverse DNS, and the MTA-STS and TLS-RPT records (with \
+                      --fetch, the MTA-STS policy over HTTPS, its mx patterns matched against \
+                      the MX records).\n\n\
                       Each finding has a stable code, a severity and a fix. Warnings: spf.ptr, \
                       spf.permissive-all, dmarc.policy-none, dmarc.no-rua, adsp.historic, \
                       domainkeys.historic, dkim.weak, dkim.test-mode; dns.temporary is a \
@@ -283,7 +285,7 @@ pub enum Command {
                       dkim.syntax, dkim.revoked, dkim.key-type-mismatch, dkim.key-mismatch, \
                       dkim.hash-excludes-sha256, dkim.not-for-email, dkim.too-small, \
                       dkim.dangling-cname, dkim.key-unreadable, mx.missing, mx.no-address, \
-                      mx.cname, ptr.missing, ptr.mismatch, mta-sts.syntax, tlsrpt.syntax, \
+                      mx.cname, ptr.missing, ptr.mismatch, mta-sts.syntax, mta-sts.policy, tlsrpt.syntax, \
                       dnssec.bogus, dns.bad-name.\n\n\
                       Domains and their lookups are checked concurrently and every answer is \
                       cached for the run. The exit status is 1 when any domain has an error (or a \
@@ -805,6 +807,19 @@ pub struct CheckArgs {
     /// Do not validate DNSSEC
     #[arg(long)]
     pub no_dnssec: bool,
+
+    /// Fetch the MTA-STS policy over HTTPS from https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+    /// when the domain announces one, and match its mx patterns against the MX records
+    #[arg(long)]
+    pub fetch: bool,
+
+    /// Trust this CA's certificates (PEM) for --fetch, besides the system's (for a private CA)
+    #[arg(long, value_name = "FILE", requires = "fetch")]
+    pub ca_file: Option<PathBuf>,
+
+    /// The HTTPS port for --fetch (for tests: MTA-STS is always on 443)
+    #[arg(long, value_name = "PORT", default_value = "443", hide = true)]
+    pub mta_sts_port: u16,
 
     /// Treat warnings as errors (exit 1)
     #[arg(long)]

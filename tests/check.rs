@@ -878,3 +878,152 @@ fn keytable_keys_are_checked_as_testkey_checks_them() {
         "{text}"
     );
 }
+
+/// `openssl s_server` serving `dir` over HTTPS on loopback; killed when dropped.
+struct HttpsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl HttpsServer {
+    /// Serves the files of `dir` (`-WWW`) with `cert` and `key`, once it says it accepts.
+    fn start(dir: &Path, cert: &str, key: &str) -> HttpsServer {
+        use std::io::BufRead as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(crate::util::peer("openssl", "openssl"))
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(["-cert", cert, "-key", key, "-WWW"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let ready = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("ACCEPT"));
+        assert!(ready, "openssl s_server did not start");
+        HttpsServer { child, port }
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn fetch_reads_the_mta_sts_policy_over_https_with_a_private_ca() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        let run = crate::util::run(
+            std::process::Command::new(crate::util::peer("openssl", "openssl"))
+                .args(args)
+                .current_dir(d),
+        );
+        assert_eq!(run.status, 0, "openssl {args:?}: {}", run.stderr);
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=dkimkit test CA"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(&ca);
+    let mut request = vec!["req", "-subj", "/CN=mta-sts.fetch.test"];
+    request.extend(ec);
+    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&request);
+    std::fs::write(
+        d.join("ext"),
+        "subjectAltName=DNS:mta-sts.fetch.test,DNS:mta-sts.mismatch.test\n\
+         extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+        "-out",
+        "server.pem",
+    ]);
+    std::fs::create_dir(d.join(".well-known")).unwrap();
+    std::fs::write(
+        d.join(".well-known/mta-sts.txt"),
+        "version: STSv1\r\nmode: enforce\r\nmx: mx.good.test\r\nmax_age: 604800\r\n",
+    )
+    .unwrap();
+    let https = HttpsServer::start(d, "server.pem", "server.key");
+
+    let announced = "_mta-sts TXT \"v=STSv1; id=20261122\"\nmta-sts A 127.0.0.1\n";
+    let mut zones = shared_zones();
+    zones.push(zone("fetch.test", &[], announced));
+    zones.push(zone(
+        "mismatch.test",
+        &[("mx", "@ MX 10 mx2")],
+        &format!("{announced}mx2 A 192.0.2.10\n"),
+    ));
+    let server = NamedServer::start(&zones);
+    let port = https.port.to_string();
+    let fetch = |domain: &str, ca: &[&str]| {
+        let mut args = vec![domain, "--fetch", "--mta-sts-port", &port, "--json"];
+        args.extend_from_slice(ca);
+        check(d, &server, &args)
+    };
+    let good = fetch("fetch.test", &["--ca-file", "ca.pem"]);
+    assert_eq!(
+        codes(&good.stdout),
+        [("fetch.test".to_owned(), vec![])],
+        "{}",
+        good.stderr
+    );
+    assert_eq!(good.status, 0);
+    let mismatch = fetch("mismatch.test", &["--ca-file", "ca.pem"]);
+    assert_eq!(mismatch.status, 1);
+    assert_eq!(
+        codes(&mismatch.stdout)[0].1,
+        [("mta-sts.policy".to_owned(), "error".to_owned())]
+    );
+    assert!(
+        mismatch.stdout.contains("mx2.mismatch.test matches none"),
+        "{}",
+        mismatch.stdout
+    );
+    // Without the private CA the certificate is not trusted, and the policy cannot be read.
+    let untrusted = fetch("fetch.test", &[]);
+    assert_eq!(untrusted.status, 1);
+    assert_eq!(
+        codes(&untrusted.stdout)[0].1,
+        [("mta-sts.policy".to_owned(), "error".to_owned())]
+    );
+    assert!(
+        untrusted
+            .stdout
+            .contains("https://mta-sts.fetch.test/.well-known/mta-sts.txt"),
+        "{}",
+        untrusted.stdout
+    );
+}

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use dkim_core::DomainName;
 use dkim_core::dns::{LookupError, RecordKind, RecordLookup, Records};
-use dkim_core::mail_dns::{self, Check, DomainReport, Finding, Severity};
+use dkim_core::mail_dns::{self, Check, DomainReport, FetchSettings, Finding, Severity};
 use dkim_core::tables::KeyTable;
 use rayon::prelude::*;
 use serde_json::json;
@@ -20,6 +20,23 @@ use crate::output;
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let dnssec = dnssec_setting(args.trust_anchor.as_deref(), args.no_dnssec)?;
     let keys = dkim_targets(&args)?;
+    let fetch = if args.fetch {
+        let ca = match &args.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read the CA file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let settings = FetchSettings::new(ca.as_deref(), args.mta_sts_port, args.timeout);
+        Some(match (settings, &args.ca_file) {
+            (Ok(settings), _) => settings,
+            (Err(error), Some(path)) => anyhow::bail!("{}: {error}", path.display()),
+            (Err(error), None) => anyhow::bail!("--fetch: {error}"),
+        })
+    } else {
+        None
+    };
     let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
     dns.ready()?;
     // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
@@ -30,7 +47,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let reports: Vec<DomainReport> = pool.install(|| {
         args.domains
             .par_iter()
-            .map(|domain| check_domain(&dns, domain, &keys, &args))
+            .map(|domain| check_domain(&dns, domain, &keys, &args, fetch.as_ref()))
             .collect()
     });
     let format = if args.json {
@@ -63,8 +80,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
 }
 
 /// One domain: the library's checks, and its DNS keys as testkey checks them.
-fn check_domain(dns: &Dns, domain: &DomainName, keys: &[Target], args: &CheckArgs) -> DomainReport {
-    let mut report = mail_dns::check_domain(dns, domain.as_str(), &args.ips);
+fn check_domain(
+    dns: &Dns,
+    domain: &DomainName,
+    keys: &[Target],
+    args: &CheckArgs,
+    fetch: Option<&FetchSettings>,
+) -> DomainReport {
+    let mut report = mail_dns::check_domain(dns, domain.as_str(), &args.ips, fetch);
     let selectors = args.selectors.iter().map(|selector| Target {
         key_name: None,
         domain: Some(domain.clone()),

@@ -107,6 +107,9 @@ pub enum Code {
     PtrMismatch,
     /// The `_mta-sts` record does not parse.
     MtaStsSyntax,
+    /// With `--fetch`: the MTA-STS policy cannot be fetched, does not parse, or leaves out an MX
+    /// host.
+    MtaStsPolicy,
     /// The `_smtp._tls` record does not parse.
     TlsRptSyntax,
     /// DNSSEC validation failed.
@@ -148,6 +151,7 @@ impl Code {
             Code::PtrMissing => "ptr.missing",
             Code::PtrMismatch => "ptr.mismatch",
             Code::MtaStsSyntax => "mta-sts.syntax",
+            Code::MtaStsPolicy => "mta-sts.policy",
             Code::TlsRptSyntax => "tlsrpt.syntax",
             Code::DnssecBogus => "dnssec.bogus",
             Code::DnsBadName => "dns.bad-name",

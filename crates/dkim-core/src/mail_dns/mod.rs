@@ -8,6 +8,7 @@
 mod dkim;
 mod dmarc;
 mod findings;
+mod mta_sts_policy;
 mod mx;
 mod policy_records;
 pub mod spf;
@@ -18,6 +19,7 @@ use std::net::IpAddr;
 
 pub use dkim::{code_of, key_findings, unreadable_key};
 pub use findings::{Check, Code, DomainReport, Finding, Severity};
+pub use mta_sts_policy::{FetchSettings, FetchSetupError};
 pub use spf::{Evaluation, SpfResult};
 pub use spf_record::{SpfRecord, SpfSyntaxError};
 
@@ -27,8 +29,14 @@ use crate::dns::RecordLookup;
 type DomainCheck = fn(&dyn RecordLookup, &str) -> Vec<Finding>;
 
 /// Checks everything but DKIM keys (whose private keys the caller reads) for `domain`, and
-/// evaluates SPF for each address of `ips`. The checks run concurrently.
-pub fn check_domain(lookup: &dyn RecordLookup, domain: &str, ips: &[IpAddr]) -> DomainReport {
+/// evaluates SPF for each address of `ips`; with `fetch`, the MTA-STS policy is fetched when the
+/// domain announces one. The checks run concurrently.
+pub fn check_domain(
+    lookup: &dyn RecordLookup,
+    domain: &str,
+    ips: &[IpAddr],
+    fetch: Option<&FetchSettings>,
+) -> DomainReport {
     let domain = domain.trim_end_matches('.');
     let checks: [DomainCheck; 6] = [
         spf::check,
@@ -43,12 +51,24 @@ pub fn check_domain(lookup: &dyn RecordLookup, domain: &str, ips: &[IpAddr]) -> 
             .iter()
             .map(|check| scope.spawn(move || check(lookup, domain)))
             .collect();
+        let policy = fetch.map(|settings| {
+            scope.spawn(move || {
+                let announced = announces_mta_sts(lookup, domain);
+                if announced {
+                    let hosts = mta_sts_policy::mx_hosts(lookup, domain);
+                    mta_sts_policy::check(lookup, domain, &hosts, settings)
+                } else {
+                    Vec::new()
+                }
+            })
+        });
         let spf_results: Vec<Evaluation> = ips
             .iter()
             .map(|ip| spf::evaluate(lookup, domain, *ip))
             .collect();
         let findings: Vec<Finding> = running
             .into_iter()
+            .chain(policy)
             .flat_map(|handle| handle.join().unwrap_or_default())
             .collect();
         (findings, spf_results)
@@ -64,6 +84,13 @@ pub fn check_domain(lookup: &dyn RecordLookup, domain: &str, ips: &[IpAddr]) -> 
         findings,
         spf_results,
     }
+}
+
+/// Whether `domain` publishes an `_mta-sts` record, so that a policy is to be fetched.
+fn announces_mta_sts(lookup: &dyn RecordLookup, domain: &str) -> bool {
+    lookup
+        .lookup_records(&format!("_mta-sts.{domain}"), crate::dns::RecordKind::Txt)
+        .is_ok_and(|records| records.texts().any(|text| text.starts_with("v=STSv1")))
 }
 
 /// The reverse DNS name of `address` (RFC 1035 3.5, RFC 3596 2.5).
