@@ -85,7 +85,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__check)
-            opts="-s -x -h -V --selector --keytable --config --ip --nameserver --timeout --trust-anchor --no-dnssec --strict --format --json --jobs --help --version"
+            opts="-s -x -h -V --selector --keytable --config --ip --nameserver --timeout --trust-anchor --no-dnssec --fetch --ca-file --mta-sts-port --strict --format --json --jobs --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,6 +124,14 @@ _dkimkit() {
                     return 0
                     ;;
                 --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mta-sts-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -108,11 +108,14 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ip -d 'Evaluat
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l timeout -d 'How long to wait for a DNS answer' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l trust-anchor -d 'Validate DNSSEC from these DNSKEY or DS records (zone-file syntax) instead of the root\'s' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ca-file -d 'Trust this CA\'s certificates (PEM) for --fetch, besides the system\'s (for a private CA)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l mta-sts-port -d 'The HTTPS port for --fetch (for tests: MTA-STS is always on 443)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l format -d 'How to print the findings' -r -f -a "text\t'Grouped by domain and check, one line per finding with its fix'
 json\t'One JSON document: {"domains": [{"domain", "findings": [{"check", "code", "severity", "message", "fix"}]}]}'
 junit\t'A JUnit XML report: a test suite per domain, a test case per check'"
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l jobs -d 'How many domains to check at once' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l no-dnssec -d 'Do not validate DNSSEC'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l fetch -d 'Fetch the MTA-STS policy over HTTPS from https://mta-sts.DOMAIN/.well-known/mta-sts.txt when the domain announces one, and match its mx patterns against the MX records'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l strict -d 'Treat warnings as errors (exit 1)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l json -d 'The same as --format json'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

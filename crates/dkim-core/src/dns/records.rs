@@ -13,7 +13,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::rdata::{A, AAAA, PTR};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
-use super::answer::{cname_target, txt_value};
+use super::answer::{cname_chain, cname_target, txt_value};
 use super::dnssec::status_of;
 use super::names::{display_name, query_name};
 use super::resolve::Resolver;
@@ -253,11 +253,7 @@ impl Resolver {
             return Ok(Records {
                 name_exists: !(response_code == ResponseCode::NXDomain && found.is_empty()),
                 data: found.iter().filter_map(|r| data_of(r, kind)).collect(),
-                cname_chain: followed
-                    .iter()
-                    .filter_map(cname_target)
-                    .map(display_name)
-                    .collect(),
+                cname_chain: cname_chain(&followed),
                 dnssec,
             });
         }

@@ -21,7 +21,7 @@ use hickory_resolver::proto::op::{DnsRequestOptions, DnsResponse, Query, Respons
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::sync::OnceCell;
 
-use super::answer::{Step, cname_target, interpret, txt_value};
+use super::answer::{Step, cname_chain, cname_target, interpret, txt_value};
 use super::dnssec::status_of;
 use super::names::{display_name, query_name};
 use super::responses::{bogus, net_failure, response_parts};
@@ -126,11 +126,7 @@ impl Resolver {
                                 _ => None,
                             })
                             .collect(),
-                        cname_chain: followed
-                            .iter()
-                            .filter_map(cname_target)
-                            .map(display_name)
-                            .collect(),
+                        cname_chain: cname_chain(&followed),
                         dnssec,
                     });
                 }
