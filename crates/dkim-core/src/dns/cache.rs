@@ -174,4 +174,36 @@ mod tests {
         assert_eq!(cache.lookup_txt("b._domainkey.example.com"), missing);
         assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
     }
+
+    /// Counts the record lookups that reach it.
+    #[derive(Default)]
+    struct CountingRecords {
+        calls: AtomicUsize,
+    }
+
+    impl RecordLookup for CountingRecords {
+        fn lookup_records(&self, _: &str, kind: RecordKind) -> Result<Records, LookupError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(Records {
+                name_exists: true,
+                data: vec![crate::dns::RecordData::Text(kind.to_string())],
+                cname_chain: Vec::new(),
+                dnssec: DnssecStatus::NotValidated,
+            })
+        }
+    }
+
+    #[test]
+    fn records_are_kept_per_name_and_type() {
+        let cache = CachingLookup::new(CountingRecords::default());
+        let txt = cache.lookup_records("a.example", RecordKind::Txt).unwrap();
+        assert_eq!(txt.texts().collect::<Vec<_>>(), ["TXT"]);
+        assert_eq!(
+            cache.lookup_records("A.Example.", RecordKind::Txt).unwrap(),
+            txt
+        );
+        let mx = cache.lookup_records("a.example", RecordKind::Mx).unwrap();
+        assert_eq!(mx.texts().collect::<Vec<_>>(), ["MX"]);
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
 }
