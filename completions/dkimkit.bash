@@ -16,8 +16,14 @@ _dkimkit() {
             ",$1")
                 cmd="dkimkit"
                 ;;
+            dkimkit,check)
+                cmd="dkimkit__subcmd__check"
+                ;;
             dkimkit,genkey)
                 cmd="dkimkit__subcmd__genkey"
+                ;;
+            dkimkit,genzone)
+                cmd="dkimkit__subcmd__genzone"
                 ;;
             dkimkit,help)
                 cmd="dkimkit__subcmd__help"
@@ -37,8 +43,14 @@ _dkimkit() {
             dkimkit,verify-file)
                 cmd="dkimkit__subcmd__verify__subcmd__file"
                 ;;
+            dkimkit__subcmd__help,check)
+                cmd="dkimkit__subcmd__help__subcmd__check"
+                ;;
             dkimkit__subcmd__help,genkey)
                 cmd="dkimkit__subcmd__help__subcmd__genkey"
+                ;;
+            dkimkit__subcmd__help,genzone)
+                cmd="dkimkit__subcmd__help__subcmd__genzone"
                 ;;
             dkimkit__subcmd__help,help)
                 cmd="dkimkit__subcmd__help__subcmd__help"
@@ -65,12 +77,78 @@ _dkimkit() {
 
     case "${cmd}" in
         dkimkit)
-            opts="-h -V --help --version genkey sign-file verify-file testkey rotate record help"
+            opts="-h -V --help --version genkey sign-file verify-file testkey check rotate genzone record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__check)
+            opts="-s -x -h -V --selector --keytable --config --ip --nameserver --timeout --trust-anchor --no-dnssec --fetch --ca-file --mta-sts-port --strict --format --json --jobs --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keytable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nameserver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mta-sts-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json junit" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -148,8 +226,102 @@ _dkimkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dkimkit__subcmd__genzone)
+            opts="-x -d -s -D -F -M -t -S -N -C -r -R -E -T -u -o -v -h -V --config --domain --subdomains --domainkey-suffix --fully-qualified --email-only --ttl --soa --nameservers --contact --refresh --retry --expire --default-ttl --nsupdate --output --allow-unsafe-keys --verbose --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nameservers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --contact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -R)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expire)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -E)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dkimkit__subcmd__help)
-            opts="genkey sign-file verify-file testkey rotate record help"
+            opts="genkey sign-file verify-file testkey check rotate genzone record help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,7 +334,35 @@ _dkimkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dkimkit__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dkimkit__subcmd__help__subcmd__genkey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dkimkit__subcmd__help__subcmd__genzone)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -319,7 +519,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --dns-reload-command --nameserver --timeout --stop-after-steps --help --version"
+            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --server --tsig-key --zone-dir --zone-file --dns-reload-command --nameserver --max-wait --timeout --trust-anchor --no-dnssec --stop-after-steps --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -393,6 +593,10 @@ _dkimkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --zone-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dns-reload-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -401,7 +605,15 @@ _dkimkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -417,7 +629,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__sign__subcmd__file)
-            opts="-d -s -k -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --fsync --force --json --help --version"
+            opts="-d -s -k -v -c -H -x -l -o -h -V --domain --selector --key --allow-unsafe-keys --keytable --signing-table --multiple-signatures --config --verbose --canonicalization --headers --expire --timestamp --body-length --identity --output --in-place --output-dir --fsync --force --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,7 +789,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__verify__subcmd__file)
-            opts="-h -V --mbox --key --nameserver --timeout --now --ar --authserv-id --json --help --version"
+            opts="-h -V --mbox --key --nameserver --timeout --trust-anchor --no-dnssec --now --ar --authserv-id --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +804,10 @@ _dkimkit() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,6 +30,7 @@ complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genkey" -d 'Generat
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "check" -d 'Check every mail DNS record of domains: SPF, DMARC, DKIM, MX, reverse DNS, MTA-STS, TLS-RPT'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "genzone" -d 'Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)'
 complete -c dkimkit -n "__fish_dkimkit_needs_command" -f -a "record" -d 'Print the DNS record of an existing private key'
@@ -106,6 +107,25 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l no-dnssec -d
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l json -d 'Print one JSON document with an entry per key'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s V -l version -d 'Print version'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s s -l selector -d 'A DKIM selector to check in every domain (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l keytable -d 'Check the DKIM keys of this opendkim KeyTable whose domain is checked' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s x -l config -d 'Check the DKIM keys this opendkim.conf names (its KeyTable, or Domain, Selector and KeyFile)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ip -d 'Evaluate SPF (check_host) for mail from this address, and report the term that decides; anything but pass is an error (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ca-file -d 'Trust this CA\'s certificates (PEM) for --fetch, besides the system\'s (for a private CA)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l mta-sts-port -d 'The HTTPS port for --fetch (for tests: MTA-STS is always on 443)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l format -d 'How to print the findings' -r -f -a "text\t'Grouped by domain and check, one line per finding with its fix'
+json\t'One JSON document: {"domains": [{"domain", "findings": [{"check", "code", "severity", "message", "fix"}]}]}'
+junit\t'A JUnit XML report: a test suite per domain, a test case per check'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l jobs -d 'How many domains to check at once' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l no-dnssec -d 'Do not validate DNSSEC'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l fetch -d 'Fetch the MTA-STS policy over HTTPS from https://mta-sts.DOMAIN/.well-known/mta-sts.txt when the domain announces one, and match its mx patterns against the MX records'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l strict -d 'Treat warnings as errors (exit 1)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l json -d 'The same as --format json'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keytable -d 'opendkim\'s KeyTable; managed entries are switched to their new keys in place' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l signing-table -d 'opendkim\'s SigningTable: when given, only keys it refers to are rotated' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s x -l config -d 'Read opendkim.conf: its KeyTable and SigningTable, or its single key (Domain, Selector, KeyFile; rotate rewrites the Selector and KeyFile lines), and its Nameservers, TrustAnchorFile, UserID and RequireSafeKeys' -r -F
@@ -177,11 +197,12 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s t -l testmode
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l notestmode -d 'Do not mark the domain as testing (the default; opendkim-genkey\'s flag): the last of -t and --notestmode wins'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -l json -d 'Print JSON (the same as --format json)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand record" -s V -l version -d 'Print version'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "genzone" -d 'Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "record" -d 'Print the DNS record of an existing private key'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey rotate genzone record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "genkey" -d 'Generate key pairs and their DNS records (a drop-in for opendkim-genkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "sign-file" -d 'Sign message files (DKIM, RFC 6376 and 8463)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "verify-file" -d 'Verify the DKIM signatures of message files'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "testkey" -d 'Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "check" -d 'Check every mail DNS record of domains: SPF, DMARC, DKIM, MX, reverse DNS, MTA-STS, TLS-RPT'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "rotate" -d 'Rotate keys on opendkim\'s KeyTable, safely under cron'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "genzone" -d 'Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "record" -d 'Print the DNS record of an existing private key'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand help; and not __fish_seen_subcommand_from genkey sign-file verify-file testkey check rotate genzone record help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -102,6 +102,20 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "dkimkit testkey -d example.com -s 202611 --nameserver 192.0.2.53 --trust-anchor Kexample.com.+013+54621.key",
             ),
         ],
+        "check" => &[
+            (
+                "In CI: every mail record of two domains, failing the job on an error:",
+                "dkimkit check example.com example.net",
+            ),
+            (
+                "With the DKIM keys opendkim signs with, and the outgoing address SPF must pass:",
+                "dkimkit check example.com -x /etc/opendkim.conf --ip 192.0.2.25",
+            ),
+            (
+                "A JUnit report for the CI server, warnings counted as failures:",
+                "dkimkit check example.com -s 202611 --format junit --strict > dns-report.xml",
+            ),
+        ],
         "rotate" => &[
             (
                 "Rotate every key under /etc/opendkim/keys whose month has come, by DNS UPDATE:",
@@ -280,6 +294,40 @@ pub enum Command {
                       when only temporary DNS failures stood in the way."
     )]
     Testkey(TestkeyArgs),
+
+    /// Check every mail DNS record of domains: SPF, DMARC, DKIM, MX, reverse DNS, MTA-STS, TLS-RPT
+    #[command(
+        after_long_help = help_footer("check"),
+        long_about = "Check a domain's mail DNS for CI: SPF (RFC 7208: one record, syntax, at most \
+                      10 DNS lookups and 2 void lookups across includes, loops, ptr, +all, \
+                      typographic quotes, the obsolete SPF record type), DMARC (RFC 7489: the \
+                      record or the nearest parent's by the DMARCbis tree walk, every tag, p=none, \
+                      rua, external report addresses authorised), DKIM keys (-s, --keytable, -x: \
+                      exactly as testkey checks them), ADSP and DomainKeys policy records \
+                      (historic), MX with their addresses (null MX, RFC 7505, is fine) and \
+                      forward-confirmed reverse DNS, and the MTA-STS and TLS-RPT records (with \
+                      --fetch, the MTA-STS policy over HTTPS, its mx patterns matched against \
+                      the MX records).\n\n\
+                      Each finding has a stable code, a severity and a fix. Warnings: spf.ptr, \
+                      spf.permissive-all, dmarc.policy-none, dmarc.no-rua, adsp.historic, \
+                      domainkeys.historic, dkim.weak, dkim.test-mode; dns.temporary is a \
+                      temporary failure; every other code is an error: spf.missing, \
+                      spf.multiple, spf.syntax, spf.too-many-lookups, spf.void-lookups, spf.loop, \
+                      spf.not-ascii, spf.obsolete-type, spf.include-missing, spf.not-permitted \
+                      (an --ip address SPF does not pass), dmarc.missing, dmarc.multiple, \
+                      dmarc.syntax, dmarc.external-unauthorized, dkim.missing, dkim.multiple, \
+                      dkim.syntax, dkim.revoked, dkim.key-type-mismatch, dkim.key-mismatch, \
+                      dkim.hash-excludes-sha256, dkim.not-for-email, dkim.too-small, \
+                      dkim.dangling-cname, dkim.key-unreadable, mx.missing, mx.no-address, \
+                      mx.cname, ptr.missing, ptr.mismatch, mta-sts.syntax, mta-sts.policy, tlsrpt.syntax, \
+                      dnssec.bogus, dns.bad-name.\n\n\
+                      Domains and their lookups are checked concurrently and every answer is \
+                      cached for the run. The exit status is 1 when any domain has an error (or a \
+                      warning, with --strict), 3 when only temporary DNS failures stood in the \
+                      way, 0 otherwise. A drop-in for `checkdmarc DOMAIN`, which always exits 0: \
+                      `dkimkit check DOMAIN`."
+    )]
+    Check(CheckArgs),
 
     /// Rotate keys on opendkim's KeyTable, safely under cron
     #[command(
@@ -809,6 +857,87 @@ pub struct TestkeyArgs {
     /// Print one JSON document with an entry per key
     #[arg(long)]
     pub json: bool,
+}
+
+/// How `dkimkit check` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Grouped by domain and check, one line per finding with its fix
+    Text,
+    /// One JSON document: {"domains": [{"domain", "findings": [{"check", "code", "severity", "message", "fix"}]}]}
+    Json,
+    /// A JUnit XML report: a test suite per domain, a test case per check
+    Junit,
+}
+
+/// `dkimkit check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The domains to check
+    #[arg(value_name = "DOMAIN", required = true)]
+    pub domains: Vec<DomainName>,
+
+    /// A DKIM selector to check in every domain (repeatable)
+    #[arg(short = 's', long = "selector", value_name = "SELECTOR")]
+    pub selectors: Vec<Selector>,
+
+    /// Check the DKIM keys of this opendkim KeyTable whose domain is checked
+    #[arg(long, value_name = "[refile:]PATH", conflicts_with = "config")]
+    pub keytable: Option<String>,
+
+    /// Check the DKIM keys this opendkim.conf names (its KeyTable, or Domain, Selector and KeyFile)
+    #[arg(short = 'x', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Evaluate SPF (check_host) for mail from this address, and report the term that decides;
+    /// anything but pass is an error (repeatable)
+    #[arg(long = "ip", value_name = "ADDR")]
+    pub ips: Vec<std::net::IpAddr>,
+
+    /// Ask this name server instead of the system's resolver (repeatable)
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    pub nameservers: Vec<String>,
+
+    /// How long to wait for a DNS answer
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
+
+    /// Fetch the MTA-STS policy over HTTPS from https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+    /// when the domain announces one, and match its mx patterns against the MX records
+    #[arg(long)]
+    pub fetch: bool,
+
+    /// Trust this CA's certificates (PEM) for --fetch, besides the system's (for a private CA)
+    #[arg(long, value_name = "FILE", requires = "fetch")]
+    pub ca_file: Option<PathBuf>,
+
+    /// The HTTPS port for --fetch (for tests: MTA-STS is always on 443)
+    #[arg(long, value_name = "PORT", default_value = "443", hide = true)]
+    pub mta_sts_port: u16,
+
+    /// Treat warnings as errors (exit 1)
+    #[arg(long)]
+    pub strict: bool,
+
+    /// How to print the findings
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "text",
+        conflicts_with = "json"
+    )]
+    pub format: CheckFormat,
+
+    /// The same as --format json
+    #[arg(long)]
+    pub json: bool,
+
+    /// How many domains to check at once
+    #[arg(long, value_name = "N", default_value = "16", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
 }
 
 /// How rotate publishes and withdraws records.

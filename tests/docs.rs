@@ -6,12 +6,13 @@ use std::process::Command;
 
 use crate::util::{dkimkit_run, peer, run, temp_dir, testdata};
 
-const GENERATED: [&str; 11] = [
+const GENERATED: [&str; 12] = [
     "man/dkimkit.1",
     "man/dkimkit-genkey.1",
     "man/dkimkit-sign-file.1",
     "man/dkimkit-verify-file.1",
     "man/dkimkit-testkey.1",
+    "man/dkimkit-check.1",
     "man/dkimkit-rotate.1",
     "man/dkimkit-genzone.1",
     "man/dkimkit-record.1",
@@ -160,7 +161,14 @@ fn bash_completion_completes_subcommands_and_flags() {
     };
     let subcommands = complete("dkimkit ''", 1);
     assert!(subcommands.lines().any(|l| l == "genkey"), "{subcommands}");
-    for subcommand in ["record", "sign-file", "verify-file", "testkey", "rotate"] {
+    for subcommand in [
+        "record",
+        "sign-file",
+        "verify-file",
+        "testkey",
+        "check",
+        "rotate",
+    ] {
         assert!(
             subcommands.lines().any(|l| l == subcommand),
             "{subcommands}"

@@ -5,6 +5,7 @@
 // In tests a panic is the failure report, helpers included.
 #![allow(clippy::unwrap_used)]
 
+mod check;
 mod dnssec_policy;
 mod docs;
 mod genkey;

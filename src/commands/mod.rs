@@ -1,6 +1,7 @@
 //! One file per subcommand. They read files, call the library and print; DKIM rules live in
 //! `dkim-core`.
 
+mod check;
 mod generate_docs;
 mod genkey;
 mod genzone;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::SignFile(args) => sign_file::run(args),
         Command::VerifyFile(args) => verify_file::run(args),
         Command::Testkey(args) => testkey::run(args),
+        Command::Check(args) => check::run(args),
         Command::Rotate(args) => rotate::run(args),
         Command::GenerateDocs(args) => generate_docs::run(args),
     }

@@ -23,18 +23,18 @@ use crate::output::{self, Progress};
 /// opendkim-testkey reads this when no key is named.
 const DEFAULT_CONFIG: &str = "/etc/opendkim.conf";
 
-/// One key to check.
-struct Target {
+/// One key to check (`check` checks the same keys the same way).
+pub(super) struct Target {
     /// The KeyTable key name, in KeyTable mode.
-    key_name: Option<String>,
+    pub(super) key_name: Option<String>,
     /// None for a KeyTable entry whose domain is `%` (the sender's): nothing to look up.
-    domain: Option<DomainName>,
-    selector: Selector,
-    key_file: Option<PathBuf>,
+    pub(super) domain: Option<DomainName>,
+    pub(super) selector: Selector,
+    pub(super) key_file: Option<PathBuf>,
 }
 
 impl Target {
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         let record = match &self.domain {
             Some(domain) => dkim_core::name::key_name(&self.selector, domain),
             None => format!("{}._domainkey.%", self.selector),
@@ -47,7 +47,7 @@ impl Target {
 }
 
 /// What became of one key.
-enum Checked {
+pub(super) enum Checked {
     Report(KeyReport),
     /// The private key could not be read: opendkim could not sign with it either.
     KeyUnreadable(String),
@@ -160,7 +160,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
 /// Checks one key; `preloaded` is the key of a single -k, read already. In KeyTable mode a key
 /// that cannot be read, or that other users could read (RequireSafeKeys), is a finding on its
 /// entry: opendkim would not sign with it either.
-fn check(
+pub(super) fn check(
     target: &Target,
     dns: &Dns,
     preloaded: Option<&PrivateKey>,
@@ -295,7 +295,7 @@ fn targets(
 }
 
 /// Every KeyTable entry; relative key paths are relative to `base` (opendkim's BaseDirectory).
-fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
+pub(super) fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
     table
         .entries()
         .map(|(_, entry)| Target {
@@ -309,7 +309,9 @@ fn keytable_targets(table: &KeyTable, base: Option<&Path>) -> Vec<Target> {
 
 /// The keys of an opendkim.conf: its KeyTable (a SigningTable is not needed to test keys), or
 /// its Domain, Selector and KeyFile; and the user opendkim runs as.
-fn config_targets(conf: &OpendkimConf) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
+pub(super) fn config_targets(
+    conf: &OpendkimConf,
+) -> anyhow::Result<(Vec<Target>, Option<SystemUser>)> {
     if let Some(location) = conf.key_table()? {
         let table = KeyTable::load(&location.path, location.kind)?;
         let signer = opendkim_user(conf.user_id(), Some(&location.path))?;

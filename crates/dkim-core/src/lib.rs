@@ -14,6 +14,7 @@ pub mod files;
 pub mod header_hash;
 pub mod key;
 pub mod key_check;
+pub mod mail_dns;
 pub mod mbox;
 pub mod message;
 pub mod name;

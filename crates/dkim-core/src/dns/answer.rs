@@ -112,6 +112,15 @@ pub(crate) fn cname_target(record: &Record) -> Option<&Name> {
     }
 }
 
+/// Where each CNAME of `followed` pointed, in order, as names without trailing dot.
+pub(crate) fn cname_chain(followed: &[Record]) -> Vec<String> {
+    followed
+        .iter()
+        .filter_map(cname_target)
+        .map(super::names::display_name)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,28 +7,59 @@
 //! inner lookup and the others wait for its answer.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::names::comparable_name;
+use super::records::{RecordKind, RecordLookup, Records};
 use super::{KeyLookup, LookupError, TxtAnswer};
 
-type Outcome = Result<TxtAnswer, LookupError>;
-
-/// Wraps a lookup and remembers every answer and every error for as long as it lives.
+/// Wraps a lookup and remembers every answer and every error for as long as it lives: key
+/// records by name, and other records by name and type.
 #[derive(Debug)]
 pub struct CachingLookup<L> {
     inner: L,
-    /// One cell per name (as [`comparable_name`] writes it); the first caller fills it, the
-    /// others wait on it.
-    outcomes: Mutex<HashMap<String, Arc<OnceLock<Outcome>>>>,
+    txt: OnceMap<String, Result<TxtAnswer, LookupError>>,
+    records: OnceMap<(String, RecordKind), Result<Records, LookupError>>,
 }
 
-impl<L: KeyLookup> CachingLookup<L> {
+/// One value per key, computed once: the first caller fills a key's cell, the others wait on it.
+#[derive(Debug)]
+struct OnceMap<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K: Eq + Hash, V: Clone> OnceMap<K, V> {
+    fn new() -> Self {
+        OnceMap {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value for `key`, computed by `compute` if no one has yet. The map's lock is held only
+    /// to find the cell, never during `compute`, so different keys are computed in parallel.
+    fn get_or_compute(&self, key: K, compute: impl FnOnce() -> V) -> V {
+        let cell = {
+            // A poisoned lock only means another thread panicked while holding it; the map
+            // itself is always consistent (one insert), so it is still safe to use.
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(cells.entry(key).or_default())
+        };
+        // OnceLock runs `compute` once; concurrent callers block until it is done.
+        cell.get_or_init(compute).clone()
+    }
+}
+
+impl<L> CachingLookup<L> {
     /// Caches the answers of `inner`.
     pub fn new(inner: L) -> Self {
         CachingLookup {
             inner,
-            outcomes: Mutex::new(HashMap::new()),
+            txt: OnceMap::new(),
+            records: OnceMap::new(),
         }
     }
 
@@ -36,26 +67,21 @@ impl<L: KeyLookup> CachingLookup<L> {
     pub fn inner(&self) -> &L {
         &self.inner
     }
-
-    /// The cell for `name`, made on first use. The map's lock is held only for this, never
-    /// during a lookup, so lookups of different names run in parallel.
-    fn cell(&self, name: &str) -> Arc<OnceLock<Outcome>> {
-        // A poisoned lock only means another thread panicked while holding it; the map itself is
-        // always consistent (one insert), so it is still safe to use.
-        let mut outcomes = self
-            .outcomes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(outcomes.entry(comparable_name(name)).or_default())
-    }
 }
 
 impl<L: KeyLookup> KeyLookup for CachingLookup<L> {
     fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
-        // OnceLock runs the lookup once; concurrent callers block until it is done.
-        self.cell(name)
-            .get_or_init(|| self.inner.lookup_txt(name))
-            .clone()
+        self.txt
+            .get_or_compute(comparable_name(name), || self.inner.lookup_txt(name))
+    }
+}
+
+impl<L: RecordLookup> RecordLookup for CachingLookup<L> {
+    fn lookup_records(&self, name: &str, kind: RecordKind) -> Result<Records, LookupError> {
+        self.records
+            .get_or_compute((comparable_name(name), kind), || {
+                self.inner.lookup_records(name, kind)
+            })
     }
 }
 
@@ -146,6 +172,38 @@ mod tests {
         let missing = cache.lookup_txt("b._domainkey.example.com");
         assert!(matches!(missing, Err(LookupError::NoSuchName { .. })));
         assert_eq!(cache.lookup_txt("b._domainkey.example.com"), missing);
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Counts the record lookups that reach it.
+    #[derive(Default)]
+    struct CountingRecords {
+        calls: AtomicUsize,
+    }
+
+    impl RecordLookup for CountingRecords {
+        fn lookup_records(&self, _: &str, kind: RecordKind) -> Result<Records, LookupError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(Records {
+                name_exists: true,
+                data: vec![crate::dns::RecordData::Text(kind.to_string())],
+                cname_chain: Vec::new(),
+                dnssec: DnssecStatus::NotValidated,
+            })
+        }
+    }
+
+    #[test]
+    fn records_are_kept_per_name_and_type() {
+        let cache = CachingLookup::new(CountingRecords::default());
+        let txt = cache.lookup_records("a.example", RecordKind::Txt).unwrap();
+        assert_eq!(txt.texts().collect::<Vec<_>>(), ["TXT"]);
+        assert_eq!(
+            cache.lookup_records("A.Example.", RecordKind::Txt).unwrap(),
+            txt
+        );
+        let mx = cache.lookup_records("a.example", RecordKind::Mx).unwrap();
+        assert_eq!(mx.texts().collect::<Vec<_>>(), ["MX"]);
         assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
     }
 }

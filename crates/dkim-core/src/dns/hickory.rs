@@ -5,6 +5,7 @@
 //! be made from synchronous code and from many threads at once.
 
 use std::error::Error;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use hickory_resolver::proto::op::DnsRequestOptions;
 use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
+use super::records::{RecordKind, RecordLookup, Records};
 use super::resolve::Resolver;
 use super::runtime::BackgroundRuntime;
 use super::settings::{ResolverSettings, TrustAnchor};
@@ -127,9 +129,17 @@ impl HickoryLookup {
     }
 }
 
-impl KeyLookup for HickoryLookup {
-    /// Runs the lookup as a task on the lookup's runtime and waits for it.
-    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
+impl HickoryLookup {
+    /// Runs `lookup` of `name` as a task on the lookup's runtime and waits for its answer.
+    fn run<T, F>(
+        &self,
+        name: &str,
+        lookup: impl FnOnce(Arc<Resolver>, String) -> F,
+    ) -> Result<T, LookupError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, LookupError>> + Send + 'static,
+    {
         let internal_failure = |detail: &str| LookupError::ServerFailure {
             name: name.to_owned(),
             detail: detail.to_owned(),
@@ -137,11 +147,25 @@ impl KeyLookup for HickoryLookup {
         let Some(resolver) = &self.resolver else {
             return Err(internal_failure("the resolver has been shut down"));
         };
-        let resolver = Arc::clone(resolver);
-        let owned_name = name.to_owned();
         self.runtime
-            .run(async move { resolver.lookup_txt(&owned_name).await })
+            .run(lookup(Arc::clone(resolver), name.to_owned()))
             .unwrap_or_else(|| Err(internal_failure("the lookup task ended without an answer")))
+    }
+}
+
+impl KeyLookup for HickoryLookup {
+    fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
+        self.run(name, |resolver, name| async move {
+            resolver.lookup_txt(&name).await
+        })
+    }
+}
+
+impl RecordLookup for HickoryLookup {
+    fn lookup_records(&self, name: &str, kind: RecordKind) -> Result<Records, LookupError> {
+        self.run(name, move |resolver, name| async move {
+            resolver.lookup_records(&name, kind).await
+        })
     }
 }
 

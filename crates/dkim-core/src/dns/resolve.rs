@@ -17,7 +17,7 @@ use hickory_resolver::proto::op::{
 };
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
-use super::answer::{Step, cname_target, interpret, txt_value};
+use super::answer::{Step, cname_chain, cname_target, interpret, txt_value};
 use super::names::{display_name, query_name};
 use super::responses::response_parts;
 use super::validate::{Validator, Verdict};
@@ -105,11 +105,7 @@ impl Resolver {
                                 _ => None,
                             })
                             .collect(),
-                        cname_chain: followed
-                            .iter()
-                            .filter_map(cname_target)
-                            .map(display_name)
-                            .collect(),
+                        cname_chain: cname_chain(&followed),
                         dnssec,
                         dnssec_reason,
                     });
@@ -166,7 +162,7 @@ impl Resolver {
     }
 
     /// Judges each of `cnames` with the RRSIGs among `answers`, into `verdict`.
-    async fn judge(
+    pub(super) async fn judge(
         &self,
         verdict: &mut Option<Verdict>,
         cnames: &[Record],
@@ -182,7 +178,7 @@ impl Resolver {
 
     /// Judges the `record_type` RRset at `owner` among `answers`, into `verdict`; a bogus one
     /// ends the lookup (RFC 4035 4.3: bogus data must not be used).
-    async fn judge_one(
+    pub(super) async fn judge_one(
         &self,
         verdict: &mut Option<Verdict>,
         owner: &Name,
@@ -213,7 +209,11 @@ impl Resolver {
 
     /// Sends one query; when validating, with the DO and CD bits, so that the RRSIGs come along
     /// and a validating resolver leaves the verdict to us (RFC 4035 3.2.1, 3.2.2).
-    async fn query(&self, name: &Name, record_type: RecordType) -> Result<DnsResponse, NetError> {
+    pub(super) async fn query(
+        &self,
+        name: &Name,
+        record_type: RecordType,
+    ) -> Result<DnsResponse, NetError> {
         let mut request =
             DnsRequest::from_query(Query::query(name.clone(), record_type), self.options);
         request.metadata.checking_disabled = self.validator.is_some();
