@@ -112,7 +112,7 @@ fn testkey_and_verify_file_judge_each_zone_alike() {
     assert_eq!(bogus.status, 1, "{}{}", bogus.stdout, bogus.stderr);
     assert!(
         bogus.stdout.contains(
-            "sel._domainkey.altered.example: DNSSEC says bogus: the signature over the TXT \
+            "sel._domainkey.altered.example: error: DNSSEC says bogus: the signature over the TXT \
              record does not verify: the record was changed after the zone was signed; sign the \
              zone again"
         ),

@@ -176,7 +176,6 @@ fn nsupdate_input_makes_named_serve_every_key() {
                 "KeyTable",
                 "--nameserver",
                 &address,
-                "--no-dnssec",
             ],
         )
     };

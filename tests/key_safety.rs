@@ -325,7 +325,7 @@ fn as_root_keys_owned_by_opendkim_are_accepted_and_keys_it_cannot_read_are_repor
     chown(&table, opendkim_ids());
     let address = server.addr().to_string();
     let testkey = |args: &[&str]| {
-        let mut all = vec!["testkey", "--nameserver", &address, "--no-dnssec"];
+        let mut all = vec!["testkey", "--nameserver", &address];
         all.extend_from_slice(args);
         dkimkit_run(d, &all)
     };
@@ -333,7 +333,8 @@ fn as_root_keys_owned_by_opendkim_are_accepted_and_keys_it_cannot_read_are_repor
     assert!(
         checked
             .stdout
-            .starts_with("k._domainkey.example.com: key OK ("),
+            .lines()
+            .any(|line| line.starts_with("k._domainkey.example.com: key OK (")),
         "{}",
         checked.stdout
     );

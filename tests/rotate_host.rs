@@ -274,14 +274,7 @@ impl Host {
         let address = self.server.addr().to_string();
         let checked = dkimkit_run(
             self.dir.path(),
-            &[
-                "testkey",
-                "-x",
-                "opendkim.conf",
-                "--no-dnssec",
-                "--nameserver",
-                &address,
-            ],
+            &["testkey", "-x", "opendkim.conf", "--nameserver", &address],
         );
         assert!(
             checked
