@@ -600,21 +600,28 @@ fn parse_zone_file(text: &str) -> Result<(String, PathBuf), String> {
 
 /// Parses a list of header field names separated by `:` or `,`.
 fn parse_header_list(text: &str) -> Result<HeaderList, String> {
-    let names: Vec<String> = text
-        .split([':', ','])
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .collect();
+    let names = split_list(text, &[':', ','])?;
     if let Some(bad) = names
         .iter()
         .find(|n| !n.bytes().all(|b| b.is_ascii_graphic() && b != b':'))
     {
         return Err(format!("\"{bad}\" is not a header field name"));
     }
-    if names.is_empty() {
+    Ok(HeaderList(names))
+}
+
+/// The non-empty items of a list separated by any of `separators`, trimmed; an empty list is
+/// refused.
+fn split_list(text: &str, separators: &[char]) -> Result<Vec<String>, String> {
+    let items: Vec<String> = text
+        .split(separators)
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if items.is_empty() {
         return Err("the list is empty".to_owned());
     }
-    Ok(HeaderList(names))
+    Ok(items)
 }
 
 /// The parsed value of -H.
@@ -1078,15 +1085,7 @@ pub struct RotateArgs {
 
 /// Parses a comma-separated list of host names (opendkim-genzone's -N).
 fn parse_name_list(text: &str) -> Result<NameList, String> {
-    let names: Vec<String> = text
-        .split(',')
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .collect();
-    if names.is_empty() {
-        return Err("the list is empty".to_owned());
-    }
-    Ok(NameList(names))
+    split_list(text, &[',']).map(NameList)
 }
 
 /// The parsed value of genzone's -N.
