@@ -8,7 +8,7 @@ use std::process::Command;
 
 use named_harness::{NamedServer, Zone};
 
-use crate::util::{Run, dkimkit_run, peer, run, temp_dir, testdata};
+use crate::util::{Run, dkimkit_run, host_dir, peer, run, temp_dir, testdata};
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -281,13 +281,6 @@ fn opendkim_ids() -> (u32, u32) {
 
 fn chown(path: &Path, (uid, gid): (u32, u32)) {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
-}
-
-/// A directory opendkim may enter: under the build's temporary directory, not /tmp.
-fn host_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    chmod(dir.path(), 0o755);
-    dir
 }
 
 #[test]

@@ -13,7 +13,7 @@ use named_harness::{NamedServer, Zone};
 
 use crate::rotate::{DAY, START};
 use crate::util::{
-    Run, dkimkit_run, dkimpy_python, openssl_key_description, peer, run, set_modified,
+    Run, dkimkit_run, dkimpy_python, host_dir, openssl_key_description, peer, run, set_modified,
 };
 
 const DOMAIN: &str = "example.com";
@@ -60,7 +60,7 @@ impl Host {
     /// `single_key`: opendkim.conf names the key with Domain, Selector and KeyFile, rather than
     /// a KeyTable and a SigningTable (which also name an entry whose key file is missing).
     fn new(single_key: bool) -> Self {
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let dir = host_dir();
         let d = dir.path();
         assert_eq!(
             std::fs::metadata(d).unwrap().uid(),

@@ -253,6 +253,22 @@ pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("cannot create a temporary directory")
 }
 
+/// Where host directories are made: a directory of root's that others may enter but not write,
+/// below directories of root's alike.
+const HOST_DIRS: &str = "/var/lib/dkimkit-tests";
+
+/// A fresh directory laid out as a mail host's /etc/opendkim is, mode 0755: opendkim refuses a
+/// configuration or key below a directory others can write (so not under /tmp, where a clone of
+/// the repository may well live), and its own user must be able to enter it.
+pub fn host_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(HOST_DIRS).unwrap_or_else(|e| panic!("{HOST_DIRS}: {e}"));
+    std::fs::set_permissions(HOST_DIRS, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tempfile::tempdir_in(HOST_DIRS).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
 /// Makes a key file readable by its owner only, as genkey creates keys: dkimkit refuses a
 /// private key others can read (RequireSafeKeys). Keys from git checkouts are 0644.
 pub fn make_private(path: &Path) {
