@@ -950,6 +950,16 @@ pub enum PublishMethod {
     ZoneFile,
     /// Print the records to add and remove; a person or another tool publishes them
     Manual,
+    /// Run --publish-command once per change, with the change in its environment
+    Exec,
+}
+
+/// What `dkimkit rotate` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateAction {
+    /// Print each entry's active, pending and retiring selectors and the date of its next step,
+    /// from the state file and the KeyTable, changing nothing
+    Status,
 }
 
 /// Parses a duration of rotate: `1month`, `14d`, `36h`, or a bare number of seconds.
@@ -961,6 +971,10 @@ fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
 /// `dkimkit rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
+    /// `status`: print where each entry is, and change nothing [default: rotate]
+    #[arg(value_enum, value_name = "ACTION")]
+    pub action: Option<RotateAction>,
+
     /// opendkim's KeyTable; managed entries are switched to their new keys in place
     #[arg(long, value_name = "[file:]PATH", required_unless_present = "config")]
     pub keytable: Option<String>,
@@ -984,7 +998,9 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DIR")]
     pub keys_dir: PathBuf,
 
-    /// How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)
+    /// How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s; %k the key type, rsa
+    /// or ed25519). When a domain has several managed entries (an RSA and an Ed25519 key) and
+    /// the format has no %k, "-%k" is added, so that the pair gets distinct selectors
     #[arg(long, value_name = "FORMAT", default_value = "%Y%m")]
     pub selector_format: String,
 
@@ -1026,8 +1042,38 @@ pub struct RotateArgs {
     pub reload_command: Option<String>,
 
     /// How records are published and withdrawn
-    #[arg(long, value_enum, value_name = "METHOD")]
-    pub publish: PublishMethod,
+    #[arg(
+        long,
+        value_enum,
+        value_name = "METHOD",
+        required_unless_present = "action"
+    )]
+    pub publish: Option<PublishMethod>,
+
+    /// With --publish exec: run this with `sh -c` once per change, with DKIMKIT_ACTION
+    /// (publish or withdraw), DKIMKIT_NAME, DKIMKIT_ZONE, DKIMKIT_VALUE and DKIMKIT_STRINGS (the
+    /// value's strings of at most 255 bytes, quoted as nsupdate and BIND write them) in its
+    /// environment. Exit 0: done; 75 (EX_TEMPFAIL): try again at the next run (exit 3);
+    /// anything else: the entry fails (exit 1)
+    #[arg(long, value_name = "CMD", required_if_eq("publish", "exec"))]
+    pub publish_command: Option<String>,
+
+    /// Start a rotation of DOMAIN's keys now, due or not, as when a key is believed stolen:
+    /// the old record is withdrawn as soon as the new one is served, with no overlap
+    /// (repeatable)
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_domain)]
+    pub rotate_now: Vec<DomainName>,
+
+    /// With --rotate-now: replace the old record with one whose p= is empty, which revokes the
+    /// key (RFC 6376 3.6.1), instead of deleting it
+    #[arg(long, requires = "rotate_now")]
+    pub revoke: bool,
+
+    /// Write each retired private key into DIR (as DOMAIN.SELECTOR.private, mode 0644) once its
+    /// overlap has ended, so that old mail can no longer be proven authentic (as dkim-rotate
+    /// reveals keys)
+    #[arg(long, value_name = "DIR")]
+    pub reveal_dir: Option<PathBuf>,
 
     /// With --publish rfc2136: the primary name server to send updates to
     #[arg(long, value_name = "IP[:PORT]", required_if_eq("publish", "rfc2136"))]
