@@ -1089,3 +1089,124 @@ fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
     );
     assert_eq!(setup.selector("example.com"), "202610");
 }
+
+/// The README's nsupdate hook for `--publish exec`, as written there (server 192.0.2.53, key
+/// /etc/bind/dkim-update.key).
+const NSUPDATE_HOOK: &str = r#"{ echo "server 192.0.2.53"; echo "zone $DKIMKIT_ZONE"; echo "update delete $DKIMKIT_NAME. TXT"; if [ "$DKIMKIT_ACTION" = publish ]; then echo "update add $DKIMKIT_NAME. 300 TXT $DKIMKIT_STRINGS"; fi; echo send; } | nsupdate -k /etc/bind/dkim-update.key"#;
+
+/// The README's nsupdate hook, sending to `server` with its TSIG key.
+fn nsupdate_hook(server: &NamedServer) -> String {
+    let readme = std::fs::read_to_string(crate::util::testdata("README.md")).unwrap();
+    assert!(
+        readme.contains(NSUPDATE_HOOK),
+        "the README no longer shows the nsupdate hook the tests use"
+    );
+    NSUPDATE_HOOK
+        .replace(
+            "192.0.2.53",
+            &format!("{} {}", server.addr().ip(), server.addr().port()),
+        )
+        .replace(
+            "/etc/bind/dkim-update.key",
+            &server.tsig_key_path().display().to_string(),
+        )
+}
+
+#[test]
+fn thirteen_months_through_the_readmes_nsupdate_hook() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let hook = nsupdate_hook(&server);
+    thirteen_months(
+        &["--publish", "exec", "--publish-command", &hook],
+        &server,
+        &setup,
+        &|_| {},
+    );
+}
+
+#[test]
+fn a_hook_that_asks_to_try_again_later_is_retried_by_the_next_run() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let txt = one_key_due(d, "org", "example.org");
+    let server = NamedServer::start(&[Zone::new("example.org", &txt).dynamic()]);
+    let address = server.addr().to_string();
+    let run = |day: u64, hook: &str| {
+        let now = (START + day * DAY).to_string();
+        dkimkit_run(
+            d,
+            &[
+                "rotate",
+                "--keytable",
+                "KeyTable",
+                "--keys-dir",
+                "keys",
+                "--publish",
+                "exec",
+                "--publish-command",
+                hook,
+                "--nameserver",
+                &address,
+                "--now",
+                &now,
+            ],
+        )
+    };
+    let keytable = std::fs::read_to_string(d.join("KeyTable")).unwrap();
+    // The provider's API is busy: exit 3, the KeyTable untouched, nothing published.
+    let busy = run(
+        0,
+        "echo 'API rate limit' >&2; echo 'retry in 60s' >&2; exit 75",
+    )
+    .fails_with(
+        3,
+        "asks to try again later (exit 75): API rate limit / retry in 60s",
+    );
+    assert!(busy.stdout.contains("org: stopped: "), "{}", busy.stdout);
+    assert_eq!(
+        std::fs::read_to_string(d.join("KeyTable")).unwrap(),
+        keytable
+    );
+    // Any other status fails the entry (exit 1), its standard error in one line.
+    run(
+        0,
+        "echo 'no such zone' >&2; echo 'check the name' >&2; exit 2",
+    )
+    .fails_with(
+        1,
+        "--publish-command: it failed (exit status: 2): no such zone / check the name",
+    );
+    // The hook works again: the record the first runs left unpublished is published, then
+    // switched to once served.
+    let hook = nsupdate_hook(&server);
+    let published = run(0, &hook).success();
+    assert!(
+        published.stdout.contains(
+            "published 202611._domainkey.example.org by --publish-command (zone example.org)"
+        ),
+        "{}",
+        published.stdout
+    );
+    server.wait_until("the new record to be served", |server| {
+        !server
+            .dig("202611._domainkey.example.org", "TXT")
+            .is_empty()
+    });
+    run(1, &hook).success();
+    assert!(
+        std::fs::read_to_string(d.join("KeyTable"))
+            .unwrap()
+            .contains("example.org:202611:")
+    );
+    // A temporary failure to withdraw is retried too, and the key retires once it is gone.
+    run(15, "exit 75").fails_with(3, "try again later");
+    assert!(
+        !server
+            .dig("202610._domainkey.example.org", "TXT")
+            .is_empty()
+    );
+    run(15, &hook).success();
+    run(16, &hook).success();
+    assert!(d.join("keys/example.org/retired/202610.private").is_file());
+}

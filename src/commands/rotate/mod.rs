@@ -690,12 +690,14 @@ fn run_command(command: &str, environment: &[(&str, &str)]) -> anyhow::Result<()
     } else {
         said
     };
+    // The caller names the command by its flag: the command line itself may be long, and
+    // may hold what it printed.
     if output.status.code() == Some(EX_TEMPFAIL) {
         return Err(anyhow::Error::new(TemporaryFailure(format!(
-            "`{command}` asks to try again later (exit {EX_TEMPFAIL}): {said}"
+            "it asks to try again later (exit {EX_TEMPFAIL}): {said}"
         ))));
     }
-    anyhow::bail!("`{command}` failed ({}): {said}", output.status)
+    anyhow::bail!("it failed ({}): {said}", output.status)
 }
 
 /// A command's output as one line for the report: its lines joined with " / ", cut at 300
