@@ -1397,6 +1397,16 @@ fn an_rsa_and_ed25519_pair_rotates_through_a_year_on_distinct_selectors() {
             ],
         );
         assert_eq!(verified.status, 0, "day {day}: {}", verified.stdout);
+        for selector in after.values() {
+            assert!(
+                verified
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains(": pass ") && l.contains(&format!(" s={selector} "))),
+                "day {day}: {}",
+                verified.stdout
+            );
+        }
         let records: BTreeMap<String, String> = after
             .values()
             .map(|selector| {
@@ -1417,7 +1427,7 @@ fn an_rsa_and_ed25519_pair_rotates_through_a_year_on_distinct_selectors() {
                      message = open(sys.argv[1], 'rb').read()\n\
                      records = json.loads(sys.argv[2])\n\
                      dns = lambda name, timeout=5: records[name.decode()].encode()\n\
-                     print([dkim.verify(message, dnsfunc=dns, idx=i) for i in (0, 1)])",
+                     print([dkim.DKIM(message).verify(idx=i, dnsfunc=dns) for i in (0, 1)])",
                 ])
                 .arg(&message)
                 .arg(serde_json::to_string(&records).unwrap()),
