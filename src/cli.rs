@@ -133,6 +133,22 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "Editing BIND's own zone file, checked at the primary and its secondary:",
                 "dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish zone-file --zone-file example.com=/etc/bind/db.example.com --dns-reload-command 'rndc reload example.com' --nameserver 192.0.2.53 --nameserver 198.51.100.53",
             ),
+            (
+                "Through a hook: nsupdate with a TSIG key (DKIMKIT_STRINGS is already quoted for it):",
+                r#"dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --nameserver 192.0.2.53 --publish exec --publish-command '{ echo "server 192.0.2.53"; echo "zone $DKIMKIT_ZONE"; echo "update delete $DKIMKIT_NAME. TXT"; if [ "$DKIMKIT_ACTION" = publish ]; then echo "update add $DKIMKIT_NAME. 300 TXT $DKIMKIT_STRINGS"; fi; echo send; } | nsupdate -k /etc/bind/dkim-update.key'"#,
+            ),
+            (
+                "Through a hook: dns-lexicon, for a DNS provider's API:",
+                r#"dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish exec --publish-command 'if [ "$DKIMKIT_ACTION" = publish ]; then lexicon cloudflare create "$DKIMKIT_ZONE" TXT --name "$DKIMKIT_NAME" --content "$DKIMKIT_VALUE"; else lexicon cloudflare delete "$DKIMKIT_ZONE" TXT --name "$DKIMKIT_NAME"; fi'"#,
+            ),
+            (
+                "Where each key is, and when its next step is due:",
+                "dkimkit rotate status -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys",
+            ),
+            (
+                "A key believed stolen: replace it now and revoke its record as soon as the new one is served:",
+                "dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --rotate-now example.com --revoke",
+            ),
         ],
         "genzone" => &[
             (
@@ -165,9 +181,10 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
 /// Sections of a command's documentation beyond examples, as (title, text), by subcommand name.
 pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] {
     match command {
-        "rotate" => &[(
-            "Scheduling",
-            "Run it every day: most runs find nothing due and change nothing, and a run that \
+        "rotate" => &[
+            (
+                "Scheduling",
+                "Run it every day: most runs find nothing due and change nothing, and a run that \
              waited for DNS finishes the switch the next day. As root's crontab line (run as \
              root, keys owned by opendkim are accepted, and the files rotate writes keep their \
              owner, group and mode):\n\n\
@@ -180,7 +197,33 @@ pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] 
              [Install]\nWantedBy=timers.target\n\n\
              then: systemctl daemon-reload && systemctl enable --now dkimkit-rotate.timer. \
              Cron mails the summary line; --json suits a log.",
-        )],
+            ),
+            (
+                "Publishing through a hook",
+                "--publish exec runs --publish-command with sh -c once per record change. Its \
+             environment holds DKIMKIT_ACTION (publish or withdraw), DKIMKIT_NAME \
+             (SELECTOR._domainkey.DOMAIN), DKIMKIT_ZONE (the zone holding the name, as the first \
+             --nameserver answers; the signing domain without one), DKIMKIT_VALUE (the record) and \
+             DKIMKIT_STRINGS (the record in quoted strings of at most 255 bytes, as nsupdate and \
+             BIND take them). Exit 0 means done; exit 75 (EX_TEMPFAIL) means try again later: the \
+             run exits 3 and the next run makes the change again; any other status fails the \
+             entry (exit 1), with the command's standard error in one line. For octoDNS, the hook \
+             writes one YAML fragment per record (NAME:, type: TXT, value: with each ; escaped as \\;) \
+             into a directory a second YamlProvider source reads, then runs octodns-sync --doit; \
+             the README has the whole script.",
+            ),
+            (
+                "Key pairs, stolen keys, revealed keys",
+                "A domain with several managed entries (opendkim's MultipleSignatures, an RSA and an \
+             Ed25519 key) gets new selectors with -%k added to --selector-format when it has no \
+             %k (202612-rsa, 202612-ed25519), and no two entries of a domain are ever given the \
+             same selector (-2, -3 are added). --rotate-now DOMAIN starts a rotation at once; the \
+             old record is withdrawn (--revoke: published with an empty p=, RFC 6376 3.6.1) as soon \
+             as the new one is served, with no overlap; later runs need no --rotate-now to finish \
+             it. --reveal-dir DIR writes each retired private key to DIR/DOMAIN.SELECTOR.private \
+             after its overlap, so that old mail can no longer be proven authentic.",
+            ),
+        ],
         _ => &[],
     }
 }
