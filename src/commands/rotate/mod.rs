@@ -1616,3 +1616,19 @@ fn print_reports(
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commands_output_is_summarised_in_one_line() {
+        assert_eq!(
+            one_line("  nsupdate: update failed: REFUSED\n\n; TSIG error\n"),
+            "nsupdate: update failed: REFUSED / ; TSIG error"
+        );
+        let long = "é".repeat(400);
+        let summary = one_line(&long);
+        assert!(summary.ends_with("...") && summary.chars().count() == 303);
+    }
+}
