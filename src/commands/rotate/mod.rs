@@ -375,7 +375,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         let (managed, unmanaged) =
             managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
         let state = RotationState::load(&keys_dir.join(STATE_FILE))?;
-        status::print(
+        let all_read = status::print(
             &args,
             &settings.keys,
             &state,
@@ -384,7 +384,12 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
             now,
             policy,
         )?;
-        return Ok(Outcome::Success);
+        // An entry whose state could not be read is a failed check, as in a run.
+        return Ok(if all_read {
+            Outcome::Success
+        } else {
+            Outcome::CheckFailed
+        });
     }
     let _lock = if args.dry_run {
         None

@@ -68,6 +68,8 @@ fn next_step_in_words(
     (words, now)
 }
 
+/// Prints the status; false when an entry's state could not be read (its key file is missing,
+/// say), which the caller reports as a failed check.
 pub(super) fn print(
     args: &RotateArgs,
     keys: &Keys,
@@ -76,7 +78,7 @@ pub(super) fn print(
     unmanaged: &[(String, &'static str)],
     now: u64,
     policy: Policy,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let entries: Vec<EntryStatus> = managed
         .iter()
         .map(|entry| {
@@ -95,12 +97,13 @@ pub(super) fn print(
             }
         })
         .collect();
+    let all_read = entries.iter().all(|e| e.state.is_ok());
     if args.json {
         output::print_json(&json!({
             "keys": entries.iter().map(|e| entry_json(e, policy)).collect::<Vec<_>>(),
             "untouched": unmanaged.iter().map(|(name, why)| json!({ "key_name": name, "why": why })).collect::<Vec<_>>(),
         }))?;
-        return Ok(());
+        return Ok(all_read);
     }
     let mut out = output::stdout();
     for entry in &entries {
@@ -110,7 +113,7 @@ pub(super) fn print(
         writeln!(out, "{name}: left untouched: {why}")?;
     }
     out.flush()?;
-    Ok(())
+    Ok(all_read)
 }
 
 fn entry_json(entry: &EntryStatus, policy: Policy) -> serde_json::Value {
