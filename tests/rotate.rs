@@ -1112,6 +1112,42 @@ fn nsupdate_hook(server: &NamedServer) -> String {
         )
 }
 
+/// rotate on the KeyTable in `d` (keys under keys/), checking records at `server`, as of `now`,
+/// with `extra` arguments (how to publish, and more).
+fn rotate_keytable_in(d: &Path, server: &NamedServer, now: u64, extra: &[&str]) -> Run {
+    let now = now.to_string();
+    let address = server.addr().to_string();
+    let mut args = vec![
+        "rotate",
+        "--keytable",
+        "KeyTable",
+        "--keys-dir",
+        "keys",
+        "--nameserver",
+        &address,
+        "--now",
+        &now,
+    ];
+    args.extend_from_slice(extra);
+    dkimkit_run(d, &args)
+}
+
+/// rotate_keytable_in, publishing by TSIG-signed DNS UPDATE to `server`.
+fn rotate_by_dns_update(d: &Path, server: &NamedServer, now: u64, extra: &[&str]) -> Run {
+    let address = server.addr().to_string();
+    let tsig = server.tsig_key_path().display().to_string();
+    let mut args = vec![
+        "--publish",
+        "rfc2136",
+        "--server",
+        &address,
+        "--tsig-key",
+        &tsig,
+    ];
+    args.extend_from_slice(extra);
+    rotate_keytable_in(d, server, now, &args)
+}
+
 #[test]
 fn thirteen_months_through_the_readmes_nsupdate_hook() {
     let setup = Setup::new();
@@ -1131,26 +1167,12 @@ fn a_hook_that_asks_to_try_again_later_is_retried_by_the_next_run() {
     let d = dir.path();
     let txt = one_key_due(d, "org", "example.org");
     let server = NamedServer::start(&[Zone::new("example.org", &txt).dynamic()]);
-    let address = server.addr().to_string();
     let run = |day: u64, hook: &str| {
-        let now = (START + day * DAY).to_string();
-        dkimkit_run(
+        rotate_keytable_in(
             d,
-            &[
-                "rotate",
-                "--keytable",
-                "KeyTable",
-                "--keys-dir",
-                "keys",
-                "--publish",
-                "exec",
-                "--publish-command",
-                hook,
-                "--nameserver",
-                &address,
-                "--now",
-                &now,
-            ],
+            &server,
+            START + day * DAY,
+            &["--publish", "exec", "--publish-command", hook],
         )
     };
     let keytable = std::fs::read_to_string(d.join("KeyTable")).unwrap();
@@ -1316,33 +1338,12 @@ fn an_rsa_and_ed25519_pair_rotates_through_a_year_on_distinct_selectors() {
     .unwrap();
     let server = NamedServer::start(&[Zone::new("example.com", &zone).dynamic()]);
     let address = server.addr().to_string();
-    let tsig = server.tsig_key_path().display().to_string();
     let python = crate::util::dkimpy_python();
     let mut switches = 0;
     for day in 0..=398 {
         let now = START + day * DAY;
         let before = keytable_selectors(d);
-        let now_text = now.to_string();
-        let run = dkimkit_run(
-            d,
-            &[
-                "rotate",
-                "--keytable",
-                "KeyTable",
-                "--keys-dir",
-                "keys",
-                "--publish",
-                "rfc2136",
-                "--server",
-                &address,
-                "--tsig-key",
-                &tsig,
-                "--nameserver",
-                &address,
-                "--now",
-                &now_text,
-            ],
-        );
+        let run = rotate_by_dns_update(d, &server, now, &[]);
         assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
         let after = keytable_selectors(d);
         if day == 0 {
@@ -1463,31 +1464,11 @@ fn a_stolen_key_is_replaced_at_once_revoked_and_a_retired_key_revealed() {
     let txt = one_key_due(d, "org", "example.org");
     let server = NamedServer::start(&[Zone::new("example.org", &txt).dynamic()]);
     let address = server.addr().to_string();
-    let tsig = server.tsig_key_path().display().to_string();
     std::fs::create_dir(d.join("revealed")).unwrap();
     let run = |day: u64, extra: &[&str]| {
-        let now = (START + day * DAY).to_string();
-        let mut args = vec![
-            "rotate",
-            "--keytable",
-            "KeyTable",
-            "--keys-dir",
-            "keys",
-            "--publish",
-            "rfc2136",
-            "--server",
-            &address,
-            "--tsig-key",
-            &tsig,
-            "--nameserver",
-            &address,
-            "--now",
-            &now,
-            "--reveal-dir",
-            "revealed",
-        ];
+        let mut args = vec!["--reveal-dir", "revealed"];
         args.extend_from_slice(extra);
-        dkimkit_run(d, &args)
+        rotate_by_dns_update(d, &server, START + day * DAY, &args)
     };
     let first_key = std::fs::read(d.join("keys/example.org/202610.private")).unwrap();
     for day in [0, 1, 15, 16] {
