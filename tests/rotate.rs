@@ -147,24 +147,9 @@ fn made_a_month_before_start(key: &Path) {
 }
 
 fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Run {
-    let now = now.to_string();
-    let address = server.addr().to_string();
-    let mut args = vec![
-        "rotate",
-        "--keytable",
-        "KeyTable",
-        "--signing-table",
-        "SigningTable",
-        "--keys-dir",
-        "keys",
-        "--now",
-        &now,
-        "--nameserver",
-        &address,
-        "--json",
-    ];
+    let mut args = vec!["--signing-table", "SigningTable", "--json"];
     args.extend_from_slice(publish);
-    dkimkit_run(setup.dir.path(), &args)
+    rotate_keytable_in(setup.dir.path(), server, now, &args)
 }
 
 /// testkey over the whole KeyTable, against `server`.
@@ -1245,24 +1230,26 @@ fn keytable_selectors(d: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `rotate status` on the KeyTable in `d`, as of `now`, with `extra` arguments.
+fn rotate_status(d: &Path, now: u64, extra: &[&str]) -> Run {
+    let now = now.to_string();
+    let mut args = vec![
+        "rotate",
+        "status",
+        "--keytable",
+        "KeyTable",
+        "--keys-dir",
+        "keys",
+        "--now",
+        &now,
+    ];
+    args.extend_from_slice(extra);
+    dkimkit_run(d, &args)
+}
+
 /// Checks that `rotate status --json` says what the state file holds, entry by entry.
 fn assert_status_matches_state(d: &Path, now: u64) {
-    let now = now.to_string();
-    let status = dkimkit_run(
-        d,
-        &[
-            "rotate",
-            "status",
-            "--keytable",
-            "KeyTable",
-            "--keys-dir",
-            "keys",
-            "--now",
-            &now,
-            "--json",
-        ],
-    )
-    .success();
+    let status = rotate_status(d, now, &["--json"]).success();
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("keys/dkimkit-rotate.json")).unwrap())
@@ -1489,22 +1476,8 @@ fn a_stolen_key_is_replaced_at_once_revoked_and_a_retired_key_revealed() {
         0o644
     );
     // status says where the entry is, and changes nothing.
-    let now = (START + 20 * DAY).to_string();
     let state_before = std::fs::read(d.join("keys/dkimkit-rotate.json")).unwrap();
-    let status = dkimkit_run(
-        d,
-        &[
-            "rotate",
-            "status",
-            "--keytable",
-            "KeyTable",
-            "--keys-dir",
-            "keys",
-            "--now",
-            &now,
-        ],
-    )
-    .success();
+    let status = rotate_status(d, START + 20 * DAY, &[]).success();
     assert!(
         status.stdout.starts_with(
             "org: example.org: active 202611 since 2026-11-01 04:00 UTC; pending none; retiring \
