@@ -217,7 +217,8 @@ pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] 
                 "A domain with several managed entries (opendkim's MultipleSignatures, an RSA and an \
              Ed25519 key) gets new selectors with -%k added to --selector-format when it has no \
              %k (202612-rsa, 202612-ed25519), and no two entries of a domain are ever given the \
-             same selector (-2, -3 are added). --rotate-now DOMAIN starts a rotation at once; the \
+             same selector (-2, -3 are added). --rotate-now DOMAIN starts a rotation at once (or takes \
+             over the one under way); the \
              old record is withdrawn (--revoke: published with an empty p=, RFC 6376 3.6.1) as soon \
              as the new one is served, with no overlap; later runs need no --rotate-now to finish \
              it. --reveal-dir DIR writes each retired private key to DIR/DOMAIN.SELECTOR.private \

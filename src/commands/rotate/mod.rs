@@ -840,6 +840,15 @@ impl Rotation<'_> {
         Ok(state)
     }
 
+    /// How --rotate-now ends a stolen key's record: revoked with --revoke, else withdrawn.
+    fn stolen_key_end(&self) -> StolenKeyEnd {
+        if self.args.revoke {
+            StolenKeyEnd::Revoke
+        } else {
+            StolenKeyEnd::Withdraw
+        }
+    }
+
     /// Whether --rotate-now asks to start a rotation of `entry` (once per run).
     fn rotate_now_requested(&self, entry: &Managed) -> bool {
         self.args.rotate_now.contains(&entry.domain) && !self.rotations_begun.contains(&entry.name)
@@ -869,6 +878,21 @@ impl Rotation<'_> {
             .events
             .extend(self.signer_warning(&state.current.key_file));
         if !self.state.entries.contains_key(&entry.name) {
+            self.commit(&entry.name, state.clone())?;
+        }
+        // A rotation already under way when the key is believed stolen: it becomes the early
+        // one, so the current record ends without an overlap.
+        if self.rotate_now_requested(entry)
+            && let Some(next) = state.next.as_mut()
+            && next.replaces_stolen.is_none()
+        {
+            next.replaces_stolen = Some(self.stolen_key_end());
+            self.rotations_begun.insert(entry.name.clone());
+            report.events.push(format!(
+                "the rotation to {} under way replaces key {}, as --rotate-now asks: its record \
+                 goes as soon as {} is served, with no overlap",
+                next.selector, state.current.selector, next.selector
+            ));
             self.commit(&entry.name, state.clone())?;
         }
         loop {
@@ -1001,11 +1025,7 @@ impl Rotation<'_> {
             started: self.now,
             published: false,
             published_at: None,
-            replaces_stolen: stolen.then_some(if self.args.revoke {
-                StolenKeyEnd::Revoke
-            } else {
-                StolenKeyEnd::Withdraw
-            }),
+            replaces_stolen: stolen.then(|| self.stolen_key_end()),
         });
         Ok(if stolen {
             format!(
