@@ -130,7 +130,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keytable -d '
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l signing-table -d 'opendkim\'s SigningTable: when given, only keys it refers to are rotated' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s x -l config -d 'Read opendkim.conf: its KeyTable and SigningTable, or its single key (Domain, Selector, KeyFile; rotate rewrites the Selector and KeyFile lines), and its Nameservers, TrustAnchorFile, UserID and RequireSafeKeys' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l keys-dir -d 'Rotate the entries whose key files are under DIR (others are left untouched); the state and the lock live here too' -r -F
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l selector-format -d 'How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l selector-format -d 'How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s; %k the key type, rsa or ed25519). When a domain has several managed entries (an RSA and an Ed25519 key) and the format has no %k, "-%k" is added, so that the pair gets distinct selectors' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l key-type -d 'The type of new keys [default: the current key\'s]' -r -f -a "rsa\t'RSA (rsa-sha256), what every receiver verifies'
 ed25519\t'Ed25519 (ed25519-sha256, RFC 8463): small and fast, but not verified everywhere yet'"
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s b -l bits -d 'The size of new RSA keys [default: the current key\'s]' -r
@@ -140,7 +140,11 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l now -d 'Act a
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\'' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish -d 'How records are published and withdrawn' -r -f -a "rfc2136\t'DNS UPDATE (RFC 2136) to --server, signed with --tsig-key'
 zone-file\t'The zone\'s own file (--zone-file), or an include file per domain (--zone-dir), then --dns-reload-command'
-manual\t'Print the records to add and remove; a person or another tool publishes them'"
+manual\t'Print the records to add and remove; a person or another tool publishes them'
+exec\t'Run --publish-command once per change, with the change in its environment'"
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish-command -d 'With --publish exec: run this with `sh -c` once per change, with DKIMKIT_ACTION (publish or withdraw), DKIMKIT_NAME, DKIMKIT_ZONE, DKIMKIT_VALUE and DKIMKIT_STRINGS (the value\'s strings of at most 255 bytes, quoted as nsupdate and BIND write them) in its environment. Exit 0: done; 75 (EX_TEMPFAIL): try again at the next run (exit 3); anything else: the entry fails (exit 1)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l rotate-now -d 'Start a rotation of DOMAIN\'s keys now, due or not, as when a key is believed stolen: the old record is withdrawn as soon as the new one is served, with no overlap (repeatable)' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reveal-dir -d 'Write each retired private key into DIR (as DOMAIN.SELECTOR.private, mode 0644) once its overlap has ended, so that old mail can no longer be proven authentic (as dkim-rotate reveals keys)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l server -d 'With --publish rfc2136: the primary name server to send updates to' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l tsig-key -d 'With --publish rfc2136: the TSIG key, as tsig-keygen writes it' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d 'With --publish zone-file: where to write DOMAIN.dkim, one include file per domain' -r -F
@@ -155,6 +159,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l json -d 'Print one JSON document (for logs)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l revoke -d 'With --rotate-now: replace the old record with one whose p= is empty, which revokes the key (RFC 6376 3.6.1), instead of deleting it'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l no-dnssec -d 'Do not validate DNSSEC'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s V -l version -d 'Print version'

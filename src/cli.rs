@@ -133,6 +133,22 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "Editing BIND's own zone file, checked at the primary and its secondary:",
                 "dkimkit rotate --keytable /etc/opendkim/KeyTable --keys-dir /etc/opendkim/keys --publish zone-file --zone-file example.com=/etc/bind/db.example.com --dns-reload-command 'rndc reload example.com' --nameserver 192.0.2.53 --nameserver 198.51.100.53",
             ),
+            (
+                "Through a hook: nsupdate with a TSIG key (DKIMKIT_STRINGS is already quoted for it):",
+                r#"dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --nameserver 192.0.2.53 --publish exec --publish-command '{ echo "server 192.0.2.53"; echo "zone $DKIMKIT_ZONE"; echo "update delete $DKIMKIT_NAME. TXT"; if [ "$DKIMKIT_ACTION" = publish ]; then echo "update add $DKIMKIT_NAME. 300 TXT $DKIMKIT_STRINGS"; fi; echo send; } | nsupdate -k /etc/bind/dkim-update.key'"#,
+            ),
+            (
+                "Through a hook: dns-lexicon, for a DNS provider's API:",
+                r#"dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish exec --publish-command 'if [ "$DKIMKIT_ACTION" = publish ]; then lexicon cloudflare create "$DKIMKIT_ZONE" TXT --name "$DKIMKIT_NAME" --content "$DKIMKIT_VALUE"; else lexicon cloudflare delete "$DKIMKIT_ZONE" TXT --name "$DKIMKIT_NAME"; fi'"#,
+            ),
+            (
+                "Where each key is, and when its next step is due:",
+                "dkimkit rotate status -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys",
+            ),
+            (
+                "A key believed stolen: replace it now and revoke its record as soon as the new one is served:",
+                "dkimkit rotate -x /etc/opendkim.conf --keys-dir /etc/opendkim/keys --publish rfc2136 --server 192.0.2.53 --tsig-key /etc/opendkim/dkim-update.key --rotate-now example.com --revoke",
+            ),
         ],
         "genzone" => &[
             (
@@ -165,9 +181,10 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
 /// Sections of a command's documentation beyond examples, as (title, text), by subcommand name.
 pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] {
     match command {
-        "rotate" => &[(
-            "Scheduling",
-            "Run it every day: most runs find nothing due and change nothing, and a run that \
+        "rotate" => &[
+            (
+                "Scheduling",
+                "Run it every day: most runs find nothing due and change nothing, and a run that \
              waited for DNS finishes the switch the next day. As root's crontab line (run as \
              root, keys owned by opendkim are accepted, and the files rotate writes keep their \
              owner, group and mode):\n\n\
@@ -180,7 +197,34 @@ pub fn extra_sections(command: &str) -> &'static [(&'static str, &'static str)] 
              [Install]\nWantedBy=timers.target\n\n\
              then: systemctl daemon-reload && systemctl enable --now dkimkit-rotate.timer. \
              Cron mails the summary line; --json suits a log.",
-        )],
+            ),
+            (
+                "Publishing through a hook",
+                "--publish exec runs --publish-command with sh -c once per record change. Its \
+             environment holds DKIMKIT_ACTION (publish or withdraw), DKIMKIT_NAME \
+             (SELECTOR._domainkey.DOMAIN), DKIMKIT_ZONE (the zone holding the name, as the first \
+             --nameserver answers; the signing domain without one), DKIMKIT_VALUE (the record) and \
+             DKIMKIT_STRINGS (the record in quoted strings of at most 255 bytes, as nsupdate and \
+             BIND take them). Exit 0 means done; exit 75 (EX_TEMPFAIL) means try again later: the \
+             run exits 3 and the next run makes the change again; any other status fails the \
+             entry (exit 1), with the command's standard error in one line. For octoDNS, the hook \
+             writes one YAML fragment per record (NAME:, type: TXT, value: with each ; escaped as \\;) \
+             into a directory a second YamlProvider source reads, then runs octodns-sync --doit; \
+             the README has the whole script.",
+            ),
+            (
+                "Key pairs, stolen keys, revealed keys",
+                "A domain with several managed entries (opendkim's MultipleSignatures, an RSA and an \
+             Ed25519 key) gets new selectors with -%k added to --selector-format when it has no \
+             %k (202612-rsa, 202612-ed25519), and no two entries of a domain are ever given the \
+             same selector (-2, -3 are added). --rotate-now DOMAIN starts a rotation at once (or takes \
+             over the one under way); the \
+             old record is withdrawn (--revoke: published with an empty p=, RFC 6376 3.6.1) as soon \
+             as the new one is served, with no overlap; later runs need no --rotate-now to finish \
+             it. --reveal-dir DIR writes each retired private key to DIR/DOMAIN.SELECTOR.private \
+             after its overlap, so that old mail can no longer be proven authentic.",
+            ),
+        ],
         _ => &[],
     }
 }
@@ -957,6 +1001,16 @@ pub enum PublishMethod {
     ZoneFile,
     /// Print the records to add and remove; a person or another tool publishes them
     Manual,
+    /// Run --publish-command once per change, with the change in its environment
+    Exec,
+}
+
+/// What `dkimkit rotate` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateAction {
+    /// Print each entry's active, pending and retiring selectors and the date of its next step,
+    /// from the state file and the KeyTable, changing nothing
+    Status,
 }
 
 /// Parses a duration of rotate: `1month`, `14d`, `36h`, or a bare number of seconds.
@@ -968,6 +1022,10 @@ fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
 /// `dkimkit rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
+    /// `status`: print where each entry is, and change nothing [default: rotate]
+    #[arg(value_enum, value_name = "ACTION")]
+    pub action: Option<RotateAction>,
+
     /// opendkim's KeyTable; managed entries are switched to their new keys in place
     #[arg(long, value_name = "[file:]PATH", required_unless_present = "config")]
     pub keytable: Option<String>,
@@ -991,7 +1049,9 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DIR")]
     pub keys_dir: PathBuf,
 
-    /// How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s)
+    /// How new selectors are named (strftime: %Y %y %m %d %H %M %S %j %s; %k the key type, rsa
+    /// or ed25519). When a domain has several managed entries (an RSA and an Ed25519 key) and
+    /// the format has no %k, "-%k" is added, so that the pair gets distinct selectors
     #[arg(long, value_name = "FORMAT", default_value = "%Y%m")]
     pub selector_format: String,
 
@@ -1033,8 +1093,38 @@ pub struct RotateArgs {
     pub reload_command: Option<String>,
 
     /// How records are published and withdrawn
-    #[arg(long, value_enum, value_name = "METHOD")]
-    pub publish: PublishMethod,
+    #[arg(
+        long,
+        value_enum,
+        value_name = "METHOD",
+        required_unless_present = "action"
+    )]
+    pub publish: Option<PublishMethod>,
+
+    /// With --publish exec: run this with `sh -c` once per change, with DKIMKIT_ACTION
+    /// (publish or withdraw), DKIMKIT_NAME, DKIMKIT_ZONE, DKIMKIT_VALUE and DKIMKIT_STRINGS (the
+    /// value's strings of at most 255 bytes, quoted as nsupdate and BIND write them) in its
+    /// environment. Exit 0: done; 75 (EX_TEMPFAIL): try again at the next run (exit 3);
+    /// anything else: the entry fails (exit 1)
+    #[arg(long, value_name = "CMD", required_if_eq("publish", "exec"))]
+    pub publish_command: Option<String>,
+
+    /// Start a rotation of DOMAIN's keys now, due or not, as when a key is believed stolen:
+    /// the old record is withdrawn as soon as the new one is served, with no overlap
+    /// (repeatable)
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_domain)]
+    pub rotate_now: Vec<DomainName>,
+
+    /// With --rotate-now: replace the old record with one whose p= is empty, which revokes the
+    /// key (RFC 6376 3.6.1), instead of deleting it
+    #[arg(long, requires = "rotate_now")]
+    pub revoke: bool,
+
+    /// Write each retired private key into DIR (as DOMAIN.SELECTOR.private, mode 0644) once its
+    /// overlap has ended, so that old mail can no longer be proven authentic (as dkim-rotate
+    /// reveals keys)
+    #[arg(long, value_name = "DIR")]
+    pub reveal_dir: Option<PathBuf>,
 
     /// With --publish rfc2136: the primary name server to send updates to
     #[arg(long, value_name = "IP[:PORT]", required_if_eq("publish", "rfc2136"))]

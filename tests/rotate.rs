@@ -147,24 +147,9 @@ fn made_a_month_before_start(key: &Path) {
 }
 
 fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Run {
-    let now = now.to_string();
-    let address = server.addr().to_string();
-    let mut args = vec![
-        "rotate",
-        "--keytable",
-        "KeyTable",
-        "--signing-table",
-        "SigningTable",
-        "--keys-dir",
-        "keys",
-        "--now",
-        &now,
-        "--nameserver",
-        &address,
-        "--json",
-    ];
+    let mut args = vec!["--signing-table", "SigningTable", "--json"];
     args.extend_from_slice(publish);
-    dkimkit_run(setup.dir.path(), &args)
+    rotate_keytable_in(setup.dir.path(), server, now, &args)
 }
 
 /// testkey over the whole KeyTable, against `server`.
@@ -1088,4 +1073,486 @@ fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
         ),
     );
     assert_eq!(setup.selector("example.com"), "202610");
+}
+
+/// The README's nsupdate hook for `--publish exec`, as written there (server 192.0.2.53, key
+/// /etc/bind/dkim-update.key).
+const NSUPDATE_HOOK: &str = r#"{ echo "server 192.0.2.53"; echo "zone $DKIMKIT_ZONE"; echo "update delete $DKIMKIT_NAME. TXT"; if [ "$DKIMKIT_ACTION" = publish ]; then echo "update add $DKIMKIT_NAME. 300 TXT $DKIMKIT_STRINGS"; fi; echo send; } | nsupdate -k /etc/bind/dkim-update.key"#;
+
+/// The README's nsupdate hook, sending to `server` with its TSIG key.
+fn nsupdate_hook(server: &NamedServer) -> String {
+    let readme = std::fs::read_to_string(crate::util::testdata("README.md")).unwrap();
+    assert!(
+        readme.contains(NSUPDATE_HOOK),
+        "the README no longer shows the nsupdate hook the tests use"
+    );
+    NSUPDATE_HOOK
+        .replace(
+            "192.0.2.53",
+            &format!("{} {}", server.addr().ip(), server.addr().port()),
+        )
+        .replace(
+            "/etc/bind/dkim-update.key",
+            &server.tsig_key_path().display().to_string(),
+        )
+}
+
+/// rotate on the KeyTable in `d` (keys under keys/), checking records at `server`, as of `now`,
+/// with `extra` arguments (how to publish, and more).
+fn rotate_keytable_in(d: &Path, server: &NamedServer, now: u64, extra: &[&str]) -> Run {
+    let now = now.to_string();
+    let address = server.addr().to_string();
+    let mut args = vec![
+        "rotate",
+        "--keytable",
+        "KeyTable",
+        "--keys-dir",
+        "keys",
+        "--nameserver",
+        &address,
+        "--now",
+        &now,
+    ];
+    args.extend_from_slice(extra);
+    dkimkit_run(d, &args)
+}
+
+/// rotate_keytable_in, publishing by TSIG-signed DNS UPDATE to `server`.
+fn rotate_by_dns_update(d: &Path, server: &NamedServer, now: u64, extra: &[&str]) -> Run {
+    let address = server.addr().to_string();
+    let tsig = server.tsig_key_path().display().to_string();
+    let mut args = vec![
+        "--publish",
+        "rfc2136",
+        "--server",
+        &address,
+        "--tsig-key",
+        &tsig,
+    ];
+    args.extend_from_slice(extra);
+    rotate_keytable_in(d, server, now, &args)
+}
+
+#[test]
+fn thirteen_months_through_the_readmes_nsupdate_hook() {
+    let setup = Setup::new();
+    let server = NamedServer::start(&dynamic_zones(&setup));
+    let hook = nsupdate_hook(&server);
+    thirteen_months(
+        &["--publish", "exec", "--publish-command", &hook],
+        &server,
+        &setup,
+        &|_| {},
+    );
+}
+
+#[test]
+fn a_hook_that_asks_to_try_again_later_is_retried_by_the_next_run() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let txt = one_key_due(d, "org", "example.org");
+    let server = NamedServer::start(&[Zone::new("example.org", &txt).dynamic()]);
+    let run = |day: u64, hook: &str| {
+        rotate_keytable_in(
+            d,
+            &server,
+            START + day * DAY,
+            &["--publish", "exec", "--publish-command", hook],
+        )
+    };
+    let keytable = std::fs::read_to_string(d.join("KeyTable")).unwrap();
+    // The provider's API is busy: exit 3, the KeyTable untouched, nothing published.
+    let busy = run(
+        0,
+        "echo 'API rate limit' >&2; echo 'retry in 60s' >&2; exit 75",
+    )
+    .fails_with(
+        3,
+        "asks to try again later (exit 75): API rate limit / retry in 60s",
+    );
+    assert!(busy.stdout.contains("org: stopped: "), "{}", busy.stdout);
+    assert_eq!(
+        std::fs::read_to_string(d.join("KeyTable")).unwrap(),
+        keytable
+    );
+    // Any other status fails the entry (exit 1), its standard error in one line.
+    run(
+        0,
+        "echo 'no such zone' >&2; echo 'check the name' >&2; exit 2",
+    )
+    .fails_with(
+        1,
+        "--publish-command: it failed (exit status: 2): no such zone / check the name",
+    );
+    // The hook works again: the record the first runs left unpublished is published, then
+    // switched to once served.
+    let hook = nsupdate_hook(&server);
+    let published = run(0, &hook).success();
+    assert!(
+        published.stdout.contains(
+            "published 202611._domainkey.example.org by --publish-command (zone example.org)"
+        ),
+        "{}",
+        published.stdout
+    );
+    server.wait_until("the new record to be served", |server| {
+        !server
+            .dig("202611._domainkey.example.org", "TXT")
+            .is_empty()
+    });
+    run(1, &hook).success();
+    assert!(
+        std::fs::read_to_string(d.join("KeyTable"))
+            .unwrap()
+            .contains("example.org:202611:")
+    );
+    // A temporary failure to withdraw is retried too, and the key retires once it is gone.
+    run(15, "exit 75").fails_with(3, "try again later");
+    assert!(
+        !server
+            .dig("202610._domainkey.example.org", "TXT")
+            .is_empty()
+    );
+    run(15, &hook).success();
+    run(16, &hook).success();
+    assert!(d.join("keys/example.org/retired/202610.private").is_file());
+}
+
+/// The selectors a KeyTable names, by key name.
+fn keytable_selectors(d: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(d.join("KeyTable"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let (name, entry) = line.split_once(' ')?;
+            Some((name.to_owned(), entry.split(':').nth(1)?.to_owned()))
+        })
+        .collect()
+}
+
+/// `rotate status` on the KeyTable in `d`, as of `now`, with `extra` arguments.
+fn rotate_status(d: &Path, now: u64, extra: &[&str]) -> Run {
+    let now = now.to_string();
+    let mut args = vec![
+        "rotate",
+        "status",
+        "--keytable",
+        "KeyTable",
+        "--keys-dir",
+        "keys",
+        "--now",
+        &now,
+    ];
+    args.extend_from_slice(extra);
+    dkimkit_run(d, &args)
+}
+
+/// Checks that `rotate status --json` says what the state file holds, entry by entry.
+fn assert_status_matches_state(d: &Path, now: u64) {
+    let status = rotate_status(d, now, &["--json"]).success();
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("keys/dkimkit-rotate.json")).unwrap())
+            .unwrap();
+    let keys = status["keys"].as_array().unwrap();
+    assert_eq!(
+        keys.len(),
+        state["entries"].as_object().unwrap().len(),
+        "{status:#}"
+    );
+    for key in keys {
+        let entry = &state["entries"][key["key_name"].as_str().unwrap()];
+        assert_eq!(
+            key["active"]["selector"], entry["current"]["selector"],
+            "{status:#}"
+        );
+        assert_eq!(
+            key["pending"]["selector"], entry["next"]["selector"],
+            "{status:#}"
+        );
+        let selectors = |list: &serde_json::Value| -> Vec<serde_json::Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["selector"].clone())
+                .collect()
+        };
+        assert_eq!(selectors(&key["retiring"]), selectors(&entry["retiring"]));
+        assert!(key["next_step"].is_string() && key["next_step_at"].is_string());
+    }
+}
+
+#[test]
+fn an_rsa_and_ed25519_pair_rotates_through_a_year_on_distinct_selectors() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let mut zone = String::new();
+    for (key_type, bits) in [("rsa", "1024"), ("ed25519", "0")] {
+        let selector = format!("202610-{key_type}");
+        let mut args = vec![
+            "genkey",
+            "-D",
+            "keys/example.com",
+            "-s",
+            &selector,
+            "-d",
+            "example.com",
+            "--key-type",
+            key_type,
+        ];
+        if key_type == "rsa" {
+            args.extend(["-b", bits]);
+        }
+        dkimkit_run(d, &args).success();
+        made_a_month_before_start(&d.join(format!("keys/example.com/{selector}.private")));
+        zone.push_str(
+            &std::fs::read_to_string(d.join(format!("keys/example.com/{selector}.txt"))).unwrap(),
+        );
+    }
+    std::fs::write(
+        d.join("KeyTable"),
+        format!(
+            "rsa example.com:202610-rsa:{0}/keys/example.com/202610-rsa.private\n\
+             ed example.com:202610-ed25519:{0}/keys/example.com/202610-ed25519.private\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("SigningTable"),
+        "*@example.com rsa\n*@example.com ed\n",
+    )
+    .unwrap();
+    let server = NamedServer::start(&[Zone::new("example.com", &zone).dynamic()]);
+    let address = server.addr().to_string();
+    let python = crate::util::dkimpy_python();
+    let mut switches = 0;
+    for day in 0..=398 {
+        let now = START + day * DAY;
+        let before = keytable_selectors(d);
+        let run = rotate_by_dns_update(d, &server, now, &[]);
+        assert_eq!(run.status, 0, "day {day}: {}{}", run.stdout, run.stderr);
+        let after = keytable_selectors(d);
+        if day == 0 {
+            assert_status_matches_state(d, now);
+        }
+        if after == before && day != 0 {
+            continue;
+        }
+        switches += before.iter().filter(|(k, v)| after[*k] != **v).count();
+        // The pair never shares a selector, and each names its type.
+        assert!(
+            after["rsa"].ends_with("-rsa") && after["ed"].ends_with("-ed25519"),
+            "{after:?}"
+        );
+        assert_status_matches_state(d, now);
+        let checked = testkey_keytable_at(d, &address);
+        assert!(
+            checked.stdout.ends_with("2 keys: 2 ok\n"),
+            "day {day}: {}",
+            checked.stdout
+        );
+        // Mail signed with both current keys verifies, with dkimkit and with dkimpy.
+        let message = d.join(format!("day-{day}.eml"));
+        std::fs::write(
+            &message,
+            "From: joe@example.com\r\nSubject: pair\r\n\r\nhello\r\n",
+        )
+        .unwrap();
+        let signed = dkimkit_run(
+            d,
+            &[
+                "sign-file",
+                "--keytable",
+                "KeyTable",
+                "--signing-table",
+                "refile:SigningTable",
+                "--multiple-signatures",
+                message.to_str().unwrap(),
+            ],
+        )
+        .success()
+        .stdout;
+        std::fs::write(&message, &signed).unwrap();
+        assert_eq!(signed.matches("DKIM-Signature:").count(), 2, "{signed}");
+        let verified = dkimkit_run(
+            d,
+            &[
+                "verify-file",
+                "--nameserver",
+                &address,
+                message.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(verified.status, 0, "day {day}: {}", verified.stdout);
+        for selector in after.values() {
+            assert!(
+                verified
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains(": pass ") && l.contains(&format!(" s={selector} "))),
+                "day {day}: {}",
+                verified.stdout
+            );
+        }
+        let records: BTreeMap<String, String> = after
+            .values()
+            .map(|selector| {
+                let name = format!("{selector}._domainkey.example.com.");
+                let record: String = server
+                    .dig(&name, "TXT")
+                    .iter()
+                    .map(|line| crate::util::quoted_strings(line).concat())
+                    .collect();
+                (name, record)
+            })
+            .collect();
+        let dkimpy = crate::util::run(
+            std::process::Command::new(&python)
+                .args([
+                    "-c",
+                    "import dkim, json, sys\n\
+                     message = open(sys.argv[1], 'rb').read()\n\
+                     records = json.loads(sys.argv[2])\n\
+                     dns = lambda name, timeout=5: records[name.decode()].encode()\n\
+                     print([dkim.DKIM(message).verify(idx=i, dnsfunc=dns) for i in (0, 1)])",
+                ])
+                .arg(&message)
+                .arg(serde_json::to_string(&records).unwrap()),
+        );
+        assert_eq!(
+            dkimpy.stdout.trim(),
+            "[True, True]",
+            "day {day}: {}",
+            dkimpy.stderr
+        );
+    }
+    // A rotation a month for each key, from 2026-11 to 2027-12.
+    assert_eq!(switches, 2 * 14);
+    let last = keytable_selectors(d);
+    assert_eq!(
+        (last["rsa"].as_str(), last["ed"].as_str()),
+        ("202712-rsa", "202712-ed25519")
+    );
+}
+
+/// testkey over the KeyTable in `d`, against `address`.
+fn testkey_keytable_at(d: &Path, address: &str) -> Run {
+    dkimkit_run(
+        d,
+        &["testkey", "--keytable", "KeyTable", "--nameserver", address],
+    )
+}
+
+#[test]
+fn a_stolen_key_is_replaced_at_once_revoked_and_a_retired_key_revealed() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let txt = one_key_due(d, "org", "example.org");
+    let server = NamedServer::start(&[Zone::new("example.org", &txt).dynamic()]);
+    let address = server.addr().to_string();
+    std::fs::create_dir(d.join("revealed")).unwrap();
+    let run = |day: u64, extra: &[&str]| {
+        let mut args = vec!["--reveal-dir", "revealed"];
+        args.extend_from_slice(extra);
+        rotate_by_dns_update(d, &server, START + day * DAY, &args)
+    };
+    let first_key = std::fs::read(d.join("keys/example.org/202610.private")).unwrap();
+    for day in [0, 1, 15, 16] {
+        run(day, &[]).success();
+    }
+    // After the overlap the retired key is revealed, byte for byte, readable by all.
+    let retired = std::fs::read(d.join("keys/example.org/retired/202610.private")).unwrap();
+    let revealed_path = d.join("revealed/example.org.202610.private");
+    assert_eq!(std::fs::read(&revealed_path).unwrap(), retired);
+    assert_eq!(retired, first_key);
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&revealed_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+    // status says where the entry is, and changes nothing.
+    let state_before = std::fs::read(d.join("keys/dkimkit-rotate.json")).unwrap();
+    let status = rotate_status(d, START + 20 * DAY, &[]).success();
+    assert!(
+        status.stdout.starts_with(
+            "org: example.org: active 202611 since 2026-11-01 04:00 UTC; pending none; retiring \
+             none; next step 2026-12-01 04:00 UTC: rotate"
+        ),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(
+        std::fs::read(d.join("keys/dkimkit-rotate.json")).unwrap(),
+        state_before
+    );
+    assert_status_matches_state(d, START + 20 * DAY);
+    // An unknown domain changes nothing.
+    run(20, &["--rotate-now", "example.net"]).fails_with(
+        2,
+        "--rotate-now example.net: no entry rotate manages signs for example.net",
+    );
+    // The key of November is believed stolen on the 21st: a new key at once, and the old
+    // record revoked as soon as the new one is served, with no overlap.
+    let stolen = run(20, &["--rotate-now", "example.org", "--revoke"]).success();
+    assert!(
+        stolen.stdout.contains("rotating key 202611 now"),
+        "{}",
+        stolen.stdout
+    );
+    let table = std::fs::read_to_string(d.join("KeyTable")).unwrap();
+    assert!(
+        table.contains("example.org:202611-2:"),
+        "{table}\n{}",
+        stolen.stdout
+    );
+    let old: String = server
+        .dig("202611._domainkey.example.org", "TXT")
+        .iter()
+        .map(|line| crate::util::quoted_strings(line).concat())
+        .collect();
+    assert!(
+        old.contains("k=ed25519") && old.ends_with("p="),
+        "{old}\n{}",
+        stolen.stdout
+    );
+    // The next run (without --rotate-now) retires it, and does not rotate again.
+    run(21, &[]).success();
+    assert!(d.join("keys/example.org/retired/202611.private").is_file());
+    assert!(d.join("revealed/example.org.202611.private").is_file());
+    assert!(
+        std::fs::read_to_string(d.join("KeyTable"))
+            .unwrap()
+            .contains("example.org:202611-2:")
+    );
+    let checked = testkey_keytable_at(d, &address);
+    assert_eq!(checked.status, 0, "{}", checked.stdout);
+    // December's rotation (202611-2 was made on the 21st of November) is under way, killed
+    // after choosing and generating the key, when the key is believed stolen: the rotation
+    // completes, and the old record goes at once.
+    run(51, &["--stop-after-steps", "2"]).fails_with(2, "stopped after 2 steps");
+    let taken_over = run(51, &["--rotate-now", "example.org"]).success();
+    assert!(
+        taken_over
+            .stdout
+            .contains("the rotation to 202612 under way replaces key 202611-2"),
+        "{}",
+        taken_over.stdout
+    );
+    assert!(
+        std::fs::read_to_string(d.join("KeyTable"))
+            .unwrap()
+            .contains("example.org:202612:")
+    );
+    assert!(
+        server
+            .dig("202611-2._domainkey.example.org", "TXT")
+            .is_empty(),
+        "{}",
+        taken_over.stdout
+    );
 }

@@ -161,6 +161,16 @@ pub enum KeySpec {
     Ed25519,
 }
 
+impl KeySpec {
+    /// The type of the key this makes.
+    pub fn key_type(self) -> KeyType {
+        match self {
+            KeySpec::Rsa { .. } => KeyType::Rsa,
+            KeySpec::Ed25519 => KeyType::Ed25519,
+        }
+    }
+}
+
 /// In words: "RSA 2048-bit", "Ed25519".
 impl fmt::Display for KeySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

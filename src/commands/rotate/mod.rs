@@ -14,6 +14,7 @@
 //! there is none, from the current record in DNS.
 
 mod publish;
+mod status;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -33,8 +34,8 @@ use dkim_core::key_check::{Finding, Severity, check_published_key};
 use dkim_core::record::value_from_zone_text;
 use dkim_core::rotate::{
     Awaited, CurrentKey, EntryState, LockError, NextKey, Observed, Policy, Presence, RotationState,
-    RunLock, ServerAnswer, Step, WaitVerdict, format_time, judge_wait, next_step, successor_record,
-    successor_spec, waiting_since,
+    RunLock, ServerAnswer, Step, StolenKeyEnd, WaitVerdict, format_selector, format_time,
+    judge_wait, names_key_type, next_step, successor_record, successor_spec, waiting_since,
 };
 use dkim_core::tables::{
     KeyDomain, KeySource, KeyTable, OpendkimConf, SigningSetup, SigningTable,
@@ -44,10 +45,10 @@ use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
 
-use self::publish::{Change, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under};
+use self::publish::{Change, Exec, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under};
 use super::published_record::PublishedRecord;
 use super::{dnssec_setting, read_private_key, table_location, warn_if_weak, write_error};
-use crate::cli::{HashList, PublishMethod, RecordOptions, RotateArgs};
+use crate::cli::{HashList, PublishMethod, RecordOptions, RotateAction, RotateArgs};
 use crate::exit::{CheckFailure, Outcome, TemporaryFailure};
 use crate::output::error as print_error;
 use crate::output::{self, Progress};
@@ -341,6 +342,11 @@ struct Rotation<'a> {
     dns_changes: Vec<serde_json::Value>,
     /// Where each record name is published, once asked (see `publication_name`).
     publication_names: std::cell::RefCell<std::collections::HashMap<String, String>>,
+    /// Domains with more than one managed entry (an RSA and an Ed25519 key, say): their new
+    /// selectors name the key type.
+    shared_domains: HashSet<String>,
+    /// Entries whose rotation this run began: --rotate-now starts one rotation, not a loop.
+    rotations_begun: HashSet<String>,
 }
 
 /// The run was stopped by --stop-after-steps, as if killed: the other entries are not looked at.
@@ -358,6 +364,33 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     if !keys_dir.is_dir() {
         anyhow::bail!("--keys-dir {} is not a directory", keys_dir.display());
     }
+    let policy = Policy {
+        every: args.every,
+        overlap: args.overlap,
+        max_wait: args.max_wait,
+    };
+    if args.action == Some(RotateAction::Status) {
+        // Reads only: no lock, so that it answers while a run waits for DNS.
+        let settings = Settings::from_args(&args)?;
+        let (managed, unmanaged) =
+            managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
+        let state = RotationState::load(&keys_dir.join(STATE_FILE))?;
+        let all_read = status::print(
+            &args,
+            &settings.keys,
+            &state,
+            &managed,
+            &unmanaged,
+            now,
+            policy,
+        )?;
+        // An entry whose state could not be read is a failed check, as in a run.
+        return Ok(if all_read {
+            Outcome::Success
+        } else {
+            Outcome::CheckFailed
+        });
+    }
     let _lock = if args.dry_run {
         None
     } else {
@@ -374,18 +407,28 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     let settings = Settings::from_args(&args)?;
     let (managed, unmanaged) =
         managed_entries(&settings.keys, keys_dir, settings.referenced.as_ref());
+    for domain in &args.rotate_now {
+        if !managed.iter().any(|m| &m.domain == domain) {
+            anyhow::bail!(
+                "--rotate-now {domain}: no entry rotate manages signs for {domain} (its key file \
+                 must be under --keys-dir); nothing was changed"
+            );
+        }
+    }
+    let mut seen = HashSet::new();
+    let shared_domains = managed
+        .iter()
+        .filter(|m| !seen.insert(m.domain.as_str()))
+        .map(|m| m.domain.to_string())
+        .collect();
 
     let mut rotation = Rotation {
         args: &args,
         now,
-        policy: Policy {
-            every: args.every,
-            overlap: args.overlap,
-            max_wait: args.max_wait,
-        },
+        policy,
         state: RotationState::load(&state_path)?,
         state_path,
-        publisher: publisher(&args, now)?,
+        publisher: publisher(&args, now, &settings.nameservers)?,
         visibility: visibility_lookups(&args, &settings.nameservers, settings.dnssec.as_ref())?,
         keys: settings.keys,
         allow_unsafe_keys: settings.allow_unsafe_keys,
@@ -394,6 +437,8 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
         imagined_keys: HashSet::new(),
         dns_changes: Vec::new(),
         publication_names: Default::default(),
+        shared_domains,
+        rotations_begun: HashSet::new(),
     };
     // A DNS timeout must change nothing: ask DNS everything this run will need to ask it
     // before the first change.
@@ -521,9 +566,34 @@ fn managed_entries(
     (managed, unmanaged)
 }
 
-fn publisher(args: &RotateArgs, now: u64) -> anyhow::Result<Box<dyn Publisher>> {
-    Ok(match args.publish {
+fn publisher(
+    args: &RotateArgs,
+    now: u64,
+    nameservers: &[String],
+) -> anyhow::Result<Box<dyn Publisher>> {
+    let method = args
+        .publish
+        .context("say how to publish records: --publish METHOD")?;
+    Ok(match method {
         PublishMethod::Manual => Box::new(Manual),
+        PublishMethod::Exec => {
+            let command = args
+                .publish_command
+                .clone()
+                .context("--publish exec needs --publish-command")?;
+            let zone_finder = match nameservers.first() {
+                Some(server) => {
+                    let address = parse_nameserver(server)
+                        .with_context(|| format!("--nameserver {server}"))?;
+                    Some(DnsUpdater::new(address, None, args.timeout)?)
+                }
+                None => None,
+            };
+            Box::new(Exec {
+                command,
+                zone_finder,
+            })
+        }
         PublishMethod::ZoneFile if !args.zone_files.is_empty() => Box::new(ZoneFileEdit {
             zones: args.zone_files.clone(),
             reload_command: args.dns_reload_command.clone(),
@@ -589,9 +659,12 @@ fn visibility_lookups(
 
 /// Whether a name server still serves a withdrawn record: any TXT record at its name (through
 /// a CNAME too) counts; no such name, no TXT record, or a CNAME to nothing means it is gone.
-fn withdrawn_presence(lookup: &HickoryLookup, name: &str) -> Presence {
+/// For a `revoked` record, only records that still carry a key count.
+fn withdrawn_presence(lookup: &HickoryLookup, name: &str, revoked: bool) -> Presence {
+    let carries_key =
+        |record: &String| !revoked || KeyRecord::parse(record).map_or(true, |r| !r.is_revoked());
     match lookup.lookup_txt(name) {
-        Ok(answer) if answer.records.is_empty() => Presence::Lacks,
+        Ok(answer) if !answer.records.iter().any(carries_key) => Presence::Lacks,
         Ok(_) => Presence::Serves,
         Err(error @ (LookupError::Bogus { .. } | LookupError::InvalidName { .. })) => {
             Presence::NoAnswer(error.to_string())
@@ -601,20 +674,74 @@ fn withdrawn_presence(lookup: &HickoryLookup, name: &str) -> Presence {
     }
 }
 
-/// Runs a command line with `sh -c`, failing with its output when it fails.
-fn run_command(command: &str) -> anyhow::Result<()> {
+/// The exit status by which a command says "try again later" (sysexits.h EX_TEMPFAIL).
+const EX_TEMPFAIL: i32 = 75;
+
+/// Runs a command line with `sh -c`, `environment` added to rotate's. Fails with its standard
+/// error in one line when it fails; exit 75 (EX_TEMPFAIL) is a temporary failure (exit 3, the
+/// next run tries again).
+fn run_command(command: &str, environment: &[(&str, &str)]) -> anyhow::Result<()> {
     let output = Command::new("sh")
         .args(["-c", command])
+        .envs(environment.iter().copied())
         .output()
         .with_context(|| format!("cannot run `{command}`"))?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "`{command}` failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    if output.status.success() {
+        return Ok(());
     }
-    Ok(())
+    let said = one_line(&String::from_utf8_lossy(&output.stderr));
+    let said = if said.is_empty() {
+        "it printed nothing on standard error".to_owned()
+    } else {
+        said
+    };
+    // The caller names the command by its flag: the command line itself may be long, and
+    // may hold what it printed.
+    if output.status.code() == Some(EX_TEMPFAIL) {
+        return Err(anyhow::Error::new(TemporaryFailure(format!(
+            "it asks to try again later (exit {EX_TEMPFAIL}): {said}"
+        ))));
+    }
+    anyhow::bail!("it failed ({}): {said}", output.status)
+}
+
+/// A command's output as one line for the report: its lines joined with " / ", cut at 300
+/// characters.
+fn one_line(text: &str) -> String {
+    const LIMIT: usize = 300;
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    match joined.char_indices().nth(LIMIT) {
+        Some((at, _)) => format!("{}...", &joined[..at]),
+        None => joined,
+    }
+}
+
+/// Writes a retired private key, byte for byte, to `DIR/DOMAIN.SELECTOR.private`, readable by
+/// all: once its record is gone, publishing it lets anyone forge old mail, so old mail can no
+/// longer be proven authentic (what dkim-rotate does). Returns the file written.
+fn reveal(
+    retired_key: &Path,
+    reveal_dir: &Path,
+    domain: &str,
+    selector: &str,
+) -> anyhow::Result<PathBuf> {
+    let key = std::fs::read(retired_key)
+        .with_context(|| format!("cannot read {}", retired_key.display()))?;
+    let revealed = reveal_dir.join(format!("{domain}.{selector}.private"));
+    files::write_file_with(
+        &revealed,
+        PUBLIC_FILE_MODE,
+        files::Existing::Replace,
+        |file| file.write_all(&key),
+    )
+    .map_err(write_error)
+    .with_context(|| format!("--reveal-dir {}", reveal_dir.display()))?;
+    Ok(revealed)
 }
 
 fn modified_time(path: &Path) -> anyhow::Result<u64> {
@@ -649,9 +776,52 @@ fn default_record(
     PublishedRecord::new(&key.public_key(), selector, Some(domain), &options)
 }
 
+/// The selectors an entry uses: its current key's, its next key's, its retiring keys'.
+fn entry_selectors(state: &EntryState) -> impl Iterator<Item = &str> {
+    std::iter::once(state.current.selector.as_str())
+        .chain(state.next.iter().map(|n| n.selector.as_str()))
+        .chain(state.retiring.iter().map(|r| r.selector.as_str()))
+}
+
 /// SELECTOR.txt beside a private key file.
 fn record_file(key_file: &Path, selector: &str) -> PathBuf {
     key_file.with_file_name(format!("{selector}.txt"))
+}
+
+/// What rotate knows of `entry` from `state`; on first sight, or when the KeyTable was changed
+/// by hand, the KeyTable's key adopted (its age is its key file's modification time), with the
+/// event saying so.
+fn known_or_adopted(
+    state: &RotationState,
+    keys: &Keys,
+    entry: &Managed,
+) -> anyhow::Result<(EntryState, Option<String>)> {
+    let (selector, key_file) = keys.entry(&entry.name)?;
+    let remembered = state.entries.get(&entry.name);
+    let known = remembered.filter(|s| {
+        s.current.selector == selector || s.next.as_ref().is_some_and(|n| n.selector == selector)
+    });
+    if let Some(known) = known {
+        return Ok((known.clone(), None));
+    }
+    let since = modified_time(&key_file)?;
+    let adopted = format!(
+        "adopted key {selector} ({}), in use since {}",
+        key_file.display(),
+        date(since)
+    );
+    let adopted_state = EntryState {
+        domain: entry.domain.to_string(),
+        current: CurrentKey {
+            selector,
+            key_file,
+            since,
+        },
+        next: None,
+        retiring: remembered.map(|s| s.retiring.clone()).unwrap_or_default(),
+        reload_pending: false,
+    };
+    Ok((adopted_state, Some(adopted)))
 }
 
 impl Rotation<'_> {
@@ -659,44 +829,29 @@ impl Rotation<'_> {
         self.keys.entry(name)
     }
 
-    /// The entry's state, adopting it on first sight (its age is its key file's modification
-    /// time) or when the KeyTable was changed by hand.
+    /// The entry's state, adopting it on first sight or when the KeyTable was changed by hand.
     fn entry_state(
         &mut self,
         entry: &Managed,
         report: &mut EntryReport,
     ) -> anyhow::Result<EntryState> {
-        let (selector, key_file) = self.key_table_entry(&entry.name)?;
-        let known = self.state.entries.get(&entry.name).filter(|s| {
-            s.current.selector == selector
-                || s.next.as_ref().is_some_and(|n| n.selector == selector)
-        });
-        if let Some(known) = known {
-            return Ok(known.clone());
+        let (state, adopted) = known_or_adopted(&self.state, &self.keys, entry)?;
+        report.events.extend(adopted);
+        Ok(state)
+    }
+
+    /// How --rotate-now ends a stolen key's record: revoked with --revoke, else withdrawn.
+    fn stolen_key_end(&self) -> StolenKeyEnd {
+        if self.args.revoke {
+            StolenKeyEnd::Revoke
+        } else {
+            StolenKeyEnd::Withdraw
         }
-        let since = modified_time(&key_file)?;
-        report.events.push(format!(
-            "adopted key {selector} ({}), in use since {}",
-            key_file.display(),
-            date(since)
-        ));
-        let retiring = self
-            .state
-            .entries
-            .get(&entry.name)
-            .map(|s| s.retiring.clone())
-            .unwrap_or_default();
-        Ok(EntryState {
-            domain: entry.domain.to_string(),
-            current: CurrentKey {
-                selector,
-                key_file,
-                since,
-            },
-            next: None,
-            retiring,
-            reload_pending: false,
-        })
+    }
+
+    /// Whether --rotate-now asks to start a rotation of `entry` (once per run).
+    fn rotate_now_requested(&self, entry: &Managed) -> bool {
+        self.args.rotate_now.contains(&entry.domain) && !self.rotations_begun.contains(&entry.name)
     }
 
     /// Records the entry's new state: at once, so that a kill after this point keeps the step.
@@ -725,14 +880,31 @@ impl Rotation<'_> {
         if !self.state.entries.contains_key(&entry.name) {
             self.commit(&entry.name, state.clone())?;
         }
+        // A rotation already under way when the key is believed stolen: it becomes the early
+        // one, so the current record ends without an overlap.
+        if self.rotate_now_requested(entry)
+            && let Some(next) = state.next.as_mut()
+            && next.replaces_stolen.is_none()
+        {
+            next.replaces_stolen = Some(self.stolen_key_end());
+            self.rotations_begun.insert(entry.name.clone());
+            report.events.push(format!(
+                "the rotation to {} under way replaces key {}, as --rotate-now asks: its record \
+                 goes as soon as {} is served, with no overlap",
+                next.selector, state.current.selector, next.selector
+            ));
+            self.commit(&entry.name, state.clone())?;
+        }
         loop {
             let (table_selector, _) = self.key_table_entry(&entry.name)?;
             let next_key_written = state.next.as_ref().is_some_and(|next| {
                 next.key_file.exists() || self.imagined_keys.contains(&next.key_file)
             });
+            let rotate_now = self.rotate_now_requested(entry);
             let observed = Observed {
                 keytable_selector: &table_selector,
                 next_key_written,
+                rotate_now,
             };
             let step = next_step(&state, observed, self.now, self.policy);
             if !matches!(step, Step::Idle { .. }) {
@@ -743,7 +915,10 @@ impl Rotation<'_> {
                     report.status = format!("up to date; next step {}", date(until));
                     return Ok(());
                 }
-                Step::BeginRotation => self.begin_rotation(&mut state)?,
+                Step::BeginRotation => {
+                    self.rotations_begun.insert(entry.name.clone());
+                    self.begin_rotation(&entry.name, &mut state, rotate_now)?
+                }
                 Step::Generate => {
                     let done = self.generate(&mut state, &entry.domain)?;
                     if let Some(next) = &state.next {
@@ -788,17 +963,48 @@ impl Rotation<'_> {
         }
     }
 
-    fn begin_rotation(&mut self, state: &mut EntryState) -> anyhow::Result<String> {
-        let base = format_time(&self.args.selector_format, self.now)?;
+    /// Chooses the next key's selector and file. `stolen`: --rotate-now asked for it, so the
+    /// current key's record ends as soon as the next is served.
+    fn begin_rotation(
+        &mut self,
+        name: &str,
+        state: &mut EntryState,
+        stolen: bool,
+    ) -> anyhow::Result<String> {
+        let current_key = read_private_key(&state.current.key_file, self.allow_unsafe_keys)?;
+        let key_type = successor_spec(
+            &current_key,
+            self.args.key_type.map(KeyType::from),
+            self.args.bits,
+        )
+        .key_type();
+        // The keys of a domain signed with several keys (MultipleSignatures) are told apart by
+        // their type.
+        let format = &self.args.selector_format;
+        let format = if self.shared_domains.contains(&state.domain) && !names_key_type(format) {
+            format!("{format}-%k")
+        } else {
+            format.clone()
+        };
+        let base = format_selector(&format, self.now, key_type)?;
         let folder = state
             .current
             .key_file
             .parent()
             .map(Path::to_owned)
             .unwrap_or_default();
+        // Selectors the domain's other entries use or introduce: never the same name for two
+        // keys of one domain.
+        let others: Vec<&str> = self
+            .state
+            .entries
+            .iter()
+            .filter(|(other, s)| other.as_str() != name && s.domain == state.domain)
+            .flat_map(|(_, s)| entry_selectors(s))
+            .collect();
         let taken = |candidate: &str| {
-            candidate == state.current.selector
-                || state.retiring.iter().any(|r| r.selector == candidate)
+            entry_selectors(state).any(|s| s == candidate)
+                || others.contains(&candidate)
                 || folder.join(format!("{candidate}.private")).exists()
                 || folder
                     .join("retired")
@@ -819,12 +1025,26 @@ impl Rotation<'_> {
             started: self.now,
             published: false,
             published_at: None,
+            replaces_stolen: stolen.then(|| self.stolen_key_end()),
         });
-        Ok(format!(
-            "key {} is due (in use since {}): the next is {selector}",
-            state.current.selector,
-            date(state.current.since)
-        ))
+        Ok(if stolen {
+            format!(
+                "rotating key {} now, as --rotate-now asks: the next is {selector}; the old \
+                 record is {} as soon as {selector} is served, with no overlap",
+                state.current.selector,
+                if self.args.revoke {
+                    "revoked"
+                } else {
+                    "withdrawn"
+                }
+            )
+        } else {
+            format!(
+                "key {} is due (in use since {}): the next is {selector}",
+                state.current.selector,
+                date(state.current.since)
+            )
+        })
     }
 
     /// The record the current key is published with: its SELECTOR.txt, or else the record
@@ -945,32 +1165,48 @@ impl Rotation<'_> {
             .to_value())
     }
 
-    /// The records one entry serves: its current key, its next key once published, and its
-    /// retiring keys until withdrawn.
+    /// The record of a key file with an empty `p=`, which revokes the key (RFC 6376 3.6.1).
+    fn revoked_record(
+        &self,
+        key_file: &Path,
+        selector: &str,
+        domain: &DomainName,
+    ) -> anyhow::Result<String> {
+        let value = self.record_of(key_file, selector, domain)?;
+        let mut record = KeyRecord::parse(&value)
+            .with_context(|| format!("the record of {selector} ({value})"))?;
+        record.public_key.clear();
+        Ok(record.to_value())
+    }
+
+    /// The records one entry serves: its current key, its next key once published, its
+    /// retiring keys until withdrawn, and a revoked key's record (p= empty) until it retires.
     fn records_served(
         &self,
         state: &EntryState,
         domain: &DomainName,
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let mut keys = vec![(&state.current.selector, &state.current.key_file)];
+        let mut keys = vec![(&state.current.selector, &state.current.key_file, false)];
         keys.extend(
             state
                 .next
                 .iter()
                 .filter(|n| n.published)
-                .map(|n| (&n.selector, &n.key_file)),
+                .map(|n| (&n.selector, &n.key_file, false)),
         );
-        keys.extend(
-            state
-                .retiring
-                .iter()
-                .filter(|r| !r.withdrawn)
-                .map(|r| (&r.selector, &r.key_file)),
-        );
+        keys.extend(state.retiring.iter().filter_map(|r| {
+            let revoked = r.withdrawn && r.stolen == Some(StolenKeyEnd::Revoke);
+            (!r.withdrawn || revoked).then_some((&r.selector, &r.key_file, revoked))
+        }));
         keys.into_iter()
-            .map(|(selector, key_file)| {
+            .map(|(selector, key_file, revoked)| {
                 let name = self.publication_name(&format!("{selector}._domainkey.{domain}"))?;
-                Ok((name, self.record_of(key_file, selector, domain)?))
+                let value = if revoked {
+                    self.revoked_record(key_file, selector, domain)?
+                } else {
+                    self.record_of(key_file, selector, domain)?
+                };
+                Ok((name, value))
             })
             .collect()
     }
@@ -1012,11 +1248,19 @@ impl Rotation<'_> {
             .context("no such retiring key")?;
         retiring.withdrawn = true;
         retiring.withdrawn_at = Some(self.now);
+        let revoke = retiring.stolen == Some(StolenKeyEnd::Revoke);
+        let key_file = retiring.key_file.clone();
         let name = format!("{selector}._domainkey.{domain}");
-        let event = if self.args.dry_run {
-            format!("would withdraw {name}")
-        } else {
-            self.apply_change(name_in_table, &after, domain, &name, None)?
+        let event = match (self.args.dry_run, revoke) {
+            (true, false) => format!("would withdraw {name}"),
+            (true, true) => format!("would revoke {name} (p= empty)"),
+            (false, false) => self.apply_change(name_in_table, &after, domain, &name, None)?,
+            (false, true) => {
+                let revoked = self.revoked_record(&key_file, selector, domain)?;
+                let done =
+                    self.apply_change(name_in_table, &after, domain, &name, Some(&revoked))?;
+                format!("{done}, revoked: p= is empty")
+            }
         };
         *state = after;
         Ok(event)
@@ -1199,7 +1443,7 @@ impl Rotation<'_> {
             (None, _) => Ok("no --reload-command: reload the signer yourself".to_owned()),
             (Some(command), true) => Ok(format!("would run `{command}`")),
             (Some(command), false) => {
-                run_command(command).context("--reload-command")?;
+                run_command(command, &[]).context("--reload-command")?;
                 Ok(format!("ran `{command}`"))
             }
         }
@@ -1218,7 +1462,11 @@ impl Rotation<'_> {
         if !self.args.dry_run {
             let name = format!("{selector}._domainkey.{domain}");
             let since = waiting_since(state, step, self.policy).unwrap_or(self.now);
-            let gone = |lookup: &HickoryLookup| withdrawn_presence(lookup, &name);
+            let revoked = state
+                .retiring
+                .iter()
+                .any(|r| r.selector == selector && r.stolen == Some(StolenKeyEnd::Revoke));
+            let gone = |lookup: &HickoryLookup| withdrawn_presence(lookup, &name, revoked);
             if let Some(waiting) = self.await_dns(Awaited::Gone, &name, since, gone)? {
                 return Ok(Err(waiting));
             }
@@ -1254,7 +1502,19 @@ impl Rotation<'_> {
                     })?;
                 }
             }
-            format!("retired key {selector} to {}", retired.display())
+            let retired_event = format!("retired key {selector} to {}", retired.display());
+            match (&self.args.reveal_dir, key_file.file_name()) {
+                (Some(reveal_dir), Some(file_name)) => {
+                    let revealed = reveal(
+                        &retired.join(file_name),
+                        reveal_dir,
+                        &state.domain,
+                        selector,
+                    )?;
+                    format!("{retired_event}; revealed it as {}", revealed.display())
+                }
+                _ => retired_event,
+            }
         };
         state.retiring.remove(position);
         Ok(event)
@@ -1285,6 +1545,7 @@ impl Rotation<'_> {
             let observed = Observed {
                 keytable_selector: &table_selector,
                 next_key_written,
+                rotate_now: self.rotate_now_requested(entry),
             };
             // Waits ask every server themselves, and a server that stays silent is reported
             // when the wait is judged (exit 3, or 1 past --max-wait).
@@ -1379,4 +1640,20 @@ fn print_reports(
     writeln!(out, "{summary}")?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commands_output_is_summarised_in_one_line() {
+        assert_eq!(
+            one_line("  nsupdate: update failed: REFUSED\n\n; TSIG error\n"),
+            "nsupdate: update failed: REFUSED / ; TSIG error"
+        );
+        let long = "é".repeat(400);
+        let summary = one_line(&long);
+        assert!(summary.ends_with("...") && summary.chars().count() == 303);
+    }
 }

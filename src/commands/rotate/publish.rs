@@ -1,5 +1,6 @@
 //! How rotate publishes and withdraws key records: the zone's own file, a zone file include per
-//! domain, printed instructions for a person, or DNS UPDATE (RFC 2136) to the primary server.
+//! domain, printed instructions for a person, DNS UPDATE (RFC 2136) to the primary server, or
+//! the administrator's own command (a hook for any DNS provider's tool).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use dkim_core::dns::{DnsUpdater, UpdateError};
 use dkim_core::files::{Existing, PUBLIC_FILE_MODE, write_file_with};
-use dkim_core::record::format_zone_entry;
+use dkim_core::record::{format_zone_entry, quoted_txt_strings};
 use dkim_core::zone_file::{check_zone_file, edit_zone_file};
 
 use super::run_command;
@@ -101,6 +102,52 @@ impl Publisher for Manual {
     }
 }
 
+/// The administrator's command, run with `sh -c` once per change, the change in its
+/// environment (see `RotateArgs::publish_command`).
+pub struct Exec {
+    pub command: String,
+    /// Asks the first --nameserver for the zone that holds a name (its SOA), for
+    /// DKIMKIT_ZONE; without one, the signing domain is taken as the zone.
+    pub zone_finder: Option<DnsUpdater>,
+}
+
+impl Publisher for Exec {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        let zone = match &self.zone_finder {
+            Some(finder) => finder.find_zone(change.name).map_err(update_error)?,
+            None => change.domain.to_owned(),
+        };
+        let (action, done) = match change.value {
+            Some(_) => ("publish", "published"),
+            None => ("withdraw", "withdrew"),
+        };
+        let value = change.value.unwrap_or_default();
+        let strings = quoted_txt_strings(value).join(" ");
+        run_command(
+            &self.command,
+            &[
+                ("DKIMKIT_ACTION", action),
+                ("DKIMKIT_NAME", change.name),
+                ("DKIMKIT_ZONE", &zone),
+                ("DKIMKIT_VALUE", value),
+                ("DKIMKIT_STRINGS", &strings),
+            ],
+        )
+        .context("--publish-command")?;
+        Ok(format!(
+            "{done} {} by --publish-command (zone {zone})",
+            change.name
+        ))
+    }
+
+    fn check_reachable(&self, name: &str) -> anyhow::Result<()> {
+        match &self.zone_finder {
+            Some(finder) => finder.find_zone(name).map(drop).map_err(update_error),
+            None => Ok(()),
+        }
+    }
+}
+
 /// An include file per domain, `DIR/DOMAIN.dkim`, holding every record rotate serves for the
 /// domain (add `$INCLUDE` of it to the zone), then the name server's reload command.
 pub struct ZoneFile {
@@ -136,7 +183,7 @@ impl Publisher for ZoneFile {
         })
         .with_context(|| format!("cannot write {}", path.display()))?;
         if let Some(command) = &self.reload_command {
-            run_command(command).context("--dns-reload-command")?;
+            run_command(command, &[]).context("--dns-reload-command")?;
         }
         Ok(match change.value {
             Some(_) => format!("published {} in {}", change.name, path.display()),
@@ -186,7 +233,7 @@ impl Publisher for ZoneFileEdit {
             newer_than_any_load(previous, SystemTime::now()),
         )?;
         if let Some(command) = &self.reload_command {
-            run_command(command).context("--dns-reload-command")?;
+            run_command(command, &[]).context("--dns-reload-command")?;
         }
         let done = match change.value {
             Some(_) => format!("published {} in {}", change.name, path.display()),

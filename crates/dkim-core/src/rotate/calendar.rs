@@ -2,6 +2,8 @@
 //! date-based selectors such as 202611), and "N months later" (a key due every month is due on
 //! the same day next month, whatever the month's length).
 
+use crate::key::KeyType;
+
 /// A calendar date and time of day, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime {
@@ -96,17 +98,47 @@ impl DateTime {
 #[non_exhaustive]
 pub enum SelectorFormatError {
     /// A `%` directive this formatter does not know.
-    #[error("%{0} is not supported in a selector format (use %Y %y %m %d %H %M %S %j %s %%)")]
+    #[error("%{0} is not supported in a selector format (use %Y %y %m %d %H %M %S %j %s %k %%)")]
     UnknownDirective(char),
     /// A `%` at the end.
     #[error("the selector format ends with a lone %")]
     TrailingPercent,
 }
 
-/// Formats `now` with strftime directives, as `--selector-format` takes them: `%Y` year, `%y` two
-/// digits, `%m` month, `%d` day, `%H` `%M` `%S` time, `%j` day of the year, `%s` Unix seconds,
-/// `%%` a percent sign. Other characters are copied.
+/// Formats `now` with strftime directives: `%Y` year, `%y` two digits, `%m` month, `%d` day,
+/// `%H` `%M` `%S` time, `%j` day of the year, `%s` Unix seconds, `%%` a percent sign. Other
+/// characters are copied.
 pub fn format_time(format: &str, now: u64) -> Result<String, SelectorFormatError> {
+    expand(format, now, None)
+}
+
+/// A new key's selector as `--selector-format` names it: [`format_time`]'s directives, and `%k`
+/// the key's type (`rsa`, `ed25519`), so that the keys of a domain signed with both types
+/// (opendkim's MultipleSignatures) get distinct selectors.
+pub fn format_selector(
+    format: &str,
+    now: u64,
+    key_type: KeyType,
+) -> Result<String, SelectorFormatError> {
+    expand(format, now, Some(key_type))
+}
+
+/// Whether a selector format names the key type (`%k`, not `%%k`).
+pub fn names_key_type(format: &str) -> bool {
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' && chars.next() == Some('k') {
+            return true;
+        }
+    }
+    false
+}
+
+fn expand(
+    format: &str,
+    now: u64,
+    key_type: Option<KeyType>,
+) -> Result<String, SelectorFormatError> {
     let date = DateTime::from_unix(now);
     let day_of_year =
         days_from_civil(date.year, date.month, date.day) - days_from_civil(date.year, 1, 1) + 1;
@@ -118,18 +150,19 @@ pub fn format_time(format: &str, now: u64) -> Result<String, SelectorFormatError
             continue;
         }
         let directive = chars.next().ok_or(SelectorFormatError::TrailingPercent)?;
-        let piece = match directive {
-            'Y' => format!("{:04}", date.year),
-            'y' => format!("{:02}", date.year.rem_euclid(100)),
-            'm' => format!("{:02}", date.month),
-            'd' => format!("{:02}", date.day),
-            'H' => format!("{:02}", date.seconds_of_day / 3600),
-            'M' => format!("{:02}", date.seconds_of_day / 60 % 60),
-            'S' => format!("{:02}", date.seconds_of_day % 60),
-            'j' => format!("{day_of_year:03}"),
-            's' => now.to_string(),
-            '%' => "%".to_owned(),
-            other => return Err(SelectorFormatError::UnknownDirective(other)),
+        let piece = match (directive, key_type) {
+            ('Y', _) => format!("{:04}", date.year),
+            ('y', _) => format!("{:02}", date.year.rem_euclid(100)),
+            ('m', _) => format!("{:02}", date.month),
+            ('d', _) => format!("{:02}", date.day),
+            ('H', _) => format!("{:02}", date.seconds_of_day / 3600),
+            ('M', _) => format!("{:02}", date.seconds_of_day / 60 % 60),
+            ('S', _) => format!("{:02}", date.seconds_of_day % 60),
+            ('j', _) => format!("{day_of_year:03}"),
+            ('s', _) => now.to_string(),
+            ('k', Some(key_type)) => key_type.as_str().to_owned(),
+            ('%', _) => "%".to_owned(),
+            (other, _) => return Err(SelectorFormatError::UnknownDirective(other)),
         };
         out.push_str(&piece);
     }
@@ -213,5 +246,14 @@ mod tests {
             format_time("%", now),
             Err(SelectorFormatError::TrailingPercent)
         );
+        assert_eq!(
+            format_selector("%Y%m-%k", now, KeyType::Ed25519).unwrap(),
+            "202612-ed25519"
+        );
+        assert_eq!(
+            format_selector("%k%%k", now, KeyType::Rsa).unwrap(),
+            "rsa%k"
+        );
+        assert!(names_key_type("%Y-%k") && !names_key_type("%Y%%k"));
     }
 }

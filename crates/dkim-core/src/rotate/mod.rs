@@ -10,11 +10,13 @@ pub mod state;
 pub mod successor;
 pub mod wait;
 
-pub use calendar::{SelectorFormatError, format_time};
+pub use calendar::{SelectorFormatError, format_selector, format_time, names_key_type};
 pub use lock::{LockError, RunLock};
 pub use period::{BadPeriod, Period};
 pub use plan::{Observed, Policy, Step, next_step};
-pub use state::{CurrentKey, EntryState, NextKey, RetiringKey, RotationState, StateError};
+pub use state::{
+    CurrentKey, EntryState, NextKey, RetiringKey, RotationState, StateError, StolenKeyEnd,
+};
 pub use successor::{successor_record, successor_spec};
 pub use wait::{
     Awaited, Behind, Presence, ServerAnswer, WaitOverdue, WaitVerdict, judge_wait, waiting_since,

@@ -29,6 +29,8 @@ pub struct Observed<'a> {
     pub keytable_selector: &'a str,
     /// Whether the next key's private key file exists.
     pub next_key_written: bool,
+    /// Whether to start a rotation now, due or not (`--rotate-now`: the key is believed stolen).
+    pub rotate_now: bool,
 }
 
 /// The next step for one entry.
@@ -81,7 +83,8 @@ pub fn next_step(entry: &EntryState, observed: Observed<'_>, now: u64, policy: P
                 selector: retiring.selector.clone(),
             };
         }
-        if policy.overlap.after(retiring.switched_at) <= now {
+        // A stolen key's record goes as soon as its successor is live: no overlap.
+        if retiring.stolen.is_some() || policy.overlap.after(retiring.switched_at) <= now {
             return Step::Withdraw {
                 selector: retiring.selector.clone(),
             };
@@ -97,7 +100,7 @@ pub fn next_step(entry: &EntryState, observed: Observed<'_>, now: u64, policy: P
         };
     }
     let due = policy.every.after(entry.current.since);
-    if due <= now {
+    if due <= now || observed.rotate_now {
         return Step::BeginRotation;
     }
     let overlap_ends = entry
@@ -144,6 +147,7 @@ mod tests {
         Observed {
             keytable_selector: selector,
             next_key_written: written,
+            rotate_now: false,
         }
     }
 
@@ -164,6 +168,7 @@ mod tests {
             started: DEC1,
             published: false,
             published_at: None,
+            replaces_stolen: None,
         });
         assert_eq!(
             next_step(&e, observed("202611", false), DEC1, policy()),
@@ -190,6 +195,7 @@ mod tests {
             switched_at: DEC1,
             withdrawn: false,
             withdrawn_at: None,
+            stolen: None,
         });
         e.current = CurrentKey {
             selector: next.selector,
@@ -231,6 +237,33 @@ mod tests {
     }
 
     #[test]
+    fn a_stolen_key_rotates_at_once_and_its_record_goes_with_no_overlap() {
+        let mut e = entry();
+        let stolen = Observed {
+            rotate_now: true,
+            ..observed("202611", false)
+        };
+        assert_eq!(
+            next_step(&e, stolen, NOV1 + DAY, policy()),
+            Step::BeginRotation
+        );
+        e.retiring.push(RetiringKey {
+            selector: "202610".into(),
+            key_file: "/k/202610.private".into(),
+            switched_at: NOV1 + DAY,
+            withdrawn: false,
+            withdrawn_at: None,
+            stolen: Some(crate::rotate::StolenKeyEnd::Revoke),
+        });
+        assert_eq!(
+            next_step(&e, observed("202611", false), NOV1 + DAY, policy()),
+            Step::Withdraw {
+                selector: "202610".into()
+            }
+        );
+    }
+
+    #[test]
     fn old_records_are_never_withdrawn_before_the_overlap_ends() {
         let mut e = entry();
         e.retiring.push(RetiringKey {
@@ -239,6 +272,7 @@ mod tests {
             switched_at: NOV1,
             withdrawn: false,
             withdrawn_at: None,
+            stolen: None,
         });
         for now in (NOV1..NOV1 + 14 * DAY).step_by(3600) {
             assert!(

@@ -64,6 +64,22 @@ pub struct NextKey {
     /// When it was published: the wait for every name server to serve it counts from here.
     #[serde(default)]
     pub published_at: Option<u64>,
+    /// Set when the rotation was started early because the current key is believed stolen
+    /// (`--rotate-now`): how the current key's record ends once this key is live, with no
+    /// overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_stolen: Option<StolenKeyEnd>,
+}
+
+/// How the record of a key believed stolen ends, as soon as its successor is live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StolenKeyEnd {
+    /// The record is deleted.
+    Withdraw,
+    /// The record is replaced by one with an empty `p=`, which revokes the key (RFC 6376
+    /// 3.6.1): verifiers then fail its signatures rather than find no key.
+    Revoke,
 }
 
 /// A key switched away from.
@@ -81,6 +97,9 @@ pub struct RetiringKey {
     /// here.
     #[serde(default)]
     pub withdrawn_at: Option<u64>,
+    /// Set for a key believed stolen: its record ends this way at once, with no overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stolen: Option<StolenKeyEnd>,
 }
 
 /// Why the state file could not be read or written.
@@ -129,6 +148,7 @@ impl EntryState {
             switched_at: now,
             withdrawn: false,
             withdrawn_at: None,
+            stolen: next.replaces_stolen,
         });
         self.reload_pending = true;
         Some(old.selector)
@@ -199,6 +219,7 @@ mod tests {
                 started: 100,
                 published: true,
                 published_at: Some(100),
+                replaces_stolen: None,
             }),
             retiring: Vec::new(),
             reload_pending: false,
@@ -235,6 +256,7 @@ mod tests {
                     started: 6,
                     published: true,
                     published_at: Some(6),
+                    replaces_stolen: Some(StolenKeyEnd::Revoke),
                 }),
                 retiring: vec![RetiringKey {
                     selector: "202610".into(),
@@ -242,6 +264,7 @@ mod tests {
                     switched_at: 4,
                     withdrawn: true,
                     withdrawn_at: Some(5),
+                    stolen: None,
                 }],
                 reload_pending: true,
             },
