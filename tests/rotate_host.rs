@@ -25,18 +25,18 @@ fn opendkim_ids() -> (u32, u32) {
     (user.uid, user.gid)
 }
 
-fn chown_opendkim(path: &Path) {
+pub(crate) fn chown_opendkim(path: &Path) {
     let (uid, gid) = opendkim_ids();
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(crate) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Asserts that `path` is opendkim's with `mode`.
 #[track_caller]
-fn assert_opendkims(path: &Path, mode: u32, when: &str) {
+pub(crate) fn assert_opendkims(path: &Path, mode: u32, when: &str) {
     let (uid, gid) = opendkim_ids();
     let metadata = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
