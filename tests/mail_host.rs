@@ -13,10 +13,14 @@
 //! sees a 4xx), and every delivered message must carry exactly the signatures the KeyTable and
 //! SigningTable name, each verifying.
 //!
-//! The RSA + Ed25519 pair of one domain lives in two key directories rotated by two cron lines:
-//! rotate names new keys by `--selector-format` only (default `%Y%m`), which would give both keys
-//! of the domain the same selector and file name (issue 15 adds `%k`). Until then the Ed25519 key
-//! is in `keys-ed25519/` with `--selector-format ed%Y%m`.
+//! The RSA + Ed25519 pair takes two opendkim instances, the second with `SignatureAlgorithm
+//! ed25519-sha256`, chained as two milters: Debian's opendkim (2.11.0~beta2) signs every KeyTable
+//! key with the one `SignatureAlgorithm` (default rsa-sha256), so an Ed25519 key in the same
+//! KeyTable tempfails every message ("EVP_PKEY_get1_RSA() failed"); the per-key algorithm field
+//! is only in upstream's development branch (OpenDKIM pull request 269). Each instance has its own
+//! directory and cron line; the Ed25519 one rotates with `--selector-format ed%Y%m`, as rotate
+//! names keys by the format only and `%Y%m` would give both keys of a month the same selector
+//! (issue 15 adds `%k`).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -46,10 +50,12 @@ const MX_ADDRESS: &str = "192.0.2.25";
 /// Thirteen months of daily runs from 2026-11-01, to 2027-12-02.
 const DAYS: u64 = 397;
 
-/// A key rotated by one cron line: a domain's key of one type under one `--keys-dir`.
+/// A key of a domain, and the opendkim instance that signs with it.
 struct Family {
     domain: &'static str,
-    keys_dir: &'static str,
+    /// The opendkim instance's directory (opendkim.conf, KeyTable, SigningTable, keys/), below
+    /// the test's: the guides' /etc/opendkim.
+    home: &'static str,
     /// genkey's key type flags.
     genkey: &'static [&'static str],
     /// The selector onboarded, and the KeyTable entry's name (kept through rotations).
@@ -58,10 +64,15 @@ struct Family {
     algorithm: &'static str,
 }
 
+/// The opendkim instance signing with RSA keys, and the one signing with Ed25519 keys.
+const RSA_HOME: &str = "opendkim";
+const ED25519_HOME: &str = "opendkim-ed25519";
+const HOMES: [&str; 2] = [RSA_HOME, ED25519_HOME];
+
 const FAMILIES: [Family; 3] = [
     Family {
         domain: SINGLE,
-        keys_dir: "keys",
+        home: RSA_HOME,
         genkey: &["-b", "2048"],
         first_selector: "202610",
         selector_format: "%Y%m",
@@ -69,7 +80,7 @@ const FAMILIES: [Family; 3] = [
     },
     Family {
         domain: PAIR,
-        keys_dir: "keys",
+        home: RSA_HOME,
         genkey: &["-b", "2048"],
         first_selector: "202610",
         selector_format: "%Y%m",
@@ -77,7 +88,7 @@ const FAMILIES: [Family; 3] = [
     },
     Family {
         domain: PAIR,
-        keys_dir: "keys-ed25519",
+        home: ED25519_HOME,
         genkey: &["--key-type", "ed25519"],
         first_selector: "ed202610",
         selector_format: "ed%Y%m",
@@ -183,7 +194,7 @@ struct Postfix {
 }
 
 impl Postfix {
-    fn start(dir: &Path, smtp_port: u16, milter_port: u16) -> Postfix {
+    fn start(dir: &Path, smtp_port: u16, milter_ports: &[u16]) -> Postfix {
         let postfix = peer("postfix", "postfix");
         let config = dir.join("postfix");
         for sub in ["postfix", "queue", "data", "mail"] {
@@ -194,6 +205,11 @@ impl Postfix {
         let (nobody_uid, nobody_gid) = ids("nobody");
         std::os::unix::fs::chown(dir.join("mail"), Some(nobody_uid), Some(nobody_gid)).unwrap();
         let d = dir.display();
+        let milters: Vec<String> = milter_ports
+            .iter()
+            .map(|port| format!("inet:127.0.0.1:{port}"))
+            .collect();
+        let milters = milters.join(", ");
         std::fs::write(
             config.join("main.cf"),
             format!(
@@ -214,7 +230,7 @@ impl Postfix {
                  virtual_mailbox_maps = static:inbox/\n\
                  virtual_uid_maps = static:{nobody_uid}\n\
                  virtual_gid_maps = static:{nobody_gid}\n\
-                 smtpd_milters = inet:127.0.0.1:{milter_port}\n\
+                 smtpd_milters = {milters}\n\
                  non_smtpd_milters = $smtpd_milters\n\
                  milter_default_action = tempfail\n"
             ),
@@ -399,13 +415,14 @@ fn send_mail(port: u16, from: &str, subject: &str) {
 /// The host. Fields drop in order: the mail system first, DNS next, the directory last.
 struct MailHost {
     postfix: Option<Postfix>,
-    opendkim: Option<OpenDkim>,
+    opendkims: Vec<OpenDkim>,
     dkimpy: Option<Dkimpy>,
     secondary: NamedServer,
     primary: NamedServer,
     dir: tempfile::TempDir,
     smtp_port: u16,
-    milter_port: u16,
+    /// Each opendkim instance's milter port, as [`HOMES`].
+    milter_ports: [u16; 2],
     /// Messages delivered and verified so far.
     verified: usize,
 }
@@ -443,48 +460,53 @@ impl MailHost {
             Zone::new("2.0.192.in-addr.arpa", &format!("25 PTR mx.{SINGLE}.\n")),
         ]);
         let secondary = primary.start_secondary(&[SINGLE, PAIR, "2.0.192.in-addr.arpa"]);
-        let milter_port = free_port();
+        let milter_ports = [free_port(), free_port()];
         let smtp_port = free_port();
-        std::fs::write(
-            d.join("TrustedHosts"),
-            "127.0.0.1\n::1\nlocalhost\n",
-        )
-        .unwrap();
-        // opendkim.conf as Debian's package and the guides write it.
-        std::fs::write(
-            d.join("opendkim.conf"),
-            format!(
-                "Syslog yes\nUMask 007\nUserID opendkim\nMode s\n\
-                 Socket inet:{milter_port}@127.0.0.1\nPidFile {0}/opendkim.pid\n\
-                 Canonicalization relaxed/simple\nOversignHeaders From\n\
-                 KeyTable file:{0}/KeyTable\nSigningTable refile:{0}/SigningTable\n\
-                 ExternalIgnoreList refile:{0}/TrustedHosts\n\
-                 InternalHosts refile:{0}/TrustedHosts\n\
-                 MultipleSignatures yes\nNameservers {1}\n",
-                d.display(),
-                secondary.addr().ip()
-            ),
-        )
-        .unwrap();
-        for table in ["KeyTable", "SigningTable"] {
-            std::fs::write(d.join(table), "").unwrap();
-            chown_opendkim(&d.join(table));
-            chmod(&d.join(table), 0o640);
-        }
-        for keys in ["keys", "keys-ed25519"] {
-            std::fs::create_dir(d.join(keys)).unwrap();
-            chown_opendkim(&d.join(keys));
-            chmod(&d.join(keys), 0o700);
+        std::fs::write(d.join("TrustedHosts"), "127.0.0.1\n::1\nlocalhost\n").unwrap();
+        for (home, port) in HOMES.iter().zip(milter_ports) {
+            let h = d.join(home);
+            std::fs::create_dir(&h).unwrap();
+            chmod(&h, 0o755);
+            let algorithm = if *home == ED25519_HOME {
+                "SignatureAlgorithm ed25519-sha256\n"
+            } else {
+                ""
+            };
+            // opendkim.conf as Debian's package and the guides write it.
+            std::fs::write(
+                h.join("opendkim.conf"),
+                format!(
+                    "Syslog yes\nUMask 007\nUserID opendkim\nMode s\n\
+                     Socket inet:{port}@127.0.0.1\nPidFile {0}/opendkim.pid\n\
+                     Canonicalization relaxed/simple\nOversignHeaders From\n{algorithm}\
+                     KeyTable file:{0}/KeyTable\nSigningTable refile:{0}/SigningTable\n\
+                     ExternalIgnoreList refile:{1}/TrustedHosts\n\
+                     InternalHosts refile:{1}/TrustedHosts\n\
+                     MultipleSignatures yes\nNameservers {2}\n",
+                    h.display(),
+                    d.display(),
+                    secondary.addr().ip()
+                ),
+            )
+            .unwrap();
+            for table in ["KeyTable", "SigningTable"] {
+                std::fs::write(h.join(table), "").unwrap();
+                chown_opendkim(&h.join(table));
+                chmod(&h.join(table), 0o640);
+            }
+            std::fs::create_dir(h.join("keys")).unwrap();
+            chown_opendkim(&h.join("keys"));
+            chmod(&h.join("keys"), 0o700);
         }
         MailHost {
             postfix: None,
-            opendkim: None,
+            opendkims: Vec::new(),
             dkimpy: None,
             secondary,
             primary,
             dir,
             smtp_port,
-            milter_port,
+            milter_ports,
             verified: 0,
         }
     }
@@ -501,8 +523,9 @@ impl MailHost {
     /// opendkim's, the KeyTable lines, the records published with `genzone -u | nsupdate`,
     /// testkey against the secondary, then the SigningTable lines and a reload of opendkim.
     fn onboard(&self, domain: &str) {
-        for family in FAMILIES.iter().filter(|f| f.domain == domain) {
-            let keys = format!("{}/{domain}", family.keys_dir);
+        let families: Vec<&Family> = FAMILIES.iter().filter(|f| f.domain == domain).collect();
+        for family in &families {
+            let keys = format!("{}/keys/{domain}", family.home);
             let mut args = vec!["genkey", "-d", domain, "-s", family.first_selector, "-D", &keys];
             args.extend_from_slice(family.genkey);
             self.dkimkit(&args).success();
@@ -517,7 +540,7 @@ impl MailHost {
             // Onboarded the day before the simulated year starts.
             set_modified(&key, START - DAY);
             append(
-                &self.path("KeyTable"),
+                &self.path(&format!("{}/KeyTable", family.home)),
                 &format!(
                     "{} {domain}:{}:{}\n",
                     family.entry(),
@@ -525,43 +548,49 @@ impl MailHost {
                     key.display()
                 ),
             );
+            let conf = format!("{}/opendkim.conf", family.home);
+            let zone = self
+                .dkimkit(&["genzone", "-u", "-d", domain, "-x", &conf])
+                .success();
+            let updated = self.primary.nsupdate(&zone.stdout);
+            assert!(
+                updated.status.success(),
+                "nsupdate: {}",
+                String::from_utf8_lossy(&updated.stderr)
+            );
         }
-        let zone = self.dkimkit(&["genzone", "-u", "-d", domain, "-x", "opendkim.conf"]).success();
-        let updated = self.primary.nsupdate(&zone.stdout);
-        assert!(
-            updated.status.success(),
-            "nsupdate: {}",
-            String::from_utf8_lossy(&updated.stderr)
-        );
         let serial = self.primary.serial(domain).unwrap();
         self.secondary.wait_for_serial(domain, serial);
         let secondary = self.secondary.addr().to_string();
-        let tested = self
-            .dkimkit(&["testkey", "-x", "opendkim.conf", "--no-dnssec", "--nameserver", &secondary])
-            .success();
-        for family in FAMILIES.iter().filter(|f| f.domain == domain) {
+        for family in &families {
+            let conf = format!("{}/opendkim.conf", family.home);
+            let tested = self
+                .dkimkit(&["testkey", "-x", &conf, "--no-dnssec", "--nameserver", &secondary])
+                .success();
             assert!(
                 tested.stdout.contains(&format!("{}: key OK", family.entry())),
                 "{}",
                 tested.stdout
             );
             append(
-                &self.path("SigningTable"),
+                &self.path(&format!("{}/SigningTable", family.home)),
                 &format!("*@{domain} {}\n", family.entry()),
             );
         }
-        if let Some(opendkim) = &self.opendkim {
+        for opendkim in &self.opendkims {
             signal(opendkim.child.id(), "USR1");
         }
     }
 
-    /// The keys the KeyTable names for a domain: (domain, selector, algorithm).
+    /// The keys the KeyTables name for a domain: (domain, selector, algorithm).
     fn signing_keys(&self, domain: &str) -> BTreeSet<Key> {
-        let table = std::fs::read_to_string(self.path("KeyTable")).unwrap();
         FAMILIES
             .iter()
             .filter(|f| f.domain == domain)
             .map(|family| {
+                let table =
+                    std::fs::read_to_string(self.path(&format!("{}/KeyTable", family.home)))
+                        .unwrap();
                 let line = table
                     .lines()
                     .find(|l| l.starts_with(&format!("{} ", family.entry())))
@@ -656,34 +685,42 @@ fn append(path: &Path, text: &str) {
 impl MailHost {
     /// Starts opendkim, Postfix and the dkimpy verifier.
     fn start_mail_system(&mut self) {
-        self.opendkim = Some(OpenDkim::start(self.dir.path(), self.milter_port));
+        for (home, port) in HOMES.iter().zip(self.milter_ports) {
+            let opendkim = OpenDkim::start(&self.path(home), port);
+            self.opendkims.push(opendkim);
+        }
         self.postfix = Some(Postfix::start(
             self.dir.path(),
             self.smtp_port,
-            self.milter_port,
+            &self.milter_ports,
         ));
         self.dkimpy = Some(Dkimpy::start(&self.secondary));
     }
 
-    /// The README's crontab line for a key family's `--keys-dir`, as root, as of `now`: DNS
-    /// UPDATEs to the primary, both servers asked before a switch, opendkim reloaded by SIGUSR1.
-    fn rotate(&self, keys_dir: &str, now: u64, extra: &[&str]) -> Run {
+    /// The README's crontab line for an opendkim instance, as root, as of `now`: DNS UPDATEs to
+    /// the primary, both servers asked before a switch, the instance reloaded by SIGUSR1.
+    fn rotate(&self, home: &str, now: u64, extra: &[&str]) -> Run {
         let primary = self.primary.addr().to_string();
         let secondary = self.secondary.addr().to_string();
         let tsig = self.primary.tsig_key_path().display().to_string();
-        let reload = format!("kill -USR1 $(cat {})", self.path("opendkim.pid").display());
+        let reload = format!(
+            "kill -USR1 $(cat {})",
+            self.path(&format!("{home}/opendkim.pid")).display()
+        );
+        let conf = format!("{home}/opendkim.conf");
+        let keys_dir = format!("{home}/keys");
         let now = now.to_string();
         let format = FAMILIES
             .iter()
-            .find(|f| f.keys_dir == keys_dir)
+            .find(|f| f.home == home)
             .unwrap()
             .selector_format;
         let mut args = vec![
             "rotate",
             "-x",
-            "opendkim.conf",
+            &conf,
             "--keys-dir",
-            keys_dir,
+            &keys_dir,
             "--selector-format",
             format,
             "--publish",
@@ -708,9 +745,9 @@ impl MailHost {
     /// Both cron lines, as of `now`, each expected to succeed.
     fn rotate_all(&self, now: u64, when: &str) -> String {
         let mut said = String::new();
-        for keys_dir in ["keys", "keys-ed25519"] {
-            let run = self.rotate(keys_dir, now, &[]);
-            assert_eq!(run.status, 0, "{when}: {keys_dir}: {}{}", run.stdout, run.stderr);
+        for home in HOMES {
+            let run = self.rotate(home, now, &[]);
+            assert_eq!(run.status, 0, "{when}: {home}: {}{}", run.stdout, run.stderr);
             said.push_str(&run.stdout);
         }
         said
@@ -721,7 +758,7 @@ impl MailHost {
     fn served_records(&self) -> Vec<(String, Vec<String>)> {
         let mut queries = Vec::new();
         for family in &FAMILIES {
-            let dir = self.path(&format!("{}/{}", family.keys_dir, family.domain));
+            let dir = self.path(&format!("{}/keys/{}", family.home, family.domain));
             for sub in [dir.clone(), dir.join("retired")] {
                 for entry in std::fs::read_dir(sub).into_iter().flatten() {
                     let path = entry.unwrap().path();
@@ -761,10 +798,12 @@ impl MailHost {
 
     /// The KeyTable, SigningTable and every key stay opendkim's, with their modes.
     fn assert_files_stay_opendkims(&self, when: &str) {
-        assert_opendkims(&self.path("KeyTable"), 0o640, when);
-        assert_opendkims(&self.path("SigningTable"), 0o640, when);
+        for home in HOMES {
+            assert_opendkims(&self.path(&format!("{home}/KeyTable")), 0o640, when);
+            assert_opendkims(&self.path(&format!("{home}/SigningTable")), 0o640, when);
+        }
         for family in &FAMILIES {
-            let dir = self.path(&format!("{}/{}", family.keys_dir, family.domain));
+            let dir = self.path(&format!("{}/keys/{}", family.home, family.domain));
             assert_opendkims(&dir, 0o700, when);
             for sub in [dir.clone(), dir.join("retired")] {
                 for entry in std::fs::read_dir(sub).into_iter().flatten() {
@@ -787,7 +826,7 @@ impl MailHost {
             SINGLE,
             PAIR,
             "-x",
-            "opendkim.conf",
+            "opendkim/opendkim.conf",
             "--no-dnssec",
             "--nameserver",
             &secondary,
@@ -852,7 +891,7 @@ fn a_postfix_opendkim_bind_host_onboarded_checked_and_rotated_for_thirteen_month
         let when = format!("day {day}");
         let before = host.signing_keys_now();
         if let Some((_, steps)) = kills.iter().find(|(d, _)| *d == day) {
-            let killed = host.rotate("keys", now, &["--stop-after-steps", steps]);
+            let killed = host.rotate(RSA_HOME, now, &["--stop-after-steps", steps]);
             assert!(
                 killed.status == 0 || killed.stderr.contains(&format!("stopped after {steps} steps")),
                 "{when}: {}{}",
@@ -896,7 +935,7 @@ fn a_postfix_opendkim_bind_host_onboarded_checked_and_rotated_for_thirteen_month
     // A switch a month (2026-11-30 to 2027-11-30) for each key; each old key retired.
     assert_eq!(switches, [13; FAMILIES.len()]);
     for family in &FAMILIES {
-        let retired = host.path(&format!("{}/{}/retired", family.keys_dir, family.domain));
+        let retired = host.path(&format!("{}/keys/{}/retired", family.home, family.domain));
         let count = std::fs::read_dir(&retired)
             .unwrap()
             .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|e| e == "private"))
