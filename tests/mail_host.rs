@@ -698,8 +698,7 @@ impl MailHost {
                 .collect();
             assert_eq!(signed.len(), signatures.len(), "{when}: {file}");
             assert!(
-                signed.iter().all(|(d, _, _)| d == domain)
-                    && accepted.iter().any(|keys| *keys == signed),
+                signed.iter().all(|(d, _, _)| d == domain) && accepted.contains(&signed),
                 "{when}: {file} is signed with {signed:?}, not the KeyTable's keys {accepted:?}"
             );
             let dkimpy = self.dkimpy.as_mut().unwrap();
@@ -923,7 +922,6 @@ fn processes_using(dirs: &[PathBuf]) -> Vec<String> {
 
 #[test]
 fn a_postfix_opendkim_bind_host_onboarded_checked_and_rotated_for_thirteen_months() {
-    let started = Instant::now();
     let mut host = MailHost::new();
     let dirs = vec![
         host.dir.path().to_owned(),
@@ -1051,8 +1049,4 @@ fn a_postfix_opendkim_bind_host_onboarded_checked_and_rotated_for_thirteen_month
     for dir in &dirs {
         assert!(!dir.exists(), "{} is left behind", dir.display());
     }
-    eprintln!(
-        "{messages} messages through Postfix and opendkim, {switches:?} switches, in {:?}",
-        started.elapsed()
-    );
 }
