@@ -141,7 +141,7 @@ fn running(pid: u32) -> bool {
 }
 
 fn signal(pid: u32, name: &str) {
-    run(Command::new("kill").args([&format!("-{name}"), &pid.to_string()]));
+    run(Command::new(peer("kill", "procps")).args([&format!("-{name}"), &pid.to_string()]));
 }
 
 /// Debian's opendkim in the foreground, a child of the test; it drops to the opendkim user.
@@ -169,8 +169,12 @@ impl OpenDkim {
             );
             accepts(port)
         });
-        let user =
-            run(Command::new("ps").args(["-o", "user=", "-p", &opendkim.child.id().to_string()]));
+        let user = run(Command::new(peer("ps", "procps")).args([
+            "-o",
+            "user=",
+            "-p",
+            &opendkim.child.id().to_string(),
+        ]));
         assert_eq!(
             user.stdout.trim(),
             "opendkim",
