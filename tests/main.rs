@@ -13,6 +13,7 @@ mod genzone;
 mod hostile;
 mod interop;
 mod key_safety;
+mod mail_host;
 mod mistakes;
 mod opendkim_conf;
 mod record;

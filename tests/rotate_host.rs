@@ -18,25 +18,43 @@ use crate::util::{
 
 const DOMAIN: &str = "example.com";
 
-/// The opendkim user's ids, from /etc/passwd (the opendkim package creates the user).
-fn opendkim_ids() -> (u32, u32) {
-    let user = dkim_core::users::SystemUser::from_user_id("opendkim")
-        .expect("no opendkim user: install it with `apt-get install opendkim`");
-    (user.uid, user.gid)
+/// A user's ids, from /etc/passwd (the opendkim and postfix packages create their users).
+pub(crate) fn user_ids(user: &str) -> (u32, u32) {
+    let found = dkim_core::users::SystemUser::from_user_id(user).unwrap_or_else(|_| {
+        panic!("no {user} user in /etc/passwd: run `bash .ci/setup`, whose packages create it")
+    });
+    (found.uid, found.gid)
 }
 
-fn chown_opendkim(path: &Path) {
+fn opendkim_ids() -> (u32, u32) {
+    user_ids("opendkim")
+}
+
+/// A directory for a host's files, root's and 0755: not under /tmp, as opendkim refuses keys
+/// below a world-writable directory (RequireSafeKeys).
+pub(crate) fn host_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    assert_eq!(
+        std::fs::metadata(dir.path()).unwrap().uid(),
+        0,
+        "run the tests as root, as on a mail host"
+    );
+    chmod(dir.path(), 0o755);
+    dir
+}
+
+pub(crate) fn chown_opendkim(path: &Path) {
     let (uid, gid) = opendkim_ids();
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(crate) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Asserts that `path` is opendkim's with `mode`.
 #[track_caller]
-fn assert_opendkims(path: &Path, mode: u32, when: &str) {
+pub(crate) fn assert_opendkims(path: &Path, mode: u32, when: &str) {
     let (uid, gid) = opendkim_ids();
     let metadata = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
@@ -62,12 +80,6 @@ impl Host {
     fn new(single_key: bool) -> Self {
         let dir = host_dir();
         let d = dir.path();
-        assert_eq!(
-            std::fs::metadata(d).unwrap().uid(),
-            0,
-            "run the tests as root, as on a mail host"
-        );
-        chmod(d, 0o755);
         let keys = d.join("keys");
         std::fs::create_dir_all(keys.join(DOMAIN)).unwrap();
         // What `opendkim-genkey -b 1024 -r -t` makes: s=email, t=y, a 1024-bit key.
