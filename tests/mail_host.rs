@@ -33,8 +33,8 @@ use named_harness::{NamedServer, Zone};
 use serde_json::Value;
 
 use crate::rotate::{DAY, START};
-use crate::rotate_host::{assert_opendkims, chmod, chown_opendkim, host_dir, user_ids};
-use crate::util::{Run, dkimkit_run, dkimpy_python, peer, run, set_modified};
+use crate::rotate_host::{assert_opendkims, chmod, chown_opendkim, user_ids};
+use crate::util::{Run, dkimkit_run, dkimpy_python, host_dir, peer, run, set_modified};
 
 /// Signed with one RSA-2048 key.
 const SINGLE: &str = "example.com";

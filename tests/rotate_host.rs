@@ -30,19 +30,6 @@ fn opendkim_ids() -> (u32, u32) {
     user_ids("opendkim")
 }
 
-/// A directory for a host's files, root's and 0755: not under /tmp, as opendkim refuses keys
-/// below a world-writable directory (RequireSafeKeys).
-pub(crate) fn host_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    assert_eq!(
-        std::fs::metadata(dir.path()).unwrap().uid(),
-        0,
-        "run the tests as root, as on a mail host"
-    );
-    chmod(dir.path(), 0o755);
-    dir
-}
-
 pub(crate) fn chown_opendkim(path: &Path) {
     let (uid, gid) = opendkim_ids();
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();

@@ -266,6 +266,11 @@ pub fn host_dir() -> tempfile::TempDir {
     std::fs::set_permissions(HOST_DIRS, std::fs::Permissions::from_mode(0o755)).unwrap();
     let dir = tempfile::tempdir_in(HOST_DIRS).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).unwrap()),
+        0,
+        "run the tests as root, as on a mail host"
+    );
     dir
 }
 
