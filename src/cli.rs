@@ -1003,6 +1003,54 @@ pub enum PublishMethod {
     Manual,
     /// Run --publish-command once per change, with the change in its environment
     Exec,
+    /// PowerDNS Authoritative's HTTP API; --credentials: url, api_key, server_id (optional)
+    #[value(name = "powerdns")]
+    PowerDns,
+    /// Cloudflare's API; --credentials: api_token
+    Cloudflare,
+    /// Amazon Route 53; --credentials: access_key_id, secret_access_key, session_token,
+    /// region, hosted_zone_id (the last three optional)
+    #[value(name = "route53")]
+    Route53,
+    /// Hetzner DNS; --credentials: api_token
+    Hetzner,
+    /// DigitalOcean; --credentials: api_token
+    #[value(name = "digitalocean")]
+    DigitalOcean,
+    /// OVHcloud; --credentials: application_key, application_secret, consumer_key, endpoint
+    /// (optional: ovh-eu, ovh-us, ovh-ca, ...)
+    Ovh,
+    /// deSEC; --credentials: api_token
+    Desec,
+    /// Gandi LiveDNS; --credentials: api_token (a personal access token)
+    Gandi,
+    /// Linode; --credentials: api_token
+    Linode,
+    /// Vultr; --credentials: api_key
+    Vultr,
+}
+
+impl PublishMethod {
+    /// The DNS hosting provider it publishes through, if it is one.
+    pub fn provider(self) -> Option<dkim_core::dns::Provider> {
+        use dkim_core::dns::Provider;
+        Some(match self {
+            PublishMethod::Rfc2136
+            | PublishMethod::ZoneFile
+            | PublishMethod::Manual
+            | PublishMethod::Exec => return None,
+            PublishMethod::PowerDns => Provider::PowerDns,
+            PublishMethod::Cloudflare => Provider::Cloudflare,
+            PublishMethod::Route53 => Provider::Route53,
+            PublishMethod::Hetzner => Provider::Hetzner,
+            PublishMethod::DigitalOcean => Provider::DigitalOcean,
+            PublishMethod::Ovh => Provider::Ovh,
+            PublishMethod::Desec => Provider::Desec,
+            PublishMethod::Gandi => Provider::Gandi,
+            PublishMethod::Linode => Provider::Linode,
+            PublishMethod::Vultr => Provider::Vultr,
+        })
+    }
 }
 
 /// What `dkimkit rotate` does.
@@ -1133,6 +1181,13 @@ pub struct RotateArgs {
     /// With --publish rfc2136: the TSIG key, as tsig-keygen writes it
     #[arg(long, value_name = "FILE")]
     pub tsig_key: Option<PathBuf>,
+
+    /// With --publish PROVIDER (powerdns, cloudflare, ...): the provider's credentials, as
+    /// KEY=VALUE lines (see each provider for its keys), in a file only its owner can read
+    /// (chmod 600, as a private key). The zone a record goes into is the signing domain, or
+    /// the zone the first --nameserver says holds it
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 
     /// With --publish zone-file: where to write DOMAIN.dkim, one include file per domain
     #[arg(long, value_name = "DIR", conflicts_with = "zone_files")]
