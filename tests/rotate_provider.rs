@@ -1,0 +1,117 @@
+//! `dkimkit rotate --publish powerdns`: a year of daily runs publishing and withdrawing through a
+//! real PowerDNS Authoritative server's HTTP API (sqlite3 backend, on loopback), checked over DNS
+//! against that server; and the credentials file refused unless only its owner can read it.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use named_harness::{PDNS_API_KEY, PdnsServer};
+
+use crate::rotate::{START, Setup, dynamic_zones, rotate_keytable_in, thirteen_months};
+
+/// A PowerDNS credentials file for `server` in `dir`, with `mode`, as the README shows it.
+fn credentials(dir: &Path, server: &PdnsServer, mode: u32) -> PathBuf {
+    let path = dir.join("pdns.credentials");
+    std::fs::write(
+        &path,
+        format!(
+            "# PowerDNS API of the primary\nurl={}\napi_key={PDNS_API_KEY}\nserver_id=localhost\n",
+            server.api_url()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn thirteen_months_through_the_powerdns_api() {
+    let setup = Setup::new();
+    let server = PdnsServer::start(&dynamic_zones(&setup));
+    let credentials = credentials(&setup.path(""), &server, 0o600);
+    let credentials = credentials.display().to_string();
+    thirteen_months(
+        &[
+            "--publish",
+            "powerdns",
+            "--credentials",
+            &credentials,
+        ],
+        &server,
+        &setup,
+        &|report| {
+            let text = report.to_string();
+            assert!(!text.contains(PDNS_API_KEY), "the API key in --json: {text}");
+        },
+    );
+}
+
+#[test]
+fn powerdns_credentials_others_can_read_are_refused_and_never_printed() {
+    let setup = Setup::new();
+    let server = PdnsServer::start(&dynamic_zones(&setup));
+    let credentials = credentials(&setup.path(""), &server, 0o644);
+    let path = credentials.display().to_string();
+    for verbose in [&[][..], &["-v"][..], &["--json"][..]] {
+        let mut extra = vec![
+            "--signing-table",
+            "SigningTable",
+            "--publish",
+            "powerdns",
+            "--credentials",
+            &path,
+        ];
+        extra.extend_from_slice(verbose);
+        let run = rotate_keytable_in(setup.path("").as_path(), &server, START, &extra);
+        assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{path}: the credentials can be read or written by other users (mode 0644); fix it with: chmod 600 {path}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains(PDNS_API_KEY) && !run.stderr.contains(PDNS_API_KEY),
+            "the API key was printed: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // Nothing was published: the KeyTable still names the first keys.
+    assert!(
+        std::fs::read_to_string(setup.path("KeyTable"))
+            .unwrap()
+            .contains("example.com:202610:"),
+    );
+}
+
+#[test]
+fn a_wrong_powerdns_api_key_fails_without_printing_it() {
+    let setup = Setup::new();
+    let server = PdnsServer::start(&dynamic_zones(&setup));
+    let path = setup.path("pdns.credentials");
+    std::fs::write(
+        &path,
+        format!("url={}\napi_key=not-the-key-0123\n", server.api_url()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = path.display().to_string();
+    let run = rotate_keytable_in(
+        setup.path("").as_path(),
+        &server,
+        START,
+        &[
+            "--signing-table",
+            "SigningTable",
+            "--publish",
+            "powerdns",
+            "--credentials",
+            &path,
+            "-v",
+        ],
+    );
+    assert_ne!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    assert!(printed.contains("powerdns API"), "{printed}");
+    assert!(!printed.contains("not-the-key-0123"), "{printed}");
+}
