@@ -24,9 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::dns::{
-    Credentials, HostedDns,
-    DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TsigKey,
-    parse_nameserver,
+    Credentials, DnsUpdater, HickoryLookup, HostedDns, KeyLookup, LookupError, ResolverSettings,
+    TrustAnchor, TsigKey, parse_nameserver,
 };
 use dkim_core::files::{
     self, FileKeeping, NewFile, OwnedFile, PUBLIC_FILE_MODE, check_can_keep_owner,

@@ -399,6 +399,8 @@ impl HostedDnsError {
 /// Changes TXT records through a provider's API, for synchronous callers.
 pub struct HostedDns {
     provider: Provider,
+    /// The credentials file, named when the provider refuses them.
+    credentials_path: PathBuf,
     updater: Arc<dns_update::DnsUpdater>,
     secrets: Vec<String>,
     runtime: BackgroundRuntime,
@@ -473,6 +475,7 @@ impl HostedDns {
         });
         Ok(HostedDns {
             provider,
+            credentials_path: c.path.clone(),
             updater: Arc::new(updater?),
             secrets,
             runtime,
@@ -509,15 +512,15 @@ impl HostedDns {
         records: Vec<DnsRecord>,
     ) -> Result<(), HostedDnsError> {
         let updater = Arc::clone(&self.updater);
-        let (name, zone) = (name.to_owned(), zone.to_owned());
+        let (owned_name, owned_zone) = (name.to_owned(), zone.to_owned());
         let outcome = self.runtime.run(async move {
             updater
                 .set_rrset(
-                    name.as_str(),
+                    owned_name.as_str(),
                     DnsRecordType::TXT,
                     ttl,
                     records,
-                    zone.as_str(),
+                    owned_zone.as_str(),
                 )
                 .await
         });
@@ -526,7 +529,17 @@ impl HostedDns {
             Some(Err(error)) => Err(HostedDnsError {
                 provider: self.provider,
                 temporary: is_temporary(&error),
-                message: blank_secrets(&error.to_string(), &self.secrets),
+                message: match error {
+                    dns_update::Error::Unauthorized => format!(
+                        "the credentials in {} are refused (unauthorized): check them",
+                        self.credentials_path.display()
+                    ),
+                    dns_update::Error::NotFound => format!(
+                        "no zone {zone} there to hold {name}: create it, or give --nameserver \
+                         so that rotate asks DNS which zone holds the name"
+                    ),
+                    other => blank_secrets(&other.to_string(), &self.secrets),
+                },
             }),
             None => Err(HostedDnsError {
                 provider: self.provider,
