@@ -390,7 +390,8 @@ pub enum Command {
                       waiting for DNS; 1 when a wait lasted longer than --max-wait; 3 when a DNS \
                       timeout or another run stood in the way."
     )]
-    Rotate(RotateArgs),
+    // Boxed: rotate has by far the most options, and every other command would carry its size.
+    Rotate(Box<RotateArgs>),
 
     /// Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)
     #[command(
