@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
+use clap::builder::PossibleValue;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dkim_core::canonical::Canonicalization;
+use dkim_core::dns::Provider;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
 
@@ -993,7 +995,7 @@ pub struct CheckArgs {
 }
 
 /// How rotate publishes and withdraws records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishMethod {
     /// DNS UPDATE (RFC 2136) to --server, signed with --tsig-key
     Rfc2136,
@@ -1004,52 +1006,59 @@ pub enum PublishMethod {
     Manual,
     /// Run --publish-command once per change, with the change in its environment
     Exec,
-    /// PowerDNS Authoritative's HTTP API; --credentials: url, api_key, server_id (optional)
-    #[value(name = "powerdns")]
-    PowerDns,
-    /// Cloudflare's API; --credentials: api_token
-    Cloudflare,
-    /// Amazon Route 53; --credentials: access_key_id, secret_access_key, session_token,
-    /// region, hosted_zone_id (the last three optional)
-    #[value(name = "route53")]
-    Route53,
-    /// Hetzner DNS; --credentials: api_token
-    Hetzner,
-    /// DigitalOcean; --credentials: api_token
-    #[value(name = "digitalocean")]
-    DigitalOcean,
-    /// OVHcloud; --credentials: application_key, application_secret, consumer_key, endpoint
-    /// (optional: ovh-eu, ovh-us, ovh-ca, ...)
-    Ovh,
-    /// deSEC; --credentials: api_token
-    Desec,
-    /// Gandi LiveDNS; --credentials: api_token (a personal access token)
-    Gandi,
-    /// Linode; --credentials: api_token
-    Linode,
-    /// Vultr; --credentials: api_key
-    Vultr,
+    /// A DNS hosting provider's API, with --credentials
+    Hosted(Provider),
 }
 
-impl PublishMethod {
-    /// The DNS hosting provider it publishes through, if it is one.
-    pub fn provider(self) -> Option<dkim_core::dns::Provider> {
-        use dkim_core::dns::Provider;
+/// Every method: the four of dkimkit's own, then every provider the library knows.
+const PUBLISH_METHODS: [PublishMethod; 4 + Provider::ALL.len()] = {
+    let mut methods = [PublishMethod::Manual; 4 + Provider::ALL.len()];
+    methods[0] = PublishMethod::Rfc2136;
+    methods[1] = PublishMethod::ZoneFile;
+    methods[2] = PublishMethod::Manual;
+    methods[3] = PublishMethod::Exec;
+    let mut index = 0;
+    while index < Provider::ALL.len() {
+        methods[4 + index] = PublishMethod::Hosted(Provider::ALL[index]);
+        index += 1;
+    }
+    methods
+};
+
+// By hand rather than derived, so that the providers come from the library's list.
+impl ValueEnum for PublishMethod {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PUBLISH_METHODS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
-            PublishMethod::Rfc2136
-            | PublishMethod::ZoneFile
-            | PublishMethod::Manual
-            | PublishMethod::Exec => return None,
-            PublishMethod::PowerDns => Provider::PowerDns,
-            PublishMethod::Cloudflare => Provider::Cloudflare,
-            PublishMethod::Route53 => Provider::Route53,
-            PublishMethod::Hetzner => Provider::Hetzner,
-            PublishMethod::DigitalOcean => Provider::DigitalOcean,
-            PublishMethod::Ovh => Provider::Ovh,
-            PublishMethod::Desec => Provider::Desec,
-            PublishMethod::Gandi => Provider::Gandi,
-            PublishMethod::Linode => Provider::Linode,
-            PublishMethod::Vultr => Provider::Vultr,
+            PublishMethod::Rfc2136 => PossibleValue::new("rfc2136")
+                .help("DNS UPDATE (RFC 2136) to --server, signed with --tsig-key"),
+            PublishMethod::ZoneFile => PossibleValue::new("zone-file").help(
+                "The zone's own file (--zone-file), or an include file per domain (--zone-dir), \
+                 then --dns-reload-command",
+            ),
+            PublishMethod::Manual => PossibleValue::new("manual").help(
+                "Print the records to add and remove; a person or another tool publishes them",
+            ),
+            PublishMethod::Exec => PossibleValue::new("exec")
+                .help("Run --publish-command once per change, with the change in its environment"),
+            PublishMethod::Hosted(provider) => {
+                let keys: Vec<String> = provider
+                    .settings()
+                    .iter()
+                    .map(|setting| match setting.required {
+                        true => setting.key.to_owned(),
+                        false => format!("[{}]", setting.key),
+                    })
+                    .collect();
+                PossibleValue::new(provider.name()).help(format!(
+                    "{}; --credentials: {}",
+                    provider.title(),
+                    keys.join(", ")
+                ))
+            }
         })
     }
 }

@@ -588,19 +588,7 @@ fn publisher(
                 zone_finder: zone_finder(args, nameservers)?,
             })
         }
-        PublishMethod::PowerDns
-        | PublishMethod::Cloudflare
-        | PublishMethod::Route53
-        | PublishMethod::Hetzner
-        | PublishMethod::DigitalOcean
-        | PublishMethod::Ovh
-        | PublishMethod::Desec
-        | PublishMethod::Gandi
-        | PublishMethod::Linode
-        | PublishMethod::Vultr => {
-            let provider = method
-                .provider()
-                .context("a hosted DNS method names its provider")?;
+        PublishMethod::Hosted(provider) => {
             let path = args.credentials.as_deref().with_context(|| {
                 format!("--publish {provider} needs --credentials FILE (chmod 600)")
             })?;

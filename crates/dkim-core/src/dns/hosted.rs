@@ -133,6 +133,22 @@ impl Provider {
         }
     }
 
+    /// What it is, in words.
+    pub fn title(self) -> &'static str {
+        match self {
+            Provider::PowerDns => "PowerDNS Authoritative's HTTP API",
+            Provider::Cloudflare => "Cloudflare",
+            Provider::Route53 => "Amazon Route 53",
+            Provider::Hetzner => "Hetzner DNS",
+            Provider::DigitalOcean => "DigitalOcean",
+            Provider::Ovh => "OVHcloud (endpoint: ovh-eu, ovh-us, ovh-ca, ...)",
+            Provider::Desec => "deSEC",
+            Provider::Gandi => "Gandi LiveDNS (api_token: a personal access token)",
+            Provider::Linode => "Linode",
+            Provider::Vultr => "Vultr",
+        }
+    }
+
     /// The keys its credentials file takes.
     pub fn settings(self) -> &'static [Setting] {
         match self {
