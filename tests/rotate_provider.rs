@@ -3,33 +3,32 @@
 //! against that server; and the credentials file refused unless only its owner can read it.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
 
 use named_harness::{PDNS_API_KEY, PdnsServer};
 
 use crate::rotate::{START, Setup, dynamic_zones, rotate_keytable_in, thirteen_months};
 
-/// A PowerDNS credentials file for `server` in `dir`, with `mode`, as the README shows it.
-fn credentials(dir: &Path, server: &PdnsServer, mode: u32) -> PathBuf {
-    let path = dir.join("pdns.credentials");
+/// The rotation setup, a PowerDNS serving its zones, and a credentials file for it with
+/// `api_key` and `mode`.
+fn setup_with_pdns(api_key: &str, mode: u32) -> (Setup, PdnsServer, String) {
+    let setup = Setup::new();
+    let server = PdnsServer::start(&dynamic_zones(&setup));
+    let path = setup.path("pdns.credentials");
     std::fs::write(
         &path,
         format!(
-            "# PowerDNS API of the primary\nurl={}\napi_key={PDNS_API_KEY}\nserver_id=localhost\n",
+            "# PowerDNS API of the primary\nurl={}\napi_key={api_key}\nserver_id=localhost\n",
             server.api_url()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    path
+    (setup, server, path.display().to_string())
 }
 
 #[test]
 fn thirteen_months_through_the_powerdns_api() {
-    let setup = Setup::new();
-    let server = PdnsServer::start(&dynamic_zones(&setup));
-    let credentials = credentials(&setup.path(""), &server, 0o600);
-    let credentials = credentials.display().to_string();
+    let (setup, server, credentials) = setup_with_pdns(PDNS_API_KEY, 0o600);
     thirteen_months(
         &["--publish", "powerdns", "--credentials", &credentials],
         &server,
@@ -46,10 +45,7 @@ fn thirteen_months_through_the_powerdns_api() {
 
 #[test]
 fn powerdns_credentials_others_can_read_are_refused_and_never_printed() {
-    let setup = Setup::new();
-    let server = PdnsServer::start(&dynamic_zones(&setup));
-    let credentials = credentials(&setup.path(""), &server, 0o644);
-    let path = credentials.display().to_string();
+    let (setup, server, path) = setup_with_pdns(PDNS_API_KEY, 0o644);
     for verbose in [&[][..], &["-v"][..], &["--json"][..]] {
         let mut extra = vec![
             "--signing-table",
@@ -84,16 +80,7 @@ fn powerdns_credentials_others_can_read_are_refused_and_never_printed() {
 
 #[test]
 fn a_wrong_powerdns_api_key_fails_without_printing_it() {
-    let setup = Setup::new();
-    let server = PdnsServer::start(&dynamic_zones(&setup));
-    let path = setup.path("pdns.credentials");
-    std::fs::write(
-        &path,
-        format!("url={}\napi_key=not-the-key-0123\n", server.api_url()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let path = path.display().to_string();
+    let (setup, server, path) = setup_with_pdns("not-the-key-0123", 0o600);
     let run = rotate_keytable_in(
         setup.path("").as_path(),
         &server,

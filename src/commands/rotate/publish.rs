@@ -51,13 +51,21 @@ pub struct Rfc2136 {
     pub updater: DnsUpdater,
 }
 
-/// An update error as the exit status wants it: temporary ones exit 3.
-fn update_error(error: UpdateError) -> anyhow::Error {
-    if error.is_temporary() {
+/// A publishing error as the exit status wants it: temporary ones exit 3.
+fn exit_error(
+    error: impl std::error::Error + Send + Sync + 'static,
+    temporary: bool,
+) -> anyhow::Error {
+    if temporary {
         anyhow::Error::new(TemporaryFailure(error.to_string()))
     } else {
         anyhow::Error::new(error)
     }
+}
+
+fn update_error(error: UpdateError) -> anyhow::Error {
+    let temporary = error.is_temporary();
+    exit_error(error, temporary)
 }
 
 impl Publisher for Rfc2136 {
@@ -171,13 +179,9 @@ pub struct Hosted {
     pub zone_finder: Option<DnsUpdater>,
 }
 
-/// A provider error as the exit status wants it: temporary ones exit 3.
 fn hosted_error(error: HostedDnsError) -> anyhow::Error {
-    if error.is_temporary() {
-        anyhow::Error::new(TemporaryFailure(error.to_string()))
-    } else {
-        anyhow::Error::new(error)
-    }
+    let temporary = error.is_temporary();
+    exit_error(error, temporary)
 }
 
 impl Publisher for Hosted {
