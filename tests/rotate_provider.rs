@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use named_harness::{PDNS_API_KEY, PdnsServer};
 
 use crate::rotate::{START, Setup, dynamic_zones, rotate_keytable_in, thirteen_months};
+use crate::util::Run;
 
 /// The rotation setup, a PowerDNS serving its zones, and a credentials file for it with
 /// `api_key` and `mode`.
@@ -24,6 +25,20 @@ fn setup_with_pdns(api_key: &str, mode: u32) -> (Setup, PdnsServer, String) {
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     (setup, server, path.display().to_string())
+}
+
+/// The first rotate run, publishing through `server` with the credentials at `path`.
+fn first_run_through_pdns(setup: &Setup, server: &PdnsServer, path: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--signing-table",
+        "SigningTable",
+        "--publish",
+        "powerdns",
+        "--credentials",
+        path,
+    ];
+    args.extend_from_slice(extra);
+    rotate_keytable_in(setup.path("").as_path(), server, START, &args)
 }
 
 #[test]
@@ -47,16 +62,7 @@ fn thirteen_months_through_the_powerdns_api() {
 fn powerdns_credentials_others_can_read_are_refused_and_never_printed() {
     let (setup, server, path) = setup_with_pdns(PDNS_API_KEY, 0o644);
     for verbose in [&[][..], &["-v"][..], &["--json"][..]] {
-        let mut extra = vec![
-            "--signing-table",
-            "SigningTable",
-            "--publish",
-            "powerdns",
-            "--credentials",
-            &path,
-        ];
-        extra.extend_from_slice(verbose);
-        let run = rotate_keytable_in(setup.path("").as_path(), &server, START, &extra);
+        let run = first_run_through_pdns(&setup, &server, &path, verbose);
         assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
         assert!(
             run.stderr.contains(&format!("{path}: the credentials can be read or written by other users (mode 0644); fix it with: chmod 600 {path}")),
@@ -81,20 +87,7 @@ fn powerdns_credentials_others_can_read_are_refused_and_never_printed() {
 #[test]
 fn a_wrong_powerdns_api_key_fails_without_printing_it() {
     let (setup, server, path) = setup_with_pdns("not-the-key-0123", 0o600);
-    let run = rotate_keytable_in(
-        setup.path("").as_path(),
-        &server,
-        START,
-        &[
-            "--signing-table",
-            "SigningTable",
-            "--publish",
-            "powerdns",
-            "--credentials",
-            &path,
-            "-v",
-        ],
-    );
+    let run = first_run_through_pdns(&setup, &server, &path, &["-v"]);
     assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
     let printed = format!("{}{}", run.stdout, run.stderr);
     assert!(
