@@ -227,7 +227,7 @@ pub enum CredentialsError {
         key: String,
     },
     /// A key the provider needs is missing or empty.
-    #[error("{}: no {key}= line; {provider} needs it", path.display())]
+    #[error("{}: {key}= is missing or empty; {provider} needs it", path.display())]
     Missing {
         /// The file.
         path: PathBuf,
@@ -629,9 +629,9 @@ mod tests {
             ),
             (
                 "url=http://x\n",
-                "/etc/dkimkit/pdns.conf: no api_key= line; powerdns needs it",
+                "/etc/dkimkit/pdns.conf: api_key= is missing or empty; powerdns needs it",
             ),
-            ("url=http://x\napi_key=\n", "no api_key= line"),
+            ("url=http://x\napi_key=\n", "api_key= is missing or empty"),
         ];
         for (text, expected) in cases {
             let error = parse(text, Provider::PowerDns).unwrap_err().to_string();
@@ -647,7 +647,7 @@ mod tests {
             assert!(!required.is_empty(), "{provider}");
             let error = parse("", provider).unwrap_err().to_string();
             assert!(
-                error.contains(&format!("no {}= line", required[0].key)),
+                error.contains(&format!("{}= is missing or empty", required[0].key)),
                 "{error}"
             );
         }
