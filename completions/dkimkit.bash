@@ -519,7 +519,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --publish-command --rotate-now --revoke --reveal-dir --server --tsig-key --zone-dir --zone-file --dns-reload-command --nameserver --max-wait --timeout --trust-anchor --no-dnssec --stop-after-steps --help --version status"
+            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --publish-command --rotate-now --revoke --reveal-dir --server --tsig-key --credentials --zone-dir --zone-file --dns-reload-command --nameserver --max-wait --timeout --trust-anchor --no-dnssec --stop-after-steps --help --version status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,7 +578,7 @@ _dkimkit() {
                     return 0
                     ;;
                 --publish)
-                    COMPREPLY=($(compgen -W "rfc2136 zone-file manual exec" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rfc2136 zone-file manual exec powerdns cloudflare route53 hetzner digitalocean ovh desec gandi linode vultr" -- "${cur}"))
                     return 0
                     ;;
                 --publish-command)
@@ -598,6 +598,10 @@ _dkimkit() {
                     return 0
                     ;;
                 --tsig-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

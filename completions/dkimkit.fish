@@ -141,12 +141,23 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-comman
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish -d 'How records are published and withdrawn' -r -f -a "rfc2136\t'DNS UPDATE (RFC 2136) to --server, signed with --tsig-key'
 zone-file\t'The zone\'s own file (--zone-file), or an include file per domain (--zone-dir), then --dns-reload-command'
 manual\t'Print the records to add and remove; a person or another tool publishes them'
-exec\t'Run --publish-command once per change, with the change in its environment'"
+exec\t'Run --publish-command once per change, with the change in its environment'
+powerdns\t'PowerDNS Authoritative\'s HTTP API; --credentials: url, api_key, [server_id]'
+cloudflare\t'Cloudflare; --credentials: api_token'
+route53\t'Amazon Route 53; --credentials: access_key_id, secret_access_key, [session_token], [region], [hosted_zone_id]'
+hetzner\t'Hetzner DNS; --credentials: api_token'
+digitalocean\t'DigitalOcean; --credentials: api_token'
+ovh\t'OVHcloud (endpoint: ovh-eu, ovh-us, ovh-ca, ...); --credentials: application_key, application_secret, consumer_key, [endpoint]'
+desec\t'deSEC; --credentials: api_token'
+gandi\t'Gandi LiveDNS (api_token: a personal access token); --credentials: api_token'
+linode\t'Linode; --credentials: api_token'
+vultr\t'Vultr; --credentials: api_key'"
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish-command -d 'With --publish exec: run this with `sh -c` once per change, with DKIMKIT_ACTION (publish or withdraw), DKIMKIT_NAME, DKIMKIT_ZONE, DKIMKIT_VALUE and DKIMKIT_STRINGS (the value\'s strings of at most 255 bytes, quoted as nsupdate and BIND write them) in its environment. Exit 0: done; 75 (EX_TEMPFAIL): try again at the next run (exit 3); anything else: the entry fails (exit 1)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l rotate-now -d 'Start a rotation of DOMAIN\'s keys now, due or not, as when a key is believed stolen: the old record is withdrawn as soon as the new one is served, with no overlap (repeatable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reveal-dir -d 'Write each retired private key into DIR (as DOMAIN.SELECTOR.private, mode 0644) once its overlap has ended, so that old mail can no longer be proven authentic (as dkim-rotate reveals keys)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l server -d 'With --publish rfc2136: the primary name server to send updates to' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l tsig-key -d 'With --publish rfc2136: the TSIG key, as tsig-keygen writes it' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l credentials -d 'With --publish PROVIDER (powerdns, cloudflare, ...): the provider\'s credentials, as KEY=VALUE lines (see each provider for its keys), in a file only its owner can read (chmod 600, as a private key). The zone a record goes into is the signing domain, or the zone the first --nameserver says holds it' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d 'With --publish zone-file: where to write DOMAIN.dkim, one include file per domain' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-file -d 'With --publish zone-file: edit the zone\'s own master file, raising its SOA serial in the form it uses (YYYYMMDDnn, counter or Unix time); every other byte is kept (repeatable: one per zone)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\'' -r

@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
+use clap::builder::PossibleValue;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dkim_core::canonical::Canonicalization;
+use dkim_core::dns::Provider;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
 
@@ -390,7 +392,8 @@ pub enum Command {
                       waiting for DNS; 1 when a wait lasted longer than --max-wait; 3 when a DNS \
                       timeout or another run stood in the way."
     )]
-    Rotate(RotateArgs),
+    // Boxed: rotate has by far the most options, and every other command would carry its size.
+    Rotate(Box<RotateArgs>),
 
     /// Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)
     #[command(
@@ -992,7 +995,7 @@ pub struct CheckArgs {
 }
 
 /// How rotate publishes and withdraws records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishMethod {
     /// DNS UPDATE (RFC 2136) to --server, signed with --tsig-key
     Rfc2136,
@@ -1003,6 +1006,61 @@ pub enum PublishMethod {
     Manual,
     /// Run --publish-command once per change, with the change in its environment
     Exec,
+    /// A DNS hosting provider's API, with --credentials
+    Hosted(Provider),
+}
+
+/// Every method: the four of dkimkit's own, then every provider the library knows.
+const PUBLISH_METHODS: [PublishMethod; 4 + Provider::ALL.len()] = {
+    let mut methods = [PublishMethod::Manual; 4 + Provider::ALL.len()];
+    methods[0] = PublishMethod::Rfc2136;
+    methods[1] = PublishMethod::ZoneFile;
+    methods[2] = PublishMethod::Manual;
+    methods[3] = PublishMethod::Exec;
+    let mut index = 0;
+    while index < Provider::ALL.len() {
+        methods[4 + index] = PublishMethod::Hosted(Provider::ALL[index]);
+        index += 1;
+    }
+    methods
+};
+
+// By hand rather than derived, so that the providers come from the library's list.
+impl ValueEnum for PublishMethod {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PUBLISH_METHODS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            PublishMethod::Rfc2136 => PossibleValue::new("rfc2136")
+                .help("DNS UPDATE (RFC 2136) to --server, signed with --tsig-key"),
+            PublishMethod::ZoneFile => PossibleValue::new("zone-file").help(
+                "The zone's own file (--zone-file), or an include file per domain (--zone-dir), \
+                 then --dns-reload-command",
+            ),
+            PublishMethod::Manual => PossibleValue::new("manual").help(
+                "Print the records to add and remove; a person or another tool publishes them",
+            ),
+            PublishMethod::Exec => PossibleValue::new("exec")
+                .help("Run --publish-command once per change, with the change in its environment"),
+            PublishMethod::Hosted(provider) => {
+                let keys: Vec<String> = provider
+                    .settings()
+                    .iter()
+                    .map(|setting| match setting.required {
+                        true => setting.key.to_owned(),
+                        false => format!("[{}]", setting.key),
+                    })
+                    .collect();
+                PossibleValue::new(provider.name()).help(format!(
+                    "{}; --credentials: {}",
+                    provider.title(),
+                    keys.join(", ")
+                ))
+            }
+        })
+    }
 }
 
 /// What `dkimkit rotate` does.
@@ -1133,6 +1191,13 @@ pub struct RotateArgs {
     /// With --publish rfc2136: the TSIG key, as tsig-keygen writes it
     #[arg(long, value_name = "FILE")]
     pub tsig_key: Option<PathBuf>,
+
+    /// With --publish PROVIDER (powerdns, cloudflare, ...): the provider's credentials, as
+    /// KEY=VALUE lines (see each provider for its keys), in a file only its owner can read
+    /// (chmod 600, as a private key). The zone a record goes into is the signing domain, or
+    /// the zone the first --nameserver says holds it
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 
     /// With --publish zone-file: where to write DOMAIN.dkim, one include file per domain
     #[arg(long, value_name = "DIR", conflicts_with = "zone_files")]

@@ -19,6 +19,7 @@ mod opendkim_conf;
 mod record;
 mod rotate;
 mod rotate_host;
+mod rotate_provider;
 mod sign_verify;
 mod testkey;
 mod util;

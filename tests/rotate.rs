@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use named_harness::{NamedServer, Zone};
 
-use crate::util::{Run, dkimkit_run, set_modified, temp_dir};
+use crate::util::{Run, ServesDns, dkimkit_run, set_modified, temp_dir};
 
 pub(crate) const DAY: u64 = 86_400;
 /// 2026-11-01T04:00:00Z, the first run.
@@ -17,12 +17,12 @@ const OVERLAP: u64 = 14 * DAY;
 const MANAGED: [&str; 2] = ["example.com", "example.org"];
 
 /// A rotation setup as the seed guides have it, with keys made a month before the first run.
-struct Setup {
+pub(crate) struct Setup {
     dir: tempfile::TempDir,
 }
 
 impl Setup {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = temp_dir();
         let d = dir.path();
         let mut args = vec![
@@ -76,7 +76,7 @@ impl Setup {
         Setup { dir }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
@@ -146,15 +146,15 @@ fn made_a_month_before_start(key: &Path) {
     set_modified(key, START - 31 * DAY);
 }
 
-fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &NamedServer) -> Run {
+fn rotate(setup: &Setup, now: u64, publish: &[&str], server: &dyn ServesDns) -> Run {
     let mut args = vec!["--signing-table", "SigningTable", "--json"];
     args.extend_from_slice(publish);
     rotate_keytable_in(setup.dir.path(), server, now, &args)
 }
 
 /// testkey over the whole KeyTable, against `server`.
-fn testkey_keytable(setup: &Setup, server: &NamedServer) -> Run {
-    let address = server.addr().to_string();
+fn testkey_keytable(setup: &Setup, server: &dyn ServesDns) -> Run {
+    let address = server.dns_addr().to_string();
     dkimkit_run(
         setup.dir.path(),
         &[
@@ -193,13 +193,13 @@ fn sign_now(setup: &Setup, domain: &str, day: u64) -> PathBuf {
 }
 
 /// Runs the daily cron job for thirteen months and checks everything after every run.
-fn thirteen_months(
+pub(crate) fn thirteen_months(
     publish: &[&str],
-    server: &NamedServer,
+    server: &dyn ServesDns,
     setup: &Setup,
     administrator: &dyn Fn(&serde_json::Value),
 ) {
-    let address = server.addr().to_string();
+    let address = server.dns_addr().to_string();
     let untouched = setup.keytable_untouched_part();
     // For each retired selector: when it was switched away from, and a message signed with it.
     let mut last_message: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
@@ -376,7 +376,7 @@ fn apply_dns_changes(server: &NamedServer, report: &serde_json::Value) {
 }
 
 /// Zones that take updates, starting with genkey's records of the first keys.
-fn dynamic_zones(setup: &Setup) -> Vec<Zone> {
+pub(crate) fn dynamic_zones(setup: &Setup) -> Vec<Zone> {
     let mut zones: Vec<Zone> = MANAGED
         .iter()
         .map(|domain| {
@@ -1099,9 +1099,14 @@ fn nsupdate_hook(server: &NamedServer) -> String {
 
 /// rotate on the KeyTable in `d` (keys under keys/), checking records at `server`, as of `now`,
 /// with `extra` arguments (how to publish, and more).
-fn rotate_keytable_in(d: &Path, server: &NamedServer, now: u64, extra: &[&str]) -> Run {
+pub(crate) fn rotate_keytable_in(
+    d: &Path,
+    server: &dyn ServesDns,
+    now: u64,
+    extra: &[&str],
+) -> Run {
     let now = now.to_string();
-    let address = server.addr().to_string();
+    let address = server.dns_addr().to_string();
     let mut args = vec![
         "rotate",
         "--keytable",

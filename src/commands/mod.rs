@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyFile(args) => verify_file::run(args),
         Command::Testkey(args) => testkey::run(args),
         Command::Check(args) => check::run(args),
-        Command::Rotate(args) => rotate::run(args),
+        Command::Rotate(args) => rotate::run(*args),
         Command::GenerateDocs(args) => generate_docs::run(args),
     }
 }

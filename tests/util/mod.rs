@@ -374,3 +374,21 @@ pub fn assert_says_each_thing_once(message: &str) {
         );
     }
 }
+
+/// A name server a test runs (named or PowerDNS), asked over DNS at its address.
+pub trait ServesDns {
+    /// Its DNS address on loopback, for --nameserver.
+    fn dns_addr(&self) -> std::net::SocketAddr;
+}
+
+impl ServesDns for named_harness::NamedServer {
+    fn dns_addr(&self) -> std::net::SocketAddr {
+        self.addr()
+    }
+}
+
+impl ServesDns for named_harness::PdnsServer {
+    fn dns_addr(&self) -> std::net::SocketAddr {
+        self.addr()
+    }
+}

@@ -533,11 +533,13 @@ const STICKY: u32 = 0o1000;
 pub enum UnsafeKeyFile {
     /// The group or others may read or write the key.
     #[error(
-        "{path}: the private key can be read or written by other users (mode {mode:04o}); \
+        "{path}: {what} can be read or written by other users (mode {mode:04o}); \
          fix it with: chmod 600 {path}",
         path = path.display()
     )]
     OpenToOthers {
+        /// What the file holds: "the private key", "the credentials".
+        what: &'static str,
         /// The key file.
         path: PathBuf,
         /// Its permission bits.
@@ -545,11 +547,13 @@ pub enum UnsafeKeyFile {
     },
     /// The key belongs to another user (not root), who can change its mode or contents.
     #[error(
-        "{path}: the private key is owned by uid {owner}, not by this user (uid {me}) or root; \
+        "{path}: {what} is owned by uid {owner}, not by this user (uid {me}) or root; \
          fix it with: chown {me} {path}",
         path = path.display()
     )]
     ForeignOwner {
+        /// What the file holds.
+        what: &'static str,
         /// The key file.
         path: PathBuf,
         /// Its owner.
@@ -559,12 +563,14 @@ pub enum UnsafeKeyFile {
     },
     /// A directory on the way to the key lets other users replace the key.
     #[error(
-        "{path}: other users can replace the private key: the directory {directory} {why}; \
+        "{path}: other users can replace {what}: the directory {directory} {why}; \
          fix it with: {fix}",
         path = path.display(),
         directory = directory.display()
     )]
     UnsafeDirectory {
+        /// What the file holds.
+        what: &'static str,
         /// The key file.
         path: PathBuf,
         /// The directory at fault.
@@ -612,6 +618,16 @@ pub enum UnsafeKeyFile {
 /// The mode and owner come from the open file (`fstat`), and the resolved path must still be
 /// that file, so a file swapped after the check is not the one that is read.
 pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> {
+    check_secret_file(file, path, "the private key")
+}
+
+/// Checks a file of other secrets (a DNS provider's credentials) as [`check_private_key`]
+/// checks a key; `what` names its contents in the messages ("the credentials").
+pub fn check_secret_file(
+    file: &File,
+    path: &Path,
+    what: &'static str,
+) -> Result<(), UnsafeKeyFile> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| UnsafeKeyFile::Io { path, source }
@@ -628,6 +644,7 @@ pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> 
     // user opendkim runs as, on a mail host) is who must be able to read it.
     if me != 0 && opened.uid() != me && opened.uid() != 0 {
         return Err(UnsafeKeyFile::ForeignOwner {
+            what,
             path: path.to_owned(),
             owner: opened.uid(),
             me,
@@ -635,6 +652,7 @@ pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> 
     }
     if mode & GROUP_OR_OTHER_READ_WRITE != 0 {
         return Err(UnsafeKeyFile::OpenToOthers {
+            what,
             path: path.to_owned(),
             mode,
         });
@@ -650,6 +668,7 @@ pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> 
         let metadata = std::fs::metadata(directory).map_err(io(directory))?;
         if let Some((why, fix)) = unsafe_directory(directory, &metadata, me, opened.uid()) {
             return Err(UnsafeKeyFile::UnsafeDirectory {
+                what,
                 path: path.to_owned(),
                 directory: directory.to_owned(),
                 why,

@@ -20,17 +20,22 @@
 //!   re-asking each time named logs something, never by sleeping.
 //! - Dropping the server kills named and removes the directory.
 //!
+//! - [`PdnsServer::start`] runs a PowerDNS Authoritative server instead, with the sqlite3 backend
+//!   and its HTTP API on loopback, for publishing through a hosting provider's API.
+//!
 //! This is a test helper: every failure panics with what went wrong and named's log, and a
 //! missing peer program panics naming the Debian package to install.
 
 mod conf;
 mod log;
+mod pdns;
 mod peers;
 mod ports;
 mod server;
 mod signing;
 mod zone;
 
+pub use pdns::{PDNS_API_KEY, PdnsServer};
 pub use peers::{Peer, peer};
 pub use server::{NamedServer, signed_root};
 pub use zone::{Signing, Zone};

@@ -32,6 +32,12 @@ impl Peer {
     pub const NSUPDATE: Peer = Peer::new("nsupdate", "dnsutils");
     /// Queries a name server.
     pub const DIG: Peer = Peer::new("dig", "dnsutils");
+    /// PowerDNS Authoritative (the sqlite3 backend is pdns-backend-sqlite3).
+    pub const PDNS_SERVER: Peer = Peer::new("pdns_server", "pdns-server pdns-backend-sqlite3");
+    /// Loads zones into PowerDNS's database.
+    pub const PDNSUTIL: Peer = Peer::new("pdnsutil", "pdns-server");
+    /// Creates PowerDNS's database from its schema.
+    pub const SQLITE3: Peer = Peer::new("sqlite3", "sqlite3");
 
     const fn new(program: &'static str, package: &'static str) -> Peer {
         Peer { program, package }

@@ -24,8 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::dns::{
-    DnsUpdater, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TsigKey,
-    parse_nameserver,
+    Credentials, DnsUpdater, HickoryLookup, HostedDns, KeyLookup, LookupError, ResolverSettings,
+    TrustAnchor, TsigKey, parse_nameserver,
 };
 use dkim_core::files::{
     self, FileKeeping, NewFile, OwnedFile, PUBLIC_FILE_MODE, check_can_keep_owner,
@@ -45,7 +45,9 @@ use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, KeyRecord, KeyType, PrivateKey, Selector};
 use serde_json::json;
 
-use self::publish::{Change, Exec, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under};
+use self::publish::{
+    Change, Exec, Hosted, Manual, Publisher, Rfc2136, ZoneFile, ZoneFileEdit, is_under,
+};
 use super::published_record::PublishedRecord;
 use super::{dnssec_setting, read_private_key, table_location, warn_if_weak, write_error};
 use crate::cli::{HashList, PublishMethod, RecordOptions, RotateAction, RotateArgs};
@@ -581,17 +583,19 @@ fn publisher(
                 .publish_command
                 .clone()
                 .context("--publish exec needs --publish-command")?;
-            let zone_finder = match nameservers.first() {
-                Some(server) => {
-                    let address = parse_nameserver(server)
-                        .with_context(|| format!("--nameserver {server}"))?;
-                    Some(DnsUpdater::new(address, None, args.timeout)?)
-                }
-                None => None,
-            };
             Box::new(Exec {
                 command,
-                zone_finder,
+                zone_finder: zone_finder(args, nameservers)?,
+            })
+        }
+        PublishMethod::Hosted(provider) => {
+            let path = args.credentials.as_deref().with_context(|| {
+                format!("--publish {provider} needs --credentials FILE (chmod 600)")
+            })?;
+            let credentials = Credentials::from_file(path, provider)?;
+            Box::new(Hosted {
+                client: HostedDns::new(&credentials, args.timeout)?,
+                zone_finder: zone_finder(args, nameservers)?,
             })
         }
         PublishMethod::ZoneFile if !args.zone_files.is_empty() => Box::new(ZoneFileEdit {
@@ -622,6 +626,19 @@ fn publisher(
             })
         }
     })
+}
+
+/// What finds the zone holding a record's name, for the methods that must name it: the first
+/// --nameserver, asked for the name's SOA; none without one (the signing domain is the zone).
+fn zone_finder(args: &RotateArgs, nameservers: &[String]) -> anyhow::Result<Option<DnsUpdater>> {
+    match nameservers.first() {
+        Some(server) => {
+            let address =
+                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))?;
+            Ok(Some(DnsUpdater::new(address, None, args.timeout)?))
+        }
+        None => Ok(None),
+    }
 }
 
 /// One uncached lookup per --nameserver (every one must serve a record before it counts as

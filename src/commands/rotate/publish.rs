@@ -1,12 +1,17 @@
 //! How rotate publishes and withdraws key records: the zone's own file, a zone file include per
-//! domain, printed instructions for a person, DNS UPDATE (RFC 2136) to the primary server, or
-//! the administrator's own command (a hook for any DNS provider's tool).
+//! domain, printed instructions for a person, DNS UPDATE (RFC 2136) to the primary server, a DNS
+//! hosting provider's API (through dns-update), or the administrator's own command (a hook for
+//! any other provider's tool).
+//!
+//! RFC 2136 stays dkimkit's own code rather than dns-update's: it tells BADKEY from BADSIG and
+//! BADTIME (RFC 8945 5.2) and names the zone a server refused, which the administrator needs to
+//! fix a TSIG setup.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dkim_core::dns::{DnsUpdater, UpdateError};
+use dkim_core::dns::{DnsUpdater, HostedDns, HostedDnsError, UpdateError};
 use dkim_core::files::{Existing, PUBLIC_FILE_MODE, write_file_with};
 use dkim_core::record::{format_zone_entry, quoted_txt_strings};
 use dkim_core::zone_file::{check_zone_file, edit_zone_file};
@@ -46,13 +51,21 @@ pub struct Rfc2136 {
     pub updater: DnsUpdater,
 }
 
-/// An update error as the exit status wants it: temporary ones exit 3.
-fn update_error(error: UpdateError) -> anyhow::Error {
-    if error.is_temporary() {
+/// A publishing error as the exit status wants it: temporary ones exit 3.
+fn exit_error(
+    error: impl std::error::Error + Send + Sync + 'static,
+    temporary: bool,
+) -> anyhow::Error {
+    if temporary {
         anyhow::Error::new(TemporaryFailure(error.to_string()))
     } else {
         anyhow::Error::new(error)
     }
+}
+
+fn update_error(error: UpdateError) -> anyhow::Error {
+    let temporary = error.is_temporary();
+    exit_error(error, temporary)
 }
 
 impl Publisher for Rfc2136 {
@@ -79,7 +92,7 @@ impl Publisher for Rfc2136 {
     }
 
     fn check_reachable(&self, name: &str) -> anyhow::Result<()> {
-        self.updater.find_zone(name).map(drop).map_err(update_error)
+        check_zone_reachable(Some(&self.updater), name)
     }
 }
 
@@ -111,12 +124,26 @@ pub struct Exec {
     pub zone_finder: Option<DnsUpdater>,
 }
 
+/// The zone holding `change`'s name: what `finder` (the first --nameserver) says, or else the
+/// signing domain.
+fn zone_of(finder: Option<&DnsUpdater>, change: &Change<'_>) -> anyhow::Result<String> {
+    match finder {
+        Some(finder) => finder.find_zone(change.name).map_err(update_error),
+        None => Ok(change.domain.to_owned()),
+    }
+}
+
+/// Checks that `finder`, when there is one, can find the zone holding `name` now.
+fn check_zone_reachable(finder: Option<&DnsUpdater>, name: &str) -> anyhow::Result<()> {
+    match finder {
+        Some(finder) => finder.find_zone(name).map(drop).map_err(update_error),
+        None => Ok(()),
+    }
+}
+
 impl Publisher for Exec {
     fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
-        let zone = match &self.zone_finder {
-            Some(finder) => finder.find_zone(change.name).map_err(update_error)?,
-            None => change.domain.to_owned(),
-        };
+        let zone = zone_of(self.zone_finder.as_ref(), change)?;
         let (action, done) = match change.value {
             Some(_) => ("publish", "published"),
             None => ("withdraw", "withdrew"),
@@ -141,10 +168,50 @@ impl Publisher for Exec {
     }
 
     fn check_reachable(&self, name: &str) -> anyhow::Result<()> {
-        match &self.zone_finder {
-            Some(finder) => finder.find_zone(name).map(drop).map_err(update_error),
-            None => Ok(()),
+        check_zone_reachable(self.zone_finder.as_ref(), name)
+    }
+}
+
+/// A DNS hosting provider's API (`--publish powerdns`, `cloudflare`, ...), through dns-update.
+pub struct Hosted {
+    pub client: HostedDns,
+    /// As for [`Exec`]: finds the zone to name in the API call.
+    pub zone_finder: Option<DnsUpdater>,
+}
+
+fn hosted_error(error: HostedDnsError) -> anyhow::Error {
+    let temporary = error.is_temporary();
+    exit_error(error, temporary)
+}
+
+impl Publisher for Hosted {
+    fn apply(&mut self, change: &Change<'_>) -> anyhow::Result<String> {
+        let zone = zone_of(self.zone_finder.as_ref(), change)?;
+        let provider = self.client.provider();
+        match change.value {
+            Some(value) => {
+                self.client
+                    .replace_txt(change.name, &zone, value, RECORD_TTL)
+                    .map_err(hosted_error)?;
+                Ok(format!(
+                    "published {} through the {provider} API (zone {zone})",
+                    change.name
+                ))
+            }
+            None => {
+                self.client
+                    .delete_txt(change.name, &zone)
+                    .map_err(hosted_error)?;
+                Ok(format!(
+                    "withdrew {} through the {provider} API (zone {zone})",
+                    change.name
+                ))
+            }
         }
+    }
+
+    fn check_reachable(&self, name: &str) -> anyhow::Result<()> {
+        check_zone_reachable(self.zone_finder.as_ref(), name)
     }
 }
 

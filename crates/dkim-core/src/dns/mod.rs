@@ -13,13 +13,15 @@
 //!
 //! Publishing goes the other way: [`DnsUpdater`] replaces and deletes key records on the zone's
 //! primary server by DNS UPDATE (RFC 2136), signed with a [`TsigKey`] (RFC 8945) read from the
-//! file BIND's `tsig-keygen` writes.
+//! file BIND's `tsig-keygen` writes; [`HostedDns`] does the same through a DNS hosting
+//! provider's HTTP API (PowerDNS, Cloudflare, Route 53, ...).
 
 mod answer;
 mod cache;
 mod dnssec;
 mod exchange;
 mod hickory;
+mod hosted;
 mod key_file;
 mod names;
 mod nameserver;
@@ -43,6 +45,7 @@ use std::sync::Arc;
 
 pub use cache::CachingLookup;
 pub use hickory::{HickoryLookup, ResolverSetupError};
+pub use hosted::{Credentials, CredentialsError, HostedDns, HostedDnsError, Provider, Setting};
 pub use nameserver::{DNS_PORT, NameserverError, parse_nameserver};
 pub use records::{RecordData, RecordKind, RecordLookup, Records};
 pub use settings::{ResolverSettings, TrustAnchor};
