@@ -11,7 +11,7 @@ use dkim_core::dns::Provider;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
 
-/// The exit statuses every subcommand shares (DESIGN.md), for `--help` and the man pages.
+/// The exit statuses every subcommand shares, for `--help`, the man pages and the README.
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
     (0, "Success: everything checked is good."),
     (
@@ -816,16 +816,8 @@ pub struct VerifyFileArgs {
     #[arg(long = "key", value_name = "NAME=RECORD_OR_FILE")]
     pub keys: Vec<String>,
 
-    /// Ask this name server instead of the system's resolver (repeatable)
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    pub nameservers: Vec<String>,
-
-    /// How long to wait for a DNS answer
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-
     #[command(flatten)]
-    pub dnssec: DnssecArgs,
+    pub dns: DnsArgs,
 
     /// Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -842,6 +834,22 @@ pub struct VerifyFileArgs {
     /// Print one JSON document with every message and signature
     #[arg(long, conflicts_with = "ar")]
     pub json: bool,
+}
+
+/// How the commands that look records up ask DNS (verify-file, testkey, check): where, how
+/// long to wait, and how DNSSEC is judged.
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// Ask this name server instead of the system's resolver (repeatable)
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    pub nameservers: Vec<String>,
+
+    /// How long to wait for a DNS answer
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub dnssec: DnssecArgs,
 }
 
 /// DNSSEC validation of key records: one policy for every subcommand that looks keys up
@@ -893,16 +901,8 @@ pub struct TestkeyArgs {
     #[arg(short = 'v', long, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Ask this name server instead of the system's resolver (repeatable)
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    pub nameservers: Vec<String>,
-
-    /// How long to wait for a DNS answer
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-
     #[command(flatten)]
-    pub dnssec: DnssecArgs,
+    pub dns: DnsArgs,
 
     /// How many keys to check at once
     #[arg(long, value_name = "N", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -948,16 +948,8 @@ pub struct CheckArgs {
     #[arg(long = "ip", value_name = "ADDR")]
     pub ips: Vec<std::net::IpAddr>,
 
-    /// Ask this name server instead of the system's resolver (repeatable)
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    pub nameservers: Vec<String>,
-
-    /// How long to wait for a DNS answer
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-
     #[command(flatten)]
-    pub dnssec: DnssecArgs,
+    pub dns: DnsArgs,
 
     /// Fetch the MTA-STS policy over HTTPS from https://mta-sts.DOMAIN/.well-known/mta-sts.txt
     /// when the domain announces one, and match its mx patterns against the MX records

@@ -1,4 +1,4 @@
-//! The exit statuses of DESIGN.md, decided here for every subcommand, so that cron and CI can
+//! The exit statuses (README "Exit status", `cli::EXIT_STATUSES`), decided here for every subcommand, so that cron and CI can
 //! trust them: 0 all good, 1 a check failed, 2 usage or input error, 3 temporary failure only.
 
 use std::io;

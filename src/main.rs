@@ -21,7 +21,7 @@ fn main() -> ExitCode {
 }
 
 /// Help and version as clap prints them; a usage error on one line in dkimkit's style, with
-/// clap's tip if it has one, and status 2 as DESIGN.md wants.
+/// clap's tip if it has one, and status 2, the usage error of `cli::EXIT_STATUSES`.
 fn usage_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(

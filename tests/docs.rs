@@ -48,7 +48,7 @@ fn committed_man_pages_and_completions_are_up_to_date() {
     );
 }
 
-/// `man` renders the page, with the sections DESIGN.md asks for.
+/// `man` renders the page, with the sections every page has (options, examples, exit status).
 fn rendered_man_page(page: &Path) -> String {
     let man = peer("man", "man-db");
     let rendered = run(Command::new(man).env("MANWIDTH", "100").arg("-l").arg(page)).success();

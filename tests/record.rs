@@ -1,4 +1,4 @@
-//! `dkimkit record`: the record of an existing key, from every key format DESIGN.md lists.
+//! `dkimkit record`: the record of an existing key, from every key format `record --help` lists.
 
 use std::process::Command;
 

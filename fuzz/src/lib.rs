@@ -2,7 +2,7 @@
 //! the canonical body of some bytes, and the keys the end-to-end target verifies and signs with.
 //!
 //! The keys are the RFC 8463 appendix A example (Ed25519 `brisbane`, RSA-1024 `test`, both at
-//! football.example.com), the same as ../shared/vectors/rfc8463, so that the seed message
+//! football.example.com), the same as crates/dkim-core/testdata/vectors/rfc8463, so that the seed message
 //! `signed.eml` verifies and mutations of it reach every step of verification.
 
 use std::sync::LazyLock;

@@ -18,7 +18,7 @@ use crate::exit::Outcome;
 use crate::output;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let dnssec = dnssec_setting(&args.dnssec, None)?;
+    let dnssec = dnssec_setting(&args.dns.dnssec, None)?;
     let keys = dkim_targets(&args)?;
     let fetch = if args.fetch {
         let ca = match &args.ca_file {
@@ -28,7 +28,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
             ),
             None => None,
         };
-        let settings = FetchSettings::new(ca.as_deref(), args.mta_sts_port, args.timeout);
+        let settings = FetchSettings::new(ca.as_deref(), args.mta_sts_port, args.dns.timeout);
         Some(match (settings, &args.ca_file) {
             (Ok(settings), _) => settings,
             (Err(error), Some(path)) => anyhow::bail!("{}: {error}", path.display()),
@@ -37,7 +37,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let dns = Dns::new(&args.nameservers, args.timeout, dnssec)?;
+    let dns = Dns::new(&args.dns.nameservers, args.dns.timeout, dnssec)?;
     dns.ready()?;
     // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
     let pool = rayon::ThreadPoolBuilder::new()

@@ -99,13 +99,13 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         settings.list(conf, &args);
     }
     let dnssec = dnssec_setting(
-        &args.dnssec,
+        &args.dns.dnssec,
         conf.as_ref()
             .and_then(OpendkimConf::trust_anchor_file)
             .as_deref(),
     )?;
     let allow_unsafe_keys = settings.allow_unsafe_keys;
-    let dns = Dns::with_servers(settings.nameservers, args.timeout, dnssec);
+    let dns = Dns::with_servers(settings.nameservers, args.dns.timeout, dnssec);
     dns.ready()?;
     // A single key named with -k must be readable and safe: that is a usage error, not a
     // finding. It is read once, here, so a warning (--allow-unsafe-keys) is given once.
@@ -196,8 +196,8 @@ struct DnsAndKeySettings {
 impl DnsAndKeySettings {
     fn new(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Self> {
         let nameservers = match conf {
-            Some(conf) if args.nameservers.is_empty() => conf.nameservers()?,
-            _ => parse_nameservers(&args.nameservers)?,
+            Some(conf) if args.dns.nameservers.is_empty() => conf.nameservers()?,
+            _ => parse_nameservers(&args.dns.nameservers)?,
         };
         Ok(DnsAndKeySettings {
             nameservers,
@@ -232,13 +232,16 @@ impl DnsAndKeySettings {
             (
                 "Nameservers",
                 servers,
-                given("--nameserver given", !args.nameservers.is_empty()),
+                given("--nameserver given", !args.dns.nameservers.is_empty()),
             ),
             (
                 "TrustAnchorFile",
                 anchor,
-                given("--trust-anchor given", args.dnssec.trust_anchor.is_some())
-                    .or(given("--no-dnssec given", args.dnssec.no_dnssec)),
+                given(
+                    "--trust-anchor given",
+                    args.dns.dnssec.trust_anchor.is_some(),
+                )
+                .or(given("--no-dnssec given", args.dns.dnssec.no_dnssec)),
             ),
             (
                 "RequireSafeKeys",

@@ -246,9 +246,9 @@ fn build_lookup(args: &VerifyFileArgs) -> anyhow::Result<Box<dyn KeyLookup>> {
         keys.insert(&name, record);
     }
     let dns = Dns::new(
-        &args.nameservers,
-        args.timeout,
-        dnssec_setting(&args.dnssec, None)?,
+        &args.dns.nameservers,
+        args.dns.timeout,
+        dnssec_setting(&args.dns.dnssec, None)?,
     )?;
     Ok(Box::new(GivenFirst::new(keys, dns)))
 }
