@@ -46,10 +46,23 @@ pub fn describe(error: &anyhow::Error) -> String {
     about("", error)
 }
 
+/// [`describe`] for a library's error (its sources are its causes).
+pub fn describe_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    said_once("", std::iter::successors(Some(error), |e| e.source()))
+}
+
 /// [`describe`], said about `subject` (a file, a key), which is named once.
 pub fn about(subject: &str, error: &anyhow::Error) -> String {
+    said_once(subject, error.chain())
+}
+
+/// `subject` and each of `causes` that says something not said yet, joined with ": ".
+fn said_once<'a>(
+    subject: &str,
+    causes: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
     let mut said = subject.to_owned();
-    for cause in error.chain() {
+    for cause in causes {
         let text = without_os_error_codes(&cause.to_string());
         if said.contains(&text) {
             continue;

@@ -7,9 +7,11 @@ use std::io::Write as _;
 use dkim_core::rotate::{EntryState, Observed, Policy, RotationState, Step, next_step};
 use serde_json::json;
 
-use super::{Keys, Managed, date, known_or_adopted};
 use crate::cli::RotateArgs;
 use crate::output;
+use dkim_core::rotate::{
+    ManagedEntry, SigningKeys, Untouched, known_or_adopted, utc_minute as date,
+};
 
 /// One entry as status reports it.
 struct EntryStatus {
@@ -24,7 +26,7 @@ struct EntryStatus {
 /// The next step of `state` in words, and when it is due.
 fn next_step_in_words(
     state: &EntryState,
-    keys: &Keys,
+    keys: &SigningKeys,
     name: &str,
     now: u64,
     policy: Policy,
@@ -72,10 +74,10 @@ fn next_step_in_words(
 /// say), which the caller reports as a failed check.
 pub(super) fn print(
     args: &RotateArgs,
-    keys: &Keys,
+    keys: &SigningKeys,
     state: &RotationState,
-    managed: &[Managed],
-    unmanaged: &[(String, &'static str)],
+    managed: &[ManagedEntry],
+    unmanaged: &[Untouched],
     now: u64,
     policy: Policy,
 ) -> anyhow::Result<bool> {
@@ -84,7 +86,7 @@ pub(super) fn print(
         .map(|entry| {
             let known = known_or_adopted(state, keys, entry)
                 .map(|(state, _)| state)
-                .map_err(|error| output::describe(&error));
+                .map_err(|error| output::describe_cause(&error));
             let next = known
                 .as_ref()
                 .ok()
@@ -101,7 +103,7 @@ pub(super) fn print(
     if args.json {
         output::print_json(&json!({
             "keys": entries.iter().map(|e| entry_json(e, policy)).collect::<Vec<_>>(),
-            "untouched": unmanaged.iter().map(|(name, why)| json!({ "key_name": name, "why": why })).collect::<Vec<_>>(),
+            "untouched": unmanaged.iter().map(|u| json!({ "key_name": u.name, "why": u.why })).collect::<Vec<_>>(),
         }))?;
         return Ok(all_read);
     }
@@ -109,7 +111,7 @@ pub(super) fn print(
     for entry in &entries {
         writeln!(out, "{}", entry_line(entry, policy))?;
     }
-    for (name, why) in unmanaged {
+    for Untouched { name, why } in unmanaged {
         writeln!(out, "{name}: left untouched: {why}")?;
     }
     out.flush()?;
