@@ -5,6 +5,7 @@
 //! rotated. A rotation changes one line; every other byte of the file, comments and spacing
 //! included, is written back as it was read, so the administrator's diff shows that line only.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -108,6 +109,23 @@ struct KeyLine {
 pub struct KeyTable {
     kind: DataSetKind,
     lines: Vec<Line<KeyLine>>,
+    /// For each key name, the index in `lines` of the first line defining it, written exactly
+    /// so: finding an entry by name is then one hash lookup, not a pass over the table (rotate
+    /// asks for every entry of a 10,000-entry table, several times each).
+    first_line: HashMap<String, usize>,
+}
+
+/// The index of the first line defining each key name.
+fn index_names(lines: &[Line<KeyLine>]) -> HashMap<String, usize> {
+    let mut first_line = HashMap::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if let Some(entry) = &line.entry {
+            first_line
+                .entry(entry.data.entry.name.clone())
+                .or_insert(index);
+        }
+    }
+    first_line
 }
 
 /// Reads `DOMAIN:SELECTOR:KEY`. opendkim splits at the first two colons and gives the rest to
@@ -219,7 +237,12 @@ impl KeyTable {
                 pattern,
             })
         })?;
-        Ok(KeyTable { kind, lines })
+        let first_line = index_names(&lines);
+        Ok(KeyTable {
+            kind,
+            lines,
+            first_line,
+        })
     }
 
     /// Reads and parses a KeyTable file.
@@ -236,6 +259,11 @@ impl KeyTable {
     /// whose name is exactly `name` (the KeyTable is opened without `DKIMF_DB_FLAG_ICASE`, so
     /// case matters), or whose pattern matches it in a `refile:` table.
     pub fn lookup(&self, name: &str) -> Option<(usize, &KeyTableEntry)> {
+        if self.kind == DataSetKind::File {
+            let index = *self.first_line.get(name)?;
+            let line = &self.lines[index].entry.as_ref()?.data;
+            return Some((index + 1, &line.entry));
+        }
         lines::numbered(&self.lines)
             .find(|(_, line)| match &line.pattern {
                 Some(pattern) => pattern.matches(name),
@@ -267,9 +295,14 @@ impl KeyTable {
 
     /// The index in `lines` of the entry opendkim uses for this name, written exactly so.
     fn position(&self, name: &str) -> Result<usize, EditError> {
-        self.lines
-            .iter()
-            .position(|line| defines(line, name))
+        self.first_line
+            .get(name)
+            .copied()
+            .filter(|&index| {
+                self.lines
+                    .get(index)
+                    .is_some_and(|line| defines(line, name))
+            })
             .ok_or_else(|| EditError::UnknownKey(name.to_owned()))
     }
 
@@ -326,7 +359,9 @@ impl KeyTable {
         };
         let value = format!("{}:{}:{path}", entry.domain, entry.selector);
         let name = entry.name.clone();
-        lines::append(&mut self.lines, &name, &value, KeyLine { entry, pattern })
+        lines::append(&mut self.lines, &name, &value, KeyLine { entry, pattern })?;
+        self.first_line.insert(name, self.lines.len() - 1);
+        Ok(())
     }
 
     /// Removes every line that defines `name`, returning how many there were.
@@ -335,7 +370,10 @@ impl KeyTable {
         self.lines.retain(|line| !defines(line, name));
         match before - self.lines.len() {
             0 => Err(EditError::UnknownKey(name.to_owned())),
-            removed => Ok(removed),
+            removed => {
+                self.first_line = index_names(&self.lines);
+                Ok(removed)
+            }
         }
     }
 }
@@ -599,6 +637,45 @@ mod tests {
             Err(EditError::LineTooLong { .. })
         ));
         assert_eq!(table.to_text(), before, "failed edits change nothing");
+    }
+
+    #[test]
+    fn names_are_found_by_their_first_line_after_edits() {
+        let mut table = KeyTable::parse(
+            "# keys\na example.com:a1:/ka1\nb example.com:b1:/kb\na example.com:a2:/ka2\n\
+             c example.com:c1:/kc\n",
+            DataSetKind::File,
+        )
+        .unwrap();
+        assert_eq!(table.lookup("c").unwrap().0, 5);
+        assert_eq!(table.get("a").unwrap().selector, selector("a1"));
+        assert!(table.get("A").is_none() && table.get("d").is_none());
+        // Removing a name shifts the lines after it; they are still found, and edited.
+        assert_eq!(table.remove("a").unwrap(), 2);
+        assert_eq!(table.lookup("b").unwrap().0, 2);
+        assert_eq!(table.lookup("c").unwrap().0, 3);
+        assert!(table.get("a").is_none());
+        table
+            .set_key("c", &selector("c2"), Path::new("/kc2"))
+            .unwrap();
+        assert_eq!(table.get("c").unwrap().selector, selector("c2"));
+        table
+            .add(KeyTableEntry {
+                name: "a".into(),
+                domain: KeyDomain::Named("example.com".parse().unwrap()),
+                selector: selector("a3"),
+                key: KeySource::File("/ka3".into()),
+            })
+            .unwrap();
+        assert_eq!(table.lookup("a").unwrap().0, 4);
+        assert_eq!(
+            table.to_text(),
+            "# keys\nb example.com:b1:/kb\nc example.com:c2:/kc2\na example.com:a3:/ka3\n"
+        );
+        assert!(matches!(
+            table.set_key("d", &selector("d1"), Path::new("/kd")),
+            Err(EditError::UnknownKey(_))
+        ));
     }
 
     #[test]
