@@ -328,6 +328,20 @@ pub fn split_txt_value(value: &str) -> Vec<&str> {
     strings
 }
 
+/// One change to the TXT records at a name, as key rotation makes them: publish a record value
+/// there (the only TXT record the name then holds), or withdraw every TXT record there. The DNS
+/// updater ([`crate::dns::DnsUpdater::apply_txt_changes`]) and the zone file editor
+/// ([`crate::zone_file::apply_zone_file_changes`]) take lists of these, so that one run's changes
+/// to a zone go in one update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxtChange<'a> {
+    /// The owner name, e.g. `SELECTOR._domainkey.DOMAIN` (a final dot is allowed).
+    pub name: &'a str,
+    /// `Some(value)`: the name's TXT records become this one record (split into
+    /// character-strings by [`split_txt_value`]); `None`: they are all removed.
+    pub value: Option<&'a str>,
+}
+
 /// Quotes one character-string for a zone file (RFC 1035 5.1: `"` and `\` are escaped).
 fn zone_quoted(string: &str) -> String {
     let mut out = String::with_capacity(string.len() + 2);

@@ -7,6 +7,7 @@
 //! `$ORIGIN`, and owner names that are relative, absolute, `@`, or left blank to repeat the
 //! previous owner. `$INCLUDE`d files are not followed: records there are not edited.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::files::{Existing, WriteError, write_file_with};
-use crate::record::format_zone_entry;
+use crate::record::{TxtChange, format_zone_entry};
 use crate::rotate::calendar::DateTime;
 
 /// Why a zone file could not be edited.
@@ -137,7 +138,7 @@ pub fn next_serial(old: u32, now: u64) -> u32 {
     }
 }
 
-/// What [`edit_zone_file`] did.
+/// What [`edit_zone_file`] or [`apply_zone_file_changes`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneEdit {
     /// The serial before and after, or None when the file already held what was asked and was
@@ -150,12 +151,28 @@ pub struct ZoneEdit {
 /// Makes the TXT records at `name` in the zone file `path` of zone `zone` be `value` alone (or
 /// none, for None), raises the SOA serial (see [`next_serial`]) and writes the file atomically
 /// with its owner, group and mode, dated `modified`. A file that already holds what is asked is
-/// not written.
+/// not written. The one-change case of [`apply_zone_file_changes`].
 pub fn edit_zone_file(
     path: &Path,
     zone: &str,
     name: &str,
     value: Option<&str>,
+    now: u64,
+    modified: SystemTime,
+) -> Result<ZoneEdit, ZoneFileError> {
+    apply_zone_file_changes(path, zone, &[TxtChange { name, value }], now, modified)
+}
+
+/// Makes every change in the zone file `path` of zone `zone` (as [`edit_zone_file`] makes one;
+/// later changes to a name win over earlier ones), raises the SOA serial once (see
+/// [`next_serial`]) and writes the file once, atomically, with its owner, group and mode, dated
+/// `modified`: a secondary transfers one new version of the zone (RFC 1982 serials) holding all
+/// of them, and named never loads a file with only some. A file that already holds everything
+/// asked is not written, and keeps its serial. A name outside the zone changes nothing.
+pub fn apply_zone_file_changes(
+    path: &Path,
+    zone: &str,
+    changes: &[TxtChange<'_>],
     now: u64,
     modified: SystemTime,
 ) -> Result<ZoneEdit, ZoneFileError> {
@@ -170,7 +187,7 @@ pub fn edit_zone_file(
     let parsed = ParsedZone::parse(&text, zone).map_err(|e| e.in_file(path))?;
     let form = SerialForm::of(parsed.serial(), now);
     let Some((new_text, old, new)) = parsed
-        .with_txt(name, value, now)
+        .with_txt_changes(changes, now)
         .map_err(|e| e.in_file(path))?
     else {
         return Ok(ZoneEdit { serial: None, form });
@@ -585,49 +602,76 @@ impl<'a> ParsedZone<'a> {
         value: Option<&str>,
         now: u64,
     ) -> Result<Option<(Vec<u8>, u32, u32)>, ParseError> {
-        let name = fully_qualified(name);
-        if !(name == self.zone || self.zone == "." || name.ends_with(&format!(".{}", self.zone))) {
-            return Err(ParseError::NotInZone {
-                name: name.trim_end_matches('.').to_owned(),
-                zone: self.zone.trim_end_matches('.').to_owned(),
-            });
+        self.with_txt_changes(&[TxtChange { name, value }], now)
+    }
+
+    /// The file with every change made (the last change to a name is the one that counts, as if
+    /// they were made one by one) and the serial raised once, with the old and new serial; None
+    /// when the file already holds all of it.
+    pub fn with_txt_changes(
+        &self,
+        changes: &[TxtChange<'_>],
+        now: u64,
+    ) -> Result<Option<(Vec<u8>, u32, u32)>, ParseError> {
+        // A run may change thousands of names in a file of thousands of records: both are
+        // looked up by name, not searched.
+        let mut wanted: Vec<(String, Option<&str>)> = Vec::with_capacity(changes.len());
+        let mut wanted_at: HashMap<String, usize> = HashMap::with_capacity(changes.len());
+        for change in changes {
+            let name = fully_qualified(change.name);
+            if !(name == self.zone
+                || self.zone == "."
+                || name.ends_with(&format!(".{}", self.zone)))
+            {
+                return Err(ParseError::NotInZone {
+                    name: name.trim_end_matches('.').to_owned(),
+                    zone: self.zone.trim_end_matches('.').to_owned(),
+                });
+            }
+            match wanted_at.get(&name) {
+                Some(&at) => wanted[at].1 = change.value,
+                None => {
+                    wanted_at.insert(name.clone(), wanted.len());
+                    wanted.push((name, change.value));
+                }
+            }
         }
-        let removed: Vec<&Record> = self
-            .records
-            .iter()
-            .filter(|r| r.record_type == "TXT" && r.owner == name)
-            .collect();
-        let unchanged = match value {
-            Some(value) => removed.len() == 1 && self.txt_value(removed[0]) == value.as_bytes(),
-            None => removed.is_empty(),
-        };
-        if unchanged {
-            return Ok(None);
+        let mut txt_records: HashMap<&str, Vec<&Record>> = HashMap::new();
+        for record in self.records.iter().filter(|r| r.record_type == "TXT") {
+            txt_records.entry(&record.owner).or_default().push(record);
         }
         // Edits as (where, how many bytes go, what comes instead), applied in file order.
         let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-        for record in &removed {
-            let entry = &self.entries[record.entry];
-            edits.push((entry.start, entry.end - entry.start, Vec::new()));
-        }
-        edits.extend(self.kept_owners(&removed));
-        if let Some(value) = value {
-            let (at, origin, beside) = self.insertion_point(&removed);
-            // Written as the record beside it writes its owner: relative or absolute.
-            let absolute = beside.is_some_and(|r| self.owner_is_absolute(r));
-            let owner = match name.strip_suffix(&format!(".{origin}")) {
-                Some(relative) if origin != "." && !absolute => relative.to_owned(),
-                _ => name.clone(),
+        let mut all_removed: Vec<&Record> = Vec::new();
+        // A file without a final line end gets one before the first record added at its end.
+        let mut line_end_missing = !self.text.is_empty() && !self.text.ends_with(b"\n");
+        for (name, value) in &wanted {
+            let removed = txt_records.get(name.as_str()).cloned().unwrap_or_default();
+            let unchanged = match value {
+                Some(value) => removed.len() == 1 && self.txt_value(removed[0]) == value.as_bytes(),
+                None => removed.is_empty(),
             };
-            let mut entry = format_zone_entry(&owner, value, None);
-            if self.line_ending != "\n" {
-                entry = entry.replace('\n', self.line_ending);
+            if unchanged {
+                continue;
             }
-            if at == self.text.len() && !self.text.is_empty() && !self.text.ends_with(b"\n") {
-                entry.insert_str(0, self.line_ending);
+            for record in &removed {
+                let entry = &self.entries[record.entry];
+                edits.push((entry.start, entry.end - entry.start, Vec::new()));
             }
-            edits.push((at, 0, entry.into_bytes()));
+            if let Some(value) = value {
+                let (at, mut entry) = self.new_entry(name, value, &removed);
+                if at == self.text.len() && line_end_missing {
+                    entry.splice(0..0, self.line_ending.bytes());
+                    line_end_missing = false;
+                }
+                edits.push((at, 0, entry));
+            }
+            all_removed.extend(removed);
         }
+        if edits.is_empty() {
+            return Ok(None);
+        }
+        edits.extend(self.kept_owners(&all_removed));
         let new_serial = next_serial(self.serial, now);
         edits.push((
             self.serial_token.start,
@@ -635,8 +679,9 @@ impl<'a> ParsedZone<'a> {
             new_serial.to_string().into_bytes(),
         ));
         // Insertions before removals at the same place: a new record takes an old one's place.
+        // The sort is stable, so records added at one place keep the changes' order.
         edits.sort_by_key(|(at, removed, _)| (*at, *removed));
-        let mut out = Vec::with_capacity(self.text.len() + 512);
+        let mut out = Vec::with_capacity(self.text.len() + 512 * wanted.len());
         let mut copied = 0;
         for (at, removed, inserted) in edits {
             out.extend_from_slice(&self.text[copied..at.max(copied)]);
@@ -647,10 +692,27 @@ impl<'a> ParsedZone<'a> {
         Ok(Some((out, self.serial, new_serial)))
     }
 
+    /// Where the record of `value` at `name` (fully qualified) goes, and its entry: in place of
+    /// the records it replaces (`removed`), else after the keys (see [`Self::insertion_point`]),
+    /// with its owner written as the record beside it writes its own, relative or absolute.
+    fn new_entry(&self, name: &str, value: &str, removed: &[&'a Record]) -> (usize, Vec<u8>) {
+        let (at, origin, beside) = self.insertion_point(removed);
+        let absolute = beside.is_some_and(|r| self.owner_is_absolute(r));
+        let owner = match name.strip_suffix(&format!(".{origin}")) {
+            Some(relative) if origin != "." && !absolute => relative,
+            _ => name,
+        };
+        let mut entry = format_zone_entry(owner, value, None);
+        if self.line_ending != "\n" {
+            entry = entry.replace('\n', self.line_ending);
+        }
+        (at, entry.into_bytes())
+    }
+
     /// A record left blank-owned after the record it took its owner from is removed would take
     /// another's: the first such record after each removed owner gets the owner written out.
     fn kept_owners(&self, removed: &[&Record]) -> Vec<(usize, usize, Vec<u8>)> {
-        let removed_entries: Vec<usize> = removed.iter().map(|r| r.entry).collect();
+        let removed_entries: HashSet<usize> = removed.iter().map(|r| r.entry).collect();
         let mut edits = Vec::new();
         let mut provider_removed: Option<&Record> = None;
         for record in &self.records {
@@ -916,6 +978,198 @@ mod tests {
         for string in record.split('"').skip(1).step_by(2) {
             assert!(string.len() <= 255, "{string}");
         }
+    }
+
+    fn publish<'a>(name: &'a str, value: &'a str) -> TxtChange<'a> {
+        TxtChange {
+            name,
+            value: Some(value),
+        }
+    }
+
+    fn withdraw(name: &str) -> TxtChange<'_> {
+        TxtChange { name, value: None }
+    }
+
+    /// The file after `changes`, made at once, with the old and new serial.
+    fn edit_all(text: &str, changes: &[TxtChange<'_>]) -> (String, u32, u32) {
+        let parsed = ParsedZone::parse(text.as_bytes(), "example.com").unwrap();
+        let (out, old, new) = parsed.with_txt_changes(changes, NOW).unwrap().unwrap();
+        (String::from_utf8(out).unwrap(), old, new)
+    }
+
+    /// The file after `changes`, made one at a time, with the serial after the first raise.
+    fn edit_one_by_one(text: &str, changes: &[TxtChange<'_>]) -> String {
+        let mut text = text.to_owned();
+        for change in changes {
+            let parsed = ParsedZone::parse(text.as_bytes(), "example.com").unwrap();
+            if let Some((out, _, _)) = parsed.with_txt(change.name, change.value, NOW).unwrap() {
+                text = String::from_utf8(out).unwrap();
+            }
+        }
+        let last = ParsedZone::parse(text.as_bytes(), "example.com")
+            .unwrap()
+            .serial();
+        text.replace(&last.to_string(), "2026120402")
+    }
+
+    #[test]
+    fn several_changes_make_one_edit_with_one_serial_raise() {
+        let changes = [
+            publish("new1._domainkey.example.com", KEY),
+            withdraw("old._domainkey.example.com"),
+            publish("new2._domainkey.example.com.", "v=DKIM1; p=B"),
+            withdraw("never-there._domainkey.example.com"),
+        ];
+        let (out, old, new) = edit_all(ZONE, &changes);
+        assert_eq!((old, new), (2_026_120_401, 2_026_120_402));
+        // The new records take the withdrawn key's place, in the order given; every other byte
+        // stays.
+        let expected = ZONE
+            .replace("2026120401 ; serial", "2026120402 ; serial")
+            .replace(
+                "old._domainkey IN TXT ( \"v=DKIM1; k=ed25519; \"\n\t  \"p=AAAA\" )  ; ----- \
+                 DKIM key old for example.com\n",
+                "new1._domainkey\tIN\tTXT\t( \"v=DKIM1; k=ed25519; \"\n\t  \
+                 \"p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\" )\n\
+                 new2._domainkey\tIN\tTXT\t( \"v=DKIM1; \"\n\t  \"p=B\" )\n",
+            );
+        assert_eq!(out, expected);
+        let parsed = ParsedZone::parse(out.as_bytes(), "example.com").unwrap();
+        assert!(parsed.txt_values("old._domainkey.example.com").is_empty());
+        assert_eq!(
+            parsed.txt_values("new2._domainkey.example.com"),
+            vec![b"v=DKIM1; p=B".to_vec()]
+        );
+        // Made again: nothing to do.
+        assert!(parsed.with_txt_changes(&changes, NOW).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_batch_gives_the_file_changes_made_one_by_one_would_with_one_serial_raise() {
+        let batches: [&[TxtChange<'_>]; 3] = [
+            &[
+                publish("a._domainkey.example.com", "v=DKIM1; p=A"),
+                publish("b._domainkey.example.com", "v=DKIM1; p=B"),
+                publish("old._domainkey.example.com", KEY),
+            ],
+            &[
+                publish("www.example.com", "not a key"),
+                withdraw("old._domainkey.example.com"),
+            ],
+            // The last change to a name counts.
+            &[
+                publish("a._domainkey.example.com", "v=DKIM1; p=A"),
+                withdraw("a._domainkey.example.com"),
+                publish("old._domainkey.example.com", "v=DKIM1; p=1"),
+                publish("old._domainkey.example.com", "v=DKIM1; p=2"),
+            ],
+        ];
+        for changes in batches {
+            let (out, _, new) = edit_all(ZONE, changes);
+            assert_eq!(new, 2_026_120_402);
+            assert_eq!(out, edit_one_by_one(ZONE, changes), "{changes:?}");
+        }
+        // Where new records go is found in the file as it was: after its last key record even
+        // when the batch withdraws that (one by one, the withdrawal first, it would go last).
+        let (out, _, _) = edit_all(
+            ZONE,
+            &[
+                withdraw("old._domainkey.example.com"),
+                publish("www.example.com", "not a key"),
+            ],
+        );
+        assert!(
+            out.contains("; keys\nwww\tIN\tTXT\t( \"not a key\" )\nwww 300 IN A"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_batch_that_changes_nothing_leaves_the_file_and_its_serial() {
+        let parsed = ParsedZone::parse(ZONE.as_bytes(), "example.com").unwrap();
+        let already = [
+            publish("old._domainkey.example.com", "v=DKIM1; k=ed25519; p=AAAA"),
+            withdraw("gone._domainkey.example.com"),
+            // Published, then withdrawn again: the end is as it was.
+            publish("new._domainkey.example.com", KEY),
+            withdraw("new._domainkey.example.com"),
+        ];
+        assert!(parsed.with_txt_changes(&already, NOW).unwrap().is_none());
+        assert!(parsed.with_txt_changes(&[], NOW).unwrap().is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.example.com");
+        std::fs::write(&path, ZONE).unwrap();
+        let before = std::fs::metadata(&path).unwrap();
+        let dated = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(NOW + 1);
+        let edit = apply_zone_file_changes(&path, "example.com", &already, NOW, dated).unwrap();
+        assert_eq!(
+            edit,
+            ZoneEdit {
+                serial: None,
+                form: SerialForm::Date
+            }
+        );
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!(after.ino(), before.ino());
+        assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), ZONE);
+
+        // The same file given changes: one write, one raise.
+        let edit = apply_zone_file_changes(
+            &path,
+            "example.com",
+            &[
+                publish("a._domainkey.example.com", "v=DKIM1; p=A"),
+                publish("b._domainkey.example.com", "v=DKIM1; p=B"),
+                withdraw("old._domainkey.example.com"),
+            ],
+            NOW,
+            dated,
+        )
+        .unwrap();
+        assert_eq!(edit.serial, Some((2_026_120_401, 2_026_120_402)));
+        let parsed_text = std::fs::read(&path).unwrap();
+        let parsed = ParsedZone::parse(&parsed_text, "example.com").unwrap();
+        assert_eq!(parsed.serial(), 2_026_120_402);
+        assert_eq!(parsed.txt_values("b._domainkey.example.com").len(), 1);
+    }
+
+    #[test]
+    fn a_batch_with_a_name_outside_the_zone_changes_nothing() {
+        let parsed = ParsedZone::parse(ZONE.as_bytes(), "example.com").unwrap();
+        let refused = parsed.with_txt_changes(
+            &[
+                publish("a._domainkey.example.com", "v=DKIM1; p=A"),
+                withdraw("old._domainkey.example.org"),
+            ],
+            NOW,
+        );
+        assert!(
+            matches!(&refused, Err(ParseError::NotInZone { name, zone })
+                if name == "old._domainkey.example.org" && zone == "example.com"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn records_added_at_the_end_of_a_file_without_a_final_line_end_get_one_line_end() {
+        let text = "example.com. 300 IN SOA ns. host. 7 1 2 3 4\r\nexample.com. 300 IN NS ns.";
+        let (out, _, new) = edit_all(
+            text,
+            &[
+                publish("a._domainkey.example.com", "v=DKIM1; p=A"),
+                publish("b._domainkey.example.com", "v=DKIM1; p=B"),
+            ],
+        );
+        assert_eq!(new, 8);
+        assert_eq!(
+            out,
+            "example.com. 300 IN SOA ns. host. 8 1 2 3 4\r\nexample.com. 300 IN NS ns.\r\n\
+             a._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; \"\r\n\t  \"p=A\" )\r\n\
+             b._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; \"\r\n\t  \"p=B\" )\r\n"
+        );
     }
 
     #[test]

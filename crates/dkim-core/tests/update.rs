@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dkim_core::dns::{
     DnsUpdater, HickoryLookup, KeyLookup, LookupError, Refusal, ResolverSettings, TsigAlgorithm,
-    TsigFailure, TsigKey, UpdateError, ZoneProblem,
+    TsigFailure, TsigKey, TxtChange, UpdateError, ZoneProblem,
 };
 use dkim_core::record::split_txt_value;
 use dkim_core::{KeyRecord, KeySpec, PrivateKey};
@@ -471,4 +471,209 @@ fn one_updater_serves_several_threads() {
             [vec![format!("v=DKIM1; k=rsa; n={name}; "), "p=".to_owned()]]
         );
     }
+}
+
+/// `count` selector names under `domain`.
+fn selectors(prefix: &str, domain: &str, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| format!("{prefix}{n}._domainkey.{domain}"))
+        .collect()
+}
+
+/// A record value the size of an RSA-2048 key's (392 bytes of base64 key), told apart by `n`.
+fn rsa_2048_sized_value(n: usize) -> String {
+    format!("v=DKIM1; k=rsa; p={n:08}{}", "A".repeat(384))
+}
+
+/// Changes publishing `values` at `names`.
+fn publishing<'a>(names: &'a [String], values: &'a [String]) -> Vec<TxtChange<'a>> {
+    names
+        .iter()
+        .zip(values)
+        .map(|(name, value)| TxtChange {
+            name,
+            value: Some(value),
+        })
+        .collect()
+}
+
+/// Changes withdrawing the records at `names`.
+fn withdrawing(names: &[String]) -> Vec<TxtChange<'_>> {
+    names
+        .iter()
+        .map(|name| TxtChange { name, value: None })
+        .collect()
+}
+
+fn serial(server: &NamedServer, zone: &str) -> u32 {
+    server.serial(zone).expect("the zone's SOA serial")
+}
+
+#[test]
+fn a_batch_of_150_records_is_one_update_published_and_withdrawn_whole() {
+    let server =
+        NamedServer::start(&[Zone::new("example.com", "mail IN A 192.0.2.25\n").dynamic()]);
+    let updater = updater_at(&server);
+    let names = selectors("s", "example.com", 150);
+    // Ed25519 records of about 120 bytes: some 35 KB of update, far past UDP's 512 bytes.
+    let values: Vec<String> = names
+        .iter()
+        .map(|_| record_value(KeySpec::Ed25519))
+        .collect();
+    let before = serial(&server, "example.com");
+
+    updater
+        .apply_txt_changes(&publishing(&names, &values), 3600)
+        .unwrap();
+    // A dynamic zone's serial rises by one per UPDATE applied: one message carried all 150.
+    assert_eq!(serial(&server, "example.com"), before + 1);
+    for (name, value) in names.iter().zip(&values) {
+        assert_eq!(dig_txt(&server, name), [strings_of(value)], "{name}");
+    }
+
+    updater
+        .apply_txt_changes(&withdrawing(&names), 3600)
+        .unwrap();
+    assert_eq!(serial(&server, "example.com"), before + 2);
+    for name in &names {
+        assert!(dig_txt(&server, name).is_empty(), "{name}");
+    }
+    assert_eq!(server.dig("mail.example.com", "A"), ["192.0.2.25"]);
+    // An empty batch sends nothing.
+    updater.apply_txt_changes(&[], 3600).unwrap();
+    assert_eq!(serial(&server, "example.com"), before + 2);
+}
+
+#[test]
+fn one_batch_updates_two_zones_and_a_subzone_splitting_what_dns_cannot_carry_in_one() {
+    let server = NamedServer::start_with_options(
+        &[
+            Zone::new("example.com", "").dynamic(),
+            Zone::new("example.net", "old._domainkey IN TXT \"v=DKIM1; p=OLD\"\n").dynamic(),
+            Zone::new("_domainkey.example.org", "").dynamic(),
+            Zone::new("example.org", "").dynamic(),
+        ],
+        // The harness names the subzone's server ns._domainkey.example.org.
+        "check-names primary ignore;",
+    );
+    let updater = updater_at(&server);
+    // 130 RSA-sized records in example.com (some 70 KB: more than one DNS message holds, RFC
+    // 1035 4.2.2), a few in example.net and in the _domainkey subzone of example.org, and a
+    // withdrawal, mixed in one call.
+    let com = selectors("rsa", "example.com", 130);
+    let net = selectors("s", "example.net", 3);
+    let org = selectors("s", "example.org", 3);
+    let com_values: Vec<String> = (0..com.len()).map(rsa_2048_sized_value).collect();
+    let small_values: Vec<String> = (0..3)
+        .map(|n| format!("v=DKIM1; k=ed25519; p=K{n}"))
+        .collect();
+    let mut changes = Vec::new();
+    for at in 0..com.len() {
+        changes.extend(publishing(&com[at..=at], &com_values[at..=at]));
+        if at < 3 {
+            changes.extend(publishing(&net[at..=at], &small_values[at..=at]));
+            changes.extend(publishing(&org[at..=at], &small_values[at..=at]));
+        }
+    }
+    let old = ["old._domainkey.example.net".to_owned()];
+    changes.extend(withdrawing(&old));
+    let zones = [
+        "example.com",
+        "example.net",
+        "_domainkey.example.org",
+        "example.org",
+    ];
+    let before: Vec<u32> = zones.iter().map(|zone| serial(&server, zone)).collect();
+
+    updater.apply_txt_changes(&changes, 300).unwrap();
+
+    let after: Vec<u32> = zones.iter().map(|zone| serial(&server, zone)).collect();
+    let messages: Vec<u32> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    // Two messages for example.com, one for each other zone that changed; none for the parent
+    // of the subzone.
+    assert_eq!(messages, [2, 1, 1, 0]);
+    for (name, value) in com.iter().zip(&com_values) {
+        assert_eq!(dig_txt(&server, name), [strings_of(value)], "{name}");
+    }
+    for (name, value) in net.iter().chain(&org).zip(small_values.iter().cycle()) {
+        assert_eq!(dig_txt(&server, name), [strings_of(value)], "{name}");
+    }
+    assert!(dig_txt(&server, &old[0]).is_empty());
+}
+
+#[test]
+fn a_batch_the_server_refuses_names_its_zone_and_changes_nothing() {
+    let server = NamedServer::start(&[Zone::new("example.com", "").dynamic()]);
+    let names = selectors("s", "example.com", 20);
+    let values: Vec<String> = (0..names.len()).map(rsa_2048_sized_value).collect();
+    let changes = publishing(&names, &values);
+    let refused_with = |key: Option<TsigKey>| {
+        DnsUpdater::new(server.addr(), key, TIMEOUT)
+            .unwrap()
+            .apply_txt_changes(&changes, 300)
+            .unwrap_err()
+    };
+    let before = serial(&server, "example.com");
+
+    // The message is over 512 bytes, so it goes over TCP, where the refusals come back too.
+    let wrong_secret = refused_with(Some(other_secret_key(server.tsig_key_name())));
+    assert_eq!(
+        wrong_secret,
+        UpdateError::TsigRejected {
+            name: names[0].clone(),
+            zone: "example.com".into(),
+            server: server.addr(),
+            failure: TsigFailure::BadSignature {
+                key: server.tsig_key_name().into()
+            },
+        }
+    );
+    let unknown_key = refused_with(Some(other_secret_key("no-such-key.example.com")));
+    assert!(
+        matches!(
+            &unknown_key,
+            UpdateError::TsigRejected {
+                zone,
+                failure: TsigFailure::UnknownKey { key, .. },
+                ..
+            } if zone == "example.com" && key == "no-such-key.example.com"
+        ),
+        "{unknown_key:?}"
+    );
+    let unsigned = refused_with(None);
+    assert!(
+        matches!(
+            &unsigned,
+            UpdateError::Refused {
+                refusal: Refusal::Refused { key: None },
+                ..
+            }
+        ),
+        "{unsigned:?}"
+    );
+    for error in [&wrong_secret, &unknown_key, &unsigned] {
+        assert!(!error.is_temporary(), "{error}");
+    }
+    assert_eq!(serial(&server, "example.com"), before);
+    for name in &names {
+        assert!(dig_txt(&server, name).is_empty(), "{name}");
+    }
+
+    // A name the server holds no zone for stops the batch before anything is sent.
+    let mut outside = changes.clone();
+    outside.push(TxtChange {
+        name: "s._domainkey.example.net",
+        value: None,
+    });
+    let not_served = updater_at(&server)
+        .apply_txt_changes(&outside, 300)
+        .unwrap_err();
+    assert!(
+        matches!(
+            &not_served,
+            UpdateError::ZoneNotFound { name, .. } if name == "s._domainkey.example.net"
+        ),
+        "{not_served:?}"
+    );
+    assert_eq!(serial(&server, "example.com"), before);
 }

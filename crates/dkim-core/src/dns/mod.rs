@@ -43,6 +43,7 @@ mod zone_search;
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::record::TxtChange;
 pub use cache::CachingLookup;
 pub use hickory::{HickoryLookup, ResolverSetupError};
 pub use hosted::{Credentials, CredentialsError, HostedDns, HostedDnsError, Provider, Setting};

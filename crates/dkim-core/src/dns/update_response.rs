@@ -140,7 +140,7 @@ mod tests {
 
     use super::super::tsig_key::TsigAlgorithm;
     use super::super::update_error::TsigFailure;
-    use super::super::update_messages::delete_txt;
+    use super::super::update_messages::{TxtEdit, txt_updates};
     use super::*;
 
     const SIGNED_AT: u64 = 1_800_000_000;
@@ -158,10 +158,13 @@ mod tests {
     }
 
     fn update() -> Message {
-        delete_txt(
-            &Name::from_ascii("example.com.").unwrap(),
-            &Name::from_ascii("s._domainkey.example.com.").unwrap(),
-        )
+        let edit = TxtEdit {
+            owner: Name::from_ascii("s._domainkey.example.com.").unwrap(),
+            strings: None,
+        };
+        txt_updates(&Name::from_ascii("example.com.").unwrap(), &[edit], 0)
+            .remove(0)
+            .message
     }
 
     /// The server's response to `request`, with `code`.

@@ -7,9 +7,14 @@
 //! name (it may be a `_domainkey` subzone), then replace or delete the TXT record in one signed
 //! UPDATE message, and check the signed response, so a success really is the server's.
 //!
+//! A run over a hosting provider's thousands of keys in a hundred zones cannot afford a message
+//! (and a serial raise, and a journal entry) per record: [`DnsUpdater::apply_txt_changes`] sends
+//! all of a zone's changes in one message, and the zones side by side.
+//!
 //! Like [`super::HickoryLookup`], a [`DnsUpdater`] owns a small runtime ([`super::runtime`]), so
 //! it is called from synchronous code, from any number of threads.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,19 +22,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hickory_resolver::proto::op::Message;
 use hickory_resolver::proto::rr::{Name, TSigner};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::exchange::{ExchangeError, exchange};
 use super::names::{display_name, query_name};
 use super::runtime::BackgroundRuntime;
 use super::tsig_key::TsigKey;
 use super::update_error::{UpdateError, UpdaterSetupError, ZoneProblem};
-use super::update_messages::{delete_txt, replace_txt, soa_query};
+use super::update_messages::{TxtEdit, soa_query, txt_updates};
 use super::update_response::{SentUpdate, Signature, judge_update_response};
 use super::zone_search::{ZoneStep, read_soa_response};
-use crate::record::split_txt_value;
+use crate::record::{TxtChange, split_txt_value};
 
 /// The largest TTL (RFC 2181 8: the top bit of the 32 is reserved).
 const MAX_TTL: u32 = 0x7fff_ffff;
+
+/// How many exchanges (SOA queries, or one zone's updates) run at once. Enough to overlap the
+/// waits of a run over a hundred zones; few enough to stay well inside the server's limits on
+/// concurrent TCP clients and updates (BIND's `tcp-clients`, `update-quota`, both 100 or more).
+const PARALLEL_EXCHANGES: usize = 16;
 
 /// Where the time to sign with comes from.
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -136,38 +148,53 @@ impl DnsUpdater {
     /// 255 bytes ([`split_txt_value`]), with `ttl`. The server applies it whole or not at all
     /// (RFC 2136 3.7), and doing it twice leaves the same one record.
     pub fn replace_txt(&self, name: &str, value: &str, ttl: u32) -> Result<(), UpdateError> {
-        let name = name.to_owned();
-        let value = value.to_owned();
-        self.run(&name.clone(), move |inner| async move {
-            let owner = valid_name(&name)?;
-            let strings = split_txt_value(&value);
-            let invalid = |reason: String| UpdateError::InvalidRecord {
-                name: name.clone(),
-                reason,
-            };
-            if strings.is_empty() {
-                return Err(invalid("the value is empty".to_owned()));
-            }
-            if ttl > MAX_TTL {
-                return Err(invalid(format!(
-                    "TTL {ttl} is above the largest DNS allows, {MAX_TTL} (RFC 2181 8)"
-                )));
-            }
-            let zone = inner.zone_of(&name, &owner).await?;
-            inner
-                .update(&name, &zone, replace_txt(&zone, &owner, &strings, ttl))
-                .await
-        })
+        self.apply_txt_changes(
+            &[TxtChange {
+                name,
+                value: Some(value),
+            }],
+            ttl,
+        )
     }
 
     /// Deletes the TXT records at `name`. Deleting what is not there succeeds, so this is safe
     /// to repeat.
     pub fn delete_txt(&self, name: &str) -> Result<(), UpdateError> {
-        let name = name.to_owned();
-        self.run(&name.clone(), move |inner| async move {
-            let owner = valid_name(&name)?;
-            let zone = inner.zone_of(&name, &owner).await?;
-            inner.update(&name, &zone, delete_txt(&zone, &owner)).await
+        self.apply_txt_changes(&[TxtChange { name, value: None }], 0)
+    }
+
+    /// Makes each change (as [`DnsUpdater::replace_txt`] for a value, with `ttl`, and
+    /// [`DnsUpdater::delete_txt`] for none) with as few UPDATE messages as DNS allows: the
+    /// changes are grouped by zone, and each zone's go in one message (several only past about
+    /// 60 KB, e.g. well over a hundred RSA records), which the server applies whole or not at all
+    /// (RFC 2136 3.7). Changes to one name are made in the order given. Zones are updated
+    /// side by side.
+    ///
+    /// Every change is checked, and every name's zone found, before anything is sent: a bad name
+    /// or value, or a name whose zone the server does not hold, changes nothing. After that each
+    /// zone succeeds or fails on its own; the error returned is that of the first zone (in the
+    /// order the changes name them) that failed, naming that zone and the first name of the
+    /// message refused, and the other zones' changes may have been made. All changes are
+    /// idempotent, so repeating the call after a failure is safe.
+    ///
+    /// Zones are found with one SOA query per parent name (`_domainkey.DOMAIN` for a selector):
+    /// the names below one parent share its zone. The one exception, a selector that is a zone
+    /// apex of its own, is found only when it is the first name of its parent asked about.
+    pub fn apply_txt_changes(
+        &self,
+        changes: &[TxtChange<'_>],
+        ttl: u32,
+    ) -> Result<(), UpdateError> {
+        let Some(first) = changes.first() else {
+            return Ok(());
+        };
+        let changes = changes
+            .iter()
+            .map(|change| NamedEdit::checked(change, ttl))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.run(first.name, move |inner| async move {
+            let zones = Arc::clone(&inner).zones_of(&changes).await?;
+            inner.update_zones(changes, zones, ttl).await
         })
     }
 
@@ -196,7 +223,187 @@ fn valid_name(name: &str) -> Result<Name, UpdateError> {
     })
 }
 
+/// A change as checked and put in DNS terms, with the name as the caller wrote it (which errors
+/// name).
+struct NamedEdit {
+    name: String,
+    edit: TxtEdit,
+}
+
+impl NamedEdit {
+    /// `change` as an edit, or why it cannot be sent: an invalid name, an empty value, or (for a
+    /// value to publish) a TTL DNS does not allow.
+    fn checked(change: &TxtChange<'_>, ttl: u32) -> Result<NamedEdit, UpdateError> {
+        let owner = valid_name(change.name)?;
+        let invalid = |reason: String| UpdateError::InvalidRecord {
+            name: change.name.to_owned(),
+            reason,
+        };
+        let strings = match change.value {
+            None => None,
+            Some(value) => {
+                let strings = split_txt_value(value);
+                if strings.is_empty() {
+                    return Err(invalid("the value is empty".to_owned()));
+                }
+                if ttl > MAX_TTL {
+                    return Err(invalid(format!(
+                        "TTL {ttl} is above the largest DNS allows, {MAX_TTL} (RFC 2181 8)"
+                    )));
+                }
+                Some(strings.into_iter().map(str::to_owned).collect())
+            }
+        };
+        Ok(NamedEdit {
+            name: change.name.to_owned(),
+            edit: TxtEdit { owner, strings },
+        })
+    }
+}
+
+/// `items` grouped by key (hickory's names compare and hash without regard to case), the groups
+/// in the order their keys first appear, each group's items in the order given.
+fn grouped<T>(items: impl IntoIterator<Item = (Name, T)>) -> Vec<(Name, Vec<T>)> {
+    let mut groups: Vec<(Name, Vec<T>)> = Vec::new();
+    let mut group_of: HashMap<Name, usize> = HashMap::new();
+    for (key, item) in items {
+        match group_of.get(&key) {
+            Some(&group) => groups[group].1.push(item),
+            None => {
+                group_of.insert(key.clone(), groups.len());
+                groups.push((key, vec![item]));
+            }
+        }
+    }
+    groups
+}
+
+/// Runs `tasks` side by side, at most [`PARALLEL_EXCHANGES`] at a time, and returns their outputs
+/// in the tasks' order. A task that panics panics the caller, as it would have run alone.
+async fn side_by_side<T, F>(tasks: Vec<F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(PARALLEL_EXCHANGES));
+    let mut running = JoinSet::new();
+    for (index, task) in tasks.into_iter().enumerate() {
+        let permits = Arc::clone(&permits);
+        running.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _permit = permits.acquire_owned().await;
+            (index, task.await)
+        });
+    }
+    let mut outputs = Vec::with_capacity(running.len());
+    while let Some(joined) = running.join_next().await {
+        match joined {
+            Ok(output) => outputs.push(output),
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+    outputs.sort_by_key(|(index, _)| *index);
+    outputs.into_iter().map(|(_, output)| output).collect()
+}
+
 impl Inner {
+    /// The zone of each change's owner, in order. The names are grouped by parent, and each
+    /// group asks about one name (the first); its zone holds the other names too, unless it is
+    /// that name itself (a zone apex), when the next name is asked about. Groups are asked side
+    /// by side; the first failure in the changes' order is returned.
+    async fn zones_of(self: Arc<Self>, changes: &[NamedEdit]) -> Result<Vec<Name>, UpdateError> {
+        let parents = grouped(
+            changes
+                .iter()
+                .enumerate()
+                .map(|(index, change)| (change.edit.owner.base_name(), index)),
+        );
+        let lookups = parents.into_iter().map(|(_, members)| {
+            let inner = Arc::clone(&self);
+            let names: Vec<(usize, String, Name)> = members
+                .into_iter()
+                .map(|index| {
+                    let change = &changes[index];
+                    (index, change.name.clone(), change.edit.owner.clone())
+                })
+                .collect();
+            async move {
+                let mut zones = Vec::with_capacity(names.len());
+                let mut shared: Option<Name> = None;
+                for (index, name, owner) in names {
+                    let zone = match &shared {
+                        Some(zone) => zone.clone(),
+                        None => inner
+                            .zone_of(&name, &owner)
+                            .await
+                            .map_err(|error| (index, error))?,
+                    };
+                    if zone != owner {
+                        shared = Some(zone.clone());
+                    }
+                    zones.push((index, zone));
+                }
+                Ok::<_, (usize, UpdateError)>(zones)
+            }
+        });
+        let mut zones: Vec<Option<Name>> = vec![None; changes.len()];
+        let mut first_failure: Option<(usize, UpdateError)> = None;
+        for found in side_by_side(lookups.collect()).await {
+            match found {
+                Ok(found) => {
+                    for (index, zone) in found {
+                        zones[index] = Some(zone);
+                    }
+                }
+                Err((index, error)) => {
+                    if first_failure
+                        .as_ref()
+                        .is_none_or(|(first, _)| index < *first)
+                    {
+                        first_failure = Some((index, error));
+                    }
+                }
+            }
+        }
+        if let Some((_, error)) = first_failure {
+            return Err(error);
+        }
+        Ok(zones.into_iter().flatten().collect())
+    }
+
+    /// Sends the changes, whose owners are in `zones` (one for each change), grouped by zone in the
+    /// order the zones first appear: each zone's messages one after another (a later change to
+    /// a name must follow an earlier one), the zones side by side. A zone whose message fails
+    /// sends no more; the first failing zone's error is returned.
+    async fn update_zones(
+        self: Arc<Self>,
+        changes: Vec<NamedEdit>,
+        zones: Vec<Name>,
+        ttl: u32,
+    ) -> Result<(), UpdateError> {
+        let by_zone = grouped(zones.into_iter().zip(changes));
+        let sends = by_zone.into_iter().map(|(zone, changes)| {
+            let inner = Arc::clone(&self);
+            async move {
+                let (names, edits): (Vec<String>, Vec<TxtEdit>) = changes
+                    .into_iter()
+                    .map(|change| (change.name, change.edit))
+                    .unzip();
+                for update in txt_updates(&zone, &edits, ttl) {
+                    inner
+                        .update(&names[update.edits.start], &zone, update.message)
+                        .await?;
+                }
+                Ok(())
+            }
+        });
+        side_by_side(sends.collect())
+            .await
+            .into_iter()
+            .find(Result::is_err)
+            .unwrap_or(Ok(()))
+    }
+
     /// The zone holding `owner` (given as `name`), from the name up.
     async fn zone_of(&self, name: &str, owner: &Name) -> Result<Name, UpdateError> {
         let mut asked = owner.clone();
@@ -365,6 +572,77 @@ mod tests {
             "s._domainkey.example.com: cannot publish this record: TTL 4294967295 is above the \
              largest DNS allows, 2147483647 (RFC 2181 8)"
         );
+    }
+
+    #[test]
+    fn changes_are_grouped_in_the_order_their_zones_first_appear_whatever_the_case() {
+        let name = |text: &str| Name::from_ascii(text).unwrap();
+        let groups = grouped([
+            (name("example.com."), 0),
+            (name("example.net."), 1),
+            (name("EXAMPLE.com."), 2),
+            (name("_domainkey.example.com."), 3),
+            (name("example.net."), 4),
+        ]);
+        let groups: Vec<(String, Vec<i32>)> = groups
+            .into_iter()
+            .map(|(zone, members)| (zone.to_string(), members))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("example.com.".to_owned(), vec![0, 2]),
+                ("example.net.".to_owned(), vec![1, 4]),
+                ("_domainkey.example.com.".to_owned(), vec![3]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_is_checked_whole_before_anything_is_sent() {
+        // Nothing listens at port 9 (discard): a message sent would fail as unreachable or time
+        // out, not as the invalid change it holds.
+        let updater = DnsUpdater::new(
+            SocketAddr::from(([127, 0, 0, 1], 9)),
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let error = updater
+            .apply_txt_changes(
+                &[
+                    TxtChange {
+                        name: "a._domainkey.example.com",
+                        value: Some("v=DKIM1; p="),
+                    },
+                    TxtChange {
+                        name: "b._domainkey.example.com",
+                        value: None,
+                    },
+                    TxtChange {
+                        name: "c._domainkey.example.com",
+                        value: Some(""),
+                    },
+                ],
+                300,
+            )
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "c._domainkey.example.com: cannot publish this record: the value is empty"
+        );
+        // A withdrawal takes any TTL; an empty batch sends nothing.
+        assert!(matches!(
+            updater.apply_txt_changes(
+                &[TxtChange {
+                    name: "bad name",
+                    value: None
+                }],
+                u32::MAX
+            ),
+            Err(UpdateError::InvalidName { .. })
+        ));
+        assert_eq!(updater.apply_txt_changes(&[], 300), Ok(()));
     }
 
     #[test]
