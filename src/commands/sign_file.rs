@@ -84,7 +84,8 @@ enum KeyChoice {
     Fixed(Vec<ChosenKey>),
     /// opendkim's tables or opendkim.conf: by the message's From address.
     ByFrom {
-        setup: SigningSetup,
+        /// Boxed: the tables are large beside a list of keys.
+        setup: Box<SigningSetup>,
         loaded: KeyCache,
     },
 }
@@ -136,7 +137,7 @@ impl KeyChoice {
     fn from_args(args: &SignFileArgs, conf: Option<&ConfSigning>) -> anyhow::Result<Self> {
         if let Some(conf) = conf {
             return Ok(KeyChoice::ByFrom {
-                setup: conf.setup.clone(),
+                setup: Box::new(conf.setup.clone()),
                 loaded: KeyCache {
                     keys: Mutex::default(),
                     allow_unsafe: args.allow_unsafe_keys || !conf.policy.require_safe_keys,
@@ -158,7 +159,7 @@ impl KeyChoice {
                 base_directory: None,
             };
             return Ok(KeyChoice::ByFrom {
-                setup,
+                setup: Box::new(setup),
                 loaded: KeyCache {
                     keys: Mutex::default(),
                     allow_unsafe: args.allow_unsafe_keys,
@@ -180,7 +181,7 @@ impl KeyChoice {
                     .with_context(|| format!("From address {from}"))?;
                 let choices = setup.signing_keys(&address)?;
                 if choices.is_empty() {
-                    if let SigningSetup::Tables { signing_table, .. } = setup
+                    if let SigningSetup::Tables { signing_table, .. } = &**setup
                         && let Some(pattern) = signing_table.pattern_read_as_text()
                     {
                         anyhow::bail!(

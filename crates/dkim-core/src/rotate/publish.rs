@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::dns::{DnsUpdater, HostedDns, HostedDnsError, Provider, UpdateError};
+use std::sync::Arc;
+
+use crate::dns::{DnsUpdater, HostedDns, HostedDnsError, Provider, TxtChange, UpdateError};
 use crate::files::{Existing, PUBLIC_FILE_MODE, WriteError, write_file_with};
 use crate::record::{format_zone_entry, quoted_txt_strings};
-use crate::zone_file::{ZoneFileError, check_zone_file, edit_zone_file};
+use crate::zone_file::{ZoneFileError, apply_zone_file_changes, check_zone_file};
 
 /// A change to a domain's key records.
 #[derive(Debug, Clone, Copy)]
@@ -175,7 +177,7 @@ pub enum CommandError {
         /// The command line.
         command: String,
         /// Why.
-        source: std::sync::Arc<std::io::Error>,
+        source: Arc<std::io::Error>,
     },
     /// It asked to be run again later (exit 75, EX_TEMPFAIL).
     #[error("it asks to try again later (exit {EX_TEMPFAIL}): {said}")]
@@ -227,6 +229,10 @@ pub enum PublishError {
         /// How.
         source: CommandError,
     },
+    /// A change made together with others (one UPDATE, one zone file edit) that failed: every
+    /// change of it reports the one error.
+    #[error(transparent)]
+    Together(Arc<PublishError>),
 }
 
 impl PublishError {
@@ -239,6 +245,7 @@ impl PublishError {
             PublishError::Command { source, .. } => {
                 matches!(source, CommandError::TryLater { .. })
             }
+            PublishError::Together(error) => error.is_temporary(),
             PublishError::ZoneFile(_)
             | PublishError::NoZoneFile { .. }
             | PublishError::IncludeFile { .. } => false,
@@ -279,17 +286,50 @@ pub struct Rfc2136 {
     pub updater: DnsUpdater,
 }
 
+/// The changes as DNS UPDATE and zone files take them.
+fn txt_changes<'a>(changes: impl IntoIterator<Item = &'a Change<'a>>) -> Vec<TxtChange<'a>> {
+    changes
+        .into_iter()
+        .map(|change| TxtChange {
+            name: change.name,
+            value: change.value,
+        })
+        .collect()
+}
+
+/// The one result of a call's changes, for each of them.
+fn each_change<'c>(
+    changes: impl IntoIterator<Item = &'c Change<'c>>,
+    result: Result<(), PublishError>,
+    applied: impl Fn(&Change<'_>) -> Applied,
+) -> Vec<Result<Applied, PublishError>> {
+    let result = result.map_err(Arc::new);
+    changes
+        .into_iter()
+        .map(|change| match &result {
+            Ok(()) => Ok(applied(change)),
+            Err(error) => Err(PublishError::Together(error.clone())),
+        })
+        .collect()
+}
+
 impl Publisher for Rfc2136 {
     fn apply(&mut self, change: &Change<'_>) -> Result<Applied, PublishError> {
-        match change.value {
-            Some(value) => self.updater.replace_txt(change.name, value, RECORD_TTL)?,
-            None => self.updater.delete_txt(change.name)?,
-        }
-        Ok(Applied {
+        one_of_all(self, change)
+    }
+
+    /// One UPDATE per zone for the whole batch (RFC 2136 3.7: each applied whole or not at all).
+    fn apply_all(&mut self, changes: &[Change<'_>]) -> Vec<Result<Applied, PublishError>> {
+        let sent = self
+            .updater
+            .apply_txt_changes(&txt_changes(changes), RECORD_TTL)
+            .map_err(PublishError::from);
+        let server = self.updater.server().to_string();
+        each_change(changes, sent, |change| Applied {
             action: ChangeAction::of(change),
             name: change.name.to_owned(),
             by: PublishedBy::DnsUpdate {
-                server: self.updater.server().to_string(),
+                server: server.clone(),
             },
         })
     }
@@ -490,11 +530,17 @@ fn reload_after(
     results
 }
 
+/// A change made as the only change of a batch.
+fn one_of_all(publisher: &mut dyn Publisher, change: &Change<'_>) -> Result<Applied, PublishError> {
+    publisher
+        .apply_all(std::slice::from_ref(change))
+        .pop()
+        .expect("one result per change")
+}
+
 impl Publisher for ZoneFile {
     fn apply(&mut self, change: &Change<'_>) -> Result<Applied, PublishError> {
-        self.apply_all(std::slice::from_ref(change))
-            .pop()
-            .expect("one result per change")
+        one_of_all(self, change)
     }
 
     fn apply_all(&mut self, changes: &[Change<'_>]) -> Vec<Result<Applied, PublishError>> {
@@ -522,37 +568,40 @@ pub struct ZoneFileEdit {
 }
 
 impl ZoneFileEdit {
-    /// The zone holding `name`: the longest that `name` is in.
-    fn zone_of(&self, name: &str) -> Result<&(String, PathBuf), PublishError> {
+    /// The zone holding `name` (the longest that `name` is in), by its place in `zones`.
+    fn zone_of(&self, name: &str) -> Result<usize, PublishError> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         self.zones
             .iter()
-            .filter(|(zone, _)| {
+            .enumerate()
+            .filter(|(_, (zone, _))| {
                 let zone = zone.trim_end_matches('.').to_ascii_lowercase();
                 name == zone || name.ends_with(&format!(".{zone}"))
             })
-            .max_by_key(|(zone, _)| zone.len())
+            .max_by_key(|(_, (zone, _))| zone.len())
+            .map(|(index, _)| index)
             .ok_or(PublishError::NoZoneFile { name })
     }
 
-    /// Edits the zone file holding `change`'s name, without reloading.
-    fn edit(&self, change: &Change<'_>) -> Result<Applied, PublishError> {
-        let (zone, path) = self.zone_of(change.name)?;
+    /// Edits one zone's file with `changes`, raising its serial once.
+    fn edit(&self, zone: usize, changes: &[&Change<'_>]) -> Vec<Result<Applied, PublishError>> {
+        let (zone, path) = &self.zones[zone];
         let previous = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let edit = edit_zone_file(
+        let edited = apply_zone_file_changes(
             path,
             zone,
-            change.name,
-            change.value,
+            &txt_changes(changes.iter().copied()),
             self.now,
             newer_than_any_load(previous, SystemTime::now()),
-        )?;
-        Ok(Applied {
+        );
+        let serial = edited.as_ref().ok().and_then(|edit| edit.serial);
+        let result = edited.map(drop).map_err(PublishError::from);
+        each_change(changes.iter().copied(), result, |change| Applied {
             action: ChangeAction::of(change),
             name: change.name.to_owned(),
             by: PublishedBy::ZoneFile {
                 path: path.clone(),
-                serial: edit.serial,
+                serial,
             },
         })
     }
@@ -560,13 +609,33 @@ impl ZoneFileEdit {
 
 impl Publisher for ZoneFileEdit {
     fn apply(&mut self, change: &Change<'_>) -> Result<Applied, PublishError> {
-        self.apply_all(std::slice::from_ref(change))
-            .pop()
-            .expect("one result per change")
+        one_of_all(self, change)
     }
 
+    /// One edit, and one serial raise, per zone file for the whole batch.
     fn apply_all(&mut self, changes: &[Change<'_>]) -> Vec<Result<Applied, PublishError>> {
-        let results = changes.iter().map(|change| self.edit(change)).collect();
+        let mut results: Vec<Option<Result<Applied, PublishError>>> =
+            changes.iter().map(|_| None).collect();
+        let mut by_zone: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (index, change) in changes.iter().enumerate() {
+            match self.zone_of(change.name) {
+                Ok(zone) => match by_zone.iter_mut().find(|(z, _)| *z == zone) {
+                    Some((_, indexes)) => indexes.push(index),
+                    None => by_zone.push((zone, vec![index])),
+                },
+                Err(error) => results[index] = Some(Err(error)),
+            }
+        }
+        for (zone, indexes) in by_zone {
+            let zone_changes: Vec<&Change<'_>> = indexes.iter().map(|&i| &changes[i]).collect();
+            for (index, result) in indexes.into_iter().zip(self.edit(zone, &zone_changes)) {
+                results[index] = Some(result);
+            }
+        }
+        let results = results
+            .into_iter()
+            .map(|result| result.expect("every change is in a zone or refused"))
+            .collect();
         reload_after(self.reload_command.as_deref(), results)
     }
 
@@ -590,7 +659,7 @@ pub fn run_command(command: &str, environment: &[(&str, &str)]) -> Result<(), Co
         .output()
         .map_err(|source| CommandError::Spawn {
             command: command.to_owned(),
-            source: std::sync::Arc::new(source),
+            source: Arc::new(source),
         })?;
     if output.status.success() {
         return Ok(());
