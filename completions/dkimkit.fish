@@ -137,7 +137,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s b -l bits -d 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l every -d 'Rotate a key once it is this old' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l overlap -d 'Keep an old key\'s record published this long after the switch' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l now -d 'Act as of this time: RFC 3339 or Unix seconds [default: now]' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\'' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\' (once for every key a run switches together)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l publish -d 'How records are published and withdrawn' -r -f -a "rfc2136\t'DNS UPDATE (RFC 2136) to --server, signed with --tsig-key'
 zone-file\t'The zone\'s own file (--zone-file), or an include file per domain (--zone-dir), then --dns-reload-command'
 manual\t'Print the records to add and remove; a person or another tool publishes them'
@@ -160,7 +160,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l tsig-key -d '
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l credentials -d 'With --publish PROVIDER (powerdns, cloudflare, ...): the provider\'s credentials, as KEY=VALUE lines (see each provider for its keys), in a file only its owner can read (chmod 600, as a private key). The zone a record goes into is the signing domain, or the zone the first --nameserver says holds it' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d 'With --publish zone-file: where to write DOMAIN.dkim, one include file per domain' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-file -d 'With --publish zone-file: edit the zone\'s own master file, raising its SOA serial in the form it uses (YYYYMMDDnn, counter or Unix time); every other byte is kept (repeatable: one per zone)' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\'' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\' (once for every file a run writes together)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check records at this name server (repeatable: list the primary and every secondary). A new record counts as published only when every one serves it, an old one as withdrawn only when none does; the first is also asked where a selector\'s CNAME points [default: the system\'s resolver]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r

@@ -1138,7 +1138,8 @@ pub struct RotateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Run this after switching the KeyTable, such as 'systemctl reload opendkim'
+    /// Run this after switching the KeyTable, such as 'systemctl reload opendkim' (once for
+    /// every key a run switches together)
     #[arg(long, value_name = "CMD")]
     pub reload_command: Option<String>,
 
@@ -1202,7 +1203,7 @@ pub struct RotateArgs {
     pub zone_files: Vec<(String, PathBuf)>,
 
     /// With --publish zone-file: run this after writing the zone or include files, such as
-    /// 'rndc reload'
+    /// 'rndc reload' (once for every file a run writes together)
     #[arg(long, value_name = "CMD")]
     pub dns_reload_command: Option<String>,
 
