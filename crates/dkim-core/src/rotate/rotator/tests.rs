@@ -83,11 +83,14 @@ impl KeyLookup for ZoneServer {
     }
 }
 
+/// The changes of each batch a publisher was given, in order.
+type Batches = Arc<Mutex<Vec<Vec<(ChangeAction, String)>>>>;
+
 /// Publishes into a [`Zone`], remembering each batch; names in `refused` fail as a provider's
 /// rate limit does (temporarily).
 struct RecordingPublisher {
     zone: Zone,
-    batches: Arc<Mutex<Vec<Vec<(ChangeAction, String)>>>>,
+    batches: Batches,
     refused: Arc<Mutex<Vec<String>>>,
 }
 
@@ -145,7 +148,7 @@ struct Host {
     secondary: Zone,
     with_secondary: bool,
     silent: Arc<AtomicBool>,
-    batches: Arc<Mutex<Vec<Vec<(ChangeAction, String)>>>>,
+    batches: Batches,
     refused: Arc<Mutex<Vec<String>>>,
 }
 
