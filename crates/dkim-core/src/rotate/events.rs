@@ -318,13 +318,21 @@ pub enum RotateError {
     /// A new file could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
-    /// A file could not be read or moved.
-    #[error("cannot {action} {}", path.display())]
-    File {
-        /// What was done: "read", "move ... to".
-        action: String,
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
         /// The file.
         path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be moved.
+    #[error("cannot move {} to {}", from.display(), to.display())]
+    Move {
+        /// The file.
+        from: PathBuf,
+        /// The folder it was to go to.
+        to: PathBuf,
         /// Why.
         source: std::io::Error,
     },

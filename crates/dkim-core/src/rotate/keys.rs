@@ -10,7 +10,11 @@ use crate::tables::{
     ConfError, EditError, KeyDomain, KeySource, KeyTable, OpendkimConf, path_in_base_directory,
 };
 
-use super::publish::is_under;
+/// Whether `path` is under `dir` (both made absolute).
+fn is_under(path: &Path, dir: &Path) -> bool {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    absolute(path).starts_with(absolute(dir))
+}
 
 /// The keys opendkim signs with.
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 //! fix a TSIG setup.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -711,12 +711,6 @@ fn newer_than_any_load(previous: Option<SystemTime>, now: SystemTime) -> SystemT
         Some(previous) if previous >= now => next_second(previous),
         _ => next_second(now),
     }
-}
-
-/// Whether `path` is under `dir` (both made absolute).
-pub fn is_under(path: &Path, dir: &Path) -> bool {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    absolute(path).starts_with(absolute(dir))
 }
 
 #[cfg(test)]

@@ -247,8 +247,7 @@ fn entry_selectors(state: &EntryState) -> impl Iterator<Item = &str> {
 fn modified_time(path: &Path) -> Result<u64, RotateError> {
     let modified = std::fs::metadata(path)
         .and_then(|m| m.modified())
-        .map_err(|source| RotateError::File {
-            action: "read".to_owned(),
+        .map_err(|source| RotateError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -569,9 +568,9 @@ impl Context<'_> {
             // Already moved by a run killed before recording it: nothing to do.
             if file.exists() {
                 std::fs::rename(&file, retired.join(file_name)).map_err(|source| {
-                    RotateError::File {
-                        action: format!("move {} to", retired.display()),
-                        path: file.clone(),
+                    RotateError::Move {
+                        from: file.clone(),
+                        to: retired.clone(),
                         source,
                     }
                 })?;
@@ -613,8 +612,7 @@ fn reveal(
     domain: &str,
     selector: &str,
 ) -> Result<PathBuf, RotateError> {
-    let key = std::fs::read(retired_key).map_err(|source| RotateError::File {
-        action: "read".to_owned(),
+    let key = std::fs::read(retired_key).map_err(|source| RotateError::Read {
         path: retired_key.to_owned(),
         source,
     })?;
@@ -691,10 +689,8 @@ impl<'a> Rotator<'a> {
                 done: false,
             })
             .collect();
-        let stopped = match self.begin_entries(&mut going, settled)? {
-            true => true,
-            false => self.take_steps(&mut going, settled)?,
-        };
+        let stopped =
+            self.begin_entries(&mut going, settled)? || self.take_steps(&mut going, settled)?;
         Ok(RunReport {
             entries: going.into_iter().map(|g| g.report).collect(),
             dns_changes: std::mem::take(&mut self.dns_changes),
@@ -1523,22 +1519,12 @@ impl<'a> Rotator<'a> {
         let Config { now, policy, .. } = self.context.config;
         let mut names = Vec::new();
         for entry in managed {
-            let Ok((table_selector, key_file)) = self.keys.entry(&entry.name) else {
+            // An entry that cannot be read or adopted fails on its own, asking DNS nothing.
+            let Ok((table_selector, _)) = self.keys.entry(&entry.name) else {
                 continue;
             };
-            let state = match self.state.entries.get(&entry.name) {
-                Some(state) => state.clone(),
-                None => EntryState {
-                    domain: entry.domain.to_string(),
-                    current: CurrentKey {
-                        selector: table_selector.clone(),
-                        since: modified_time(&key_file).unwrap_or(now),
-                        key_file,
-                    },
-                    next: None,
-                    retiring: Vec::new(),
-                    reload_pending: false,
-                },
+            let Ok((state, _)) = known_or_adopted(&self.state, &self.keys, entry) else {
+                continue;
             };
             let next_key_written = state.next.as_ref().is_some_and(|n| n.key_file.exists());
             let observed = Observed {
