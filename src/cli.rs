@@ -7,9 +7,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use clap::builder::PossibleValue;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dkim_core::canonical::Canonicalization;
-use dkim_core::dns::Provider;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
+use dkim_dns::Provider;
 
 /// The exit statuses every subcommand shares, for `--help`, the man pages and the README.
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
@@ -625,7 +625,7 @@ fn parse_time(text: &str) -> Result<u64, String> {
 /// Parses a duration such as `7d`, `36h` or `1month`, or a bare number of seconds, as dig,
 /// curl and timeout(1) read one.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Some(seconds) = dkim_core::rotate::period::bare_seconds(text) {
+    if let Some(seconds) = dkim_rotate::period::bare_seconds(text) {
         return Ok(Duration::from_secs(seconds));
     }
     humantime::parse_duration(text).map_err(|e| {
@@ -1064,9 +1064,9 @@ pub enum RotateAction {
 }
 
 /// Parses a duration of rotate: `1month`, `14d`, `36h`, or a bare number of seconds.
-fn parse_period(text: &str) -> Result<dkim_core::rotate::Period, String> {
+fn parse_period(text: &str) -> Result<dkim_rotate::Period, String> {
     text.parse()
-        .map_err(|e: dkim_core::rotate::BadPeriod| e.to_string())
+        .map_err(|e: dkim_rotate::BadPeriod| e.to_string())
 }
 
 /// `dkimkit rotate`.
@@ -1115,11 +1115,11 @@ pub struct RotateArgs {
 
     /// Rotate a key once it is this old
     #[arg(long, value_name = "DURATION", default_value = "1month", value_parser = parse_period)]
-    pub every: dkim_core::rotate::Period,
+    pub every: dkim_rotate::Period,
 
     /// Keep an old key's record published this long after the switch
     #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_period)]
-    pub overlap: dkim_core::rotate::Period,
+    pub overlap: dkim_rotate::Period,
 
     /// Act as of this time: RFC 3339 or Unix seconds [default: now]
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -1217,7 +1217,7 @@ pub struct RotateArgs {
     /// Wait this long for the name servers to serve a new record or drop an old one; then exit
     /// 1 naming the servers behind, so that cron mails someone
     #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_period)]
-    pub max_wait: dkim_core::rotate::Period,
+    pub max_wait: dkim_rotate::Period,
 
     /// How long to wait for a DNS answer
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]

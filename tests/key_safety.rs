@@ -274,7 +274,7 @@ fn planted_symbolic_links_are_never_followed() {
 
 /// The opendkim user's ids (the opendkim package creates the user).
 fn opendkim_ids() -> (u32, u32) {
-    let user = dkim_core::users::SystemUser::from_user_id("opendkim")
+    let user = opendkim_config::users::SystemUser::from_user_id("opendkim")
         .expect("no opendkim user: install it with `apt-get install opendkim`");
     (user.uid, user.gid)
 }

@@ -523,8 +523,7 @@ fn a_held_lock_and_a_dns_timeout_stop_the_run_with_nothing_changed() {
     let setup = Setup::new();
     let server = NamedServer::start(&dynamic_zones(&setup));
     let before = snapshot(&setup);
-    let lock =
-        dkim_core::rotate::RunLock::acquire(&setup.path("keys/dkimkit-rotate.lock")).unwrap();
+    let lock = dkim_rotate::RunLock::acquire(&setup.path("keys/dkimkit-rotate.lock")).unwrap();
     rotate(&setup, START, &["--publish", "manual"], &server)
         .fails_with(3, "another rotate run holds the lock");
     drop(lock);

@@ -20,7 +20,7 @@ const DOMAIN: &str = "example.com";
 
 /// A user's ids, from /etc/passwd (the opendkim and postfix packages create their users).
 pub(crate) fn user_ids(user: &str) -> (u32, u32) {
-    let found = dkim_core::users::SystemUser::from_user_id(user).unwrap_or_else(|_| {
+    let found = opendkim_config::users::SystemUser::from_user_id(user).unwrap_or_else(|_| {
         panic!("no {user} user in /etc/passwd: run `bash .ci/setup`, whose packages create it")
     });
     (found.uid, found.gid)

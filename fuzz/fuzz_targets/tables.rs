@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use dkim_core::tables::{DataSetKind, KeyTable, OpendkimConf, SenderAddress, SigningTable};
+use opendkim_config::{DataSetKind, KeyTable, OpendkimConf, SenderAddress, SigningTable};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 
 #![no_main]
 
-use dkim_core::dns::TsigKey;
+use dkim_dns::TsigKey;
 use dkimkit_fuzz::choice_and_payload;
 use libfuzzer_sys::fuzz_target;
 

@@ -5,9 +5,9 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use dkim_core::DomainName;
-use dkim_core::dns::{LookupError, RecordKind, RecordLookup, Records};
-use dkim_core::mail_dns::{self, Check, DomainReport, FetchSettings, Finding, Severity};
-use dkim_core::tables::{KeyTable, OpendkimConf};
+use dkim_dns::{LookupError, RecordKind, RecordLookup, Records};
+use mail_dns::{self, Check, DomainReport, FetchSettings, Finding, Severity};
+use opendkim_config::{KeyTable, OpendkimConf};
 use rayon::prelude::*;
 use serde_json::json;
 

@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
 use dkim_core::key::RECOMMENDED_RSA_BITS;
 use dkim_core::{DomainName, KeySpec, KeyType, PrivateKey};
+use host_files::{NewFile, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE};
 use rayon::prelude::*;
 
 use super::published_record::{PublishedRecord, print_records};

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dkim_core::files::{self, Existing, PUBLIC_FILE_MODE};
 use dkim_core::record::zone_entry_comment;
-use dkim_core::rotate::format_time;
-use dkim_core::tables::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
 use dkim_core::zone_data::{
     OwnerStyle, Soa, SoaTimers, ZoneKey, domain_selected, nsupdate_script, zone_file,
 };
 use dkim_core::{DomainName, KeyRecord, Selector};
+use dkim_rotate::format_time;
+use host_files::{Existing, PUBLIC_FILE_MODE};
+use opendkim_config::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
 use serde_json::json;
 
 use super::{conf_setting_line, host_name, read_private_key, table_location, write_error};
@@ -213,7 +213,7 @@ fn write_output(path: &Path, text: &str) -> anyhow::Result<()> {
     let mode = replaced
         .as_ref()
         .map_or(PUBLIC_FILE_MODE, |m| m.permissions().mode() & 0o7777);
-    files::write_file_with(path, mode, Existing::Replace, |file| {
+    host_files::write_file_with(path, mode, Existing::Replace, |file| {
         if let Some(old) = &replaced
             && (file.metadata()?.uid(), file.metadata()?.gid()) != (old.uid(), old.gid())
         {

@@ -18,14 +18,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dkim_core::dns::{
+use dkim_core::key::RECOMMENDED_RSA_BITS;
+use dkim_core::{KeyType, PrivateKey};
+use dkim_dns::{
     CachingLookup, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TxtAnswer,
     parse_nameserver,
 };
-use dkim_core::files::{self, Existing, NewFile, UnsafeKeyFile, WriteError};
-use dkim_core::key::RECOMMENDED_RSA_BITS;
-use dkim_core::tables::{DataSetKind, OpendkimConf};
-use dkim_core::{KeyType, PrivateKey};
+use host_files::{Existing, NewFile, UnsafeKeyFile, WriteError};
+use opendkim_config::{DataSetKind, OpendkimConf};
 
 use crate::cli::{Cli, Command, DnssecArgs};
 use crate::exit::Outcome;
@@ -54,7 +54,7 @@ fn write_files(new_files: &[NewFile<'_>], force: bool) -> anyhow::Result<()> {
     } else {
         Existing::Refuse
     };
-    files::write_all_or_nothing(new_files, existing).map_err(write_error)
+    host_files::write_all_or_nothing(new_files, existing).map_err(write_error)
 }
 
 /// A file-writing error, saying how to get past an existing file.
@@ -251,7 +251,7 @@ fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKe
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     // Checked on the open file, so the file judged is the file read.
-    let safety = files::check_private_key(&file, path);
+    let safety = host_files::check_private_key(&file, path);
     let judge = |safety| match safety {
         Ok(()) => Ok(()),
         Err(error @ UnsafeKeyFile::Io { .. }) => Err(error.into()),

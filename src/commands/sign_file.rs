@@ -13,14 +13,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use dkim_core::canonical::{Algorithm, Canonicalization};
 use dkim_core::crypto::SigningKey;
-use dkim_core::files::{self, Durability, Existing, PRIVATE_FILE_MODE, StagedFile, WriteError};
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
-use dkim_core::tables::{
+use dkim_core::{DomainName, Selector};
+use host_files::{Durability, Existing, PRIVATE_FILE_MODE, StagedFile, WriteError};
+use opendkim_config::{
     KeyTable, MultipleSignatures, OpendkimConf, SenderAddress, SigningPolicy, SigningSetup,
     SigningTable,
 };
-use dkim_core::{DomainName, Selector};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -560,7 +560,7 @@ fn place_outputs(
         })
         .collect();
     let (waiting, staged): (Vec<usize>, Vec<StagedFile>) = staged.into_iter().unzip();
-    for (index, placed) in waiting.into_iter().zip(files::place_staged(staged)) {
+    for (index, placed) in waiting.into_iter().zip(host_files::place_staged(staged)) {
         if let Err(error) = placed {
             results[index] = Err(write_error(error));
         }
@@ -642,7 +642,7 @@ fn sign_one(
             Durability::Synced,
         ),
     };
-    let staged = files::stage_file_with(path, mode, existing, durability, |out| {
+    let staged = host_files::stage_file_with(path, mode, existing, durability, |out| {
         write_signed(&mut BufWriter::new(out), &signatures, &mut file)
     })
     .map_err(write_error)?;

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::dns::DnssecStatus;
 use dkim_core::key_check::{KeyReport, Severity, check_published_key};
-use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup};
-use dkim_core::users::{SystemUser, opendkim_user};
 use dkim_core::{DomainName, PrivateKey, Selector};
+use dkim_dns::DnssecStatus;
+use opendkim_config::users::{SystemUser, opendkim_user};
+use opendkim_config::{KeyTable, OpendkimConf, SigningSetup};
 use rayon::prelude::*;
 use serde_json::json;
 

@@ -7,11 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::auth_results::authentication_results;
-use dkim_core::dns::{GivenFirst, KeyLookup, StaticLookup};
 use dkim_core::mbox::MboxReader;
 use dkim_core::message::LineEnding;
 use dkim_core::record::{KeyRecord, value_from_zone_text};
 use dkim_core::verify::{DkimResult, SignatureVerdict, Verifier};
+use dkim_dns::{GivenFirst, KeyLookup, StaticLookup};
 use rayon::prelude::*;
 use serde_json::json;
 

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::dns::{DnssecStatus, KeyLookup, LookupError};
 use crate::key::{KeyType, MIN_RSA_BITS, PrivateKey, PublicKey, RECOMMENDED_RSA_BITS};
+use crate::lookup::{DnssecStatus, KeyLookup, LookupError};
 use crate::name::{DomainName, Selector, key_name};
 use crate::record::{KeyRecord, RecordError};
 
@@ -36,7 +36,6 @@ impl Severity {
 
 /// Something a check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Finding {
     /// The record could not be looked up (NXDOMAIN, no TXT, a CNAME to nowhere, DNS failure,
     /// DNSSEC validation failure).
@@ -209,7 +208,7 @@ pub struct KeyReport {
     pub cname_chain: Vec<String>,
     /// What DNSSEC said, when the lookup answered.
     pub dnssec: Option<DnssecStatus>,
-    /// Why, from what validation saw (see [`crate::dns::TxtAnswer::dnssec_reason`]).
+    /// Why, from what validation saw (see [`crate::lookup::TxtAnswer::dnssec_reason`]).
     pub dnssec_reason: Option<String>,
     /// The published key's type and size, when it parses.
     pub key: Option<(KeyType, usize)>,
@@ -365,8 +364,8 @@ fn check_record(record: &KeyRecord, private_key: Option<&PrivateKey>, report: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::StaticLookup;
     use crate::key::KeySpec;
+    use crate::lookup::StaticLookup;
 
     fn names() -> (Selector, DomainName) {
         ("sel".parse().unwrap(), "example.com".parse().unwrap())

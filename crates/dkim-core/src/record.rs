@@ -330,8 +330,8 @@ pub fn split_txt_value(value: &str) -> Vec<&str> {
 
 /// One change to the TXT records at a name, as key rotation makes them: publish a record value
 /// there (the only TXT record the name then holds), or withdraw every TXT record there. The DNS
-/// updater ([`crate::dns::DnsUpdater::apply_txt_changes`]) and the zone file editor
-/// ([`crate::zone_file::apply_zone_file_changes`]) take lists of these, so that one run's changes
+/// updater (`dkim_core::lookup::DnsUpdater::apply_txt_changes`) and the zone file editor
+/// (`dkim_core::lookup::zone_file::apply_zone_file_changes`) take lists of these, so that one run's changes
 /// to a zone go in one update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxtChange<'a> {

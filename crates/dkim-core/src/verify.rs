@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use crate::canonical::{Algorithm, BodyHasher};
 use crate::crypto::SigningAlgorithm;
-use crate::dns::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 use crate::encoding::encode_base64;
 use crate::header_hash::header_hash_input;
 use crate::key::{KeyType, MIN_RSA_BITS};
+use crate::lookup::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 use crate::message::{MessageError, MessageHeader, read_header};
 use crate::prepared_key::{PreparedKey, PreparedKeys};
 use crate::signature::{DkimSignature, SignatureError, identity_domain, without_signature_value};
@@ -465,8 +465,8 @@ fn check_hashes(
 mod tests {
     use super::*;
     use crate::crypto::SigningKey;
-    use crate::dns::StaticLookup;
     use crate::key::{KeySpec, PrivateKey};
+    use crate::lookup::StaticLookup;
     use crate::record::KeyRecord;
     use crate::sign::{SignOptions, Signer, sign_message};
 

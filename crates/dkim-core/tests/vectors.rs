@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use dkim_core::PrivateKey;
 use dkim_core::crypto::SigningKey;
-use dkim_core::dns::StaticLookup;
 use dkim_core::encoding::encode_base64;
 use dkim_core::header_hash::header_hash_input;
+use dkim_core::lookup::StaticLookup;
 use dkim_core::message::read_header;
 use dkim_core::signature::{DkimSignature, FIELD_NAME, without_signature_value};
 use dkim_core::verify::{DkimResult, Reason, verify_message};

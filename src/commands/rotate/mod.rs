@@ -1,7 +1,7 @@
 //! `dkimkit rotate`: the monthly rotation cycle on opendkim's KeyTable (or the single key of
 //! opendkim.conf), safe under cron.
 //!
-//! The library runs the rotation (`dkim_core::rotate::Rotator`); this file turns the command
+//! The library runs the rotation (`dkim_rotate::Rotator`); this file turns the command
 //! line and opendkim.conf into its configuration, publisher and name servers once, takes the
 //! lock, and prints what the run reports. Every entry is processed: one that fails is reported
 //! beside the others, and the exit status is the worst of theirs.
@@ -15,17 +15,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::KeyType;
-use dkim_core::dns::{
+use dkim_dns::{
     Credentials, DnsUpdater, HickoryLookup, HostedDns, ResolverSettings, TrustAnchor, TsigKey,
     parse_nameserver,
 };
-use dkim_core::rotate::publish::{Exec, Hosted, Manual, Rfc2136, ZoneFile, ZoneFileEdit};
-use dkim_core::rotate::{
+use dkim_rotate::publish::{Exec, Hosted, Manual, Rfc2136, ZoneFile, ZoneFileEdit};
+use dkim_rotate::{
     ChangeAction, Config, EntryStatus, Event, LockError, NameServer, Parts, Policy, Publisher,
     RotateError, RotationState, Rotator, RunLock, RunReport, SigningKeys, Untouched,
 };
-use dkim_core::tables::{KeyTable, OpendkimConf, SigningSetup, SigningTable};
-use dkim_core::users::{SystemUser, opendkim_user};
+use opendkim_config::users::{SystemUser, opendkim_user};
+use opendkim_config::{KeyTable, OpendkimConf, SigningSetup, SigningTable};
 use serde_json::json;
 
 use super::{dnssec_setting, read_private_key, table_location, warn_if_weak};
@@ -65,7 +65,7 @@ fn looks_like_opendkim_conf(path: &Path) -> bool {
 /// The names of the keys a SigningTable refers to.
 fn referenced_keys(
     path: &Path,
-    kind: dkim_core::tables::DataSetKind,
+    kind: opendkim_config::DataSetKind,
 ) -> anyhow::Result<HashSet<String>> {
     Ok(SigningTable::load(path, kind)?
         .entries()
@@ -495,7 +495,7 @@ fn print_report(
             n => format!("; {n} KeyTable entries left untouched"),
         }
     );
-    let said = |entry: &dkim_core::rotate::EntryReport| -> Vec<String> {
+    let said = |entry: &dkim_rotate::EntryReport| -> Vec<String> {
         entry
             .events
             .iter()

@@ -4,14 +4,12 @@
 
 use std::io::Write as _;
 
-use dkim_core::rotate::{EntryState, Observed, Policy, RotationState, Step, next_step};
+use dkim_rotate::{EntryState, Observed, Policy, RotationState, Step, next_step};
 use serde_json::json;
 
 use crate::cli::RotateArgs;
 use crate::output;
-use dkim_core::rotate::{
-    ManagedEntry, SigningKeys, Untouched, known_or_adopted, utc_minute as date,
-};
+use dkim_rotate::{ManagedEntry, SigningKeys, Untouched, known_or_adopted, utc_minute as date};
 
 /// One entry as status reports it.
 struct EntryStatus {
