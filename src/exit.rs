@@ -8,7 +8,6 @@ use crate::output;
 
 /// How a subcommand that ran to the end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // CheckFailed and TemporaryFailure arrive with testkey and verify-file.
 pub enum Outcome {
     /// Everything checked is good.
     Success,

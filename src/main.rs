@@ -1,7 +1,7 @@
 //! dkimkit: DKIM keys, records, signing and verification for people who run their own mail.
 //!
-//! This file only parses, runs and exits; the subcommands are in `commands/`, the DKIM logic in
-//! the `dkim-core` crate.
+//! This file only parses, runs and exits; the subcommands are in `commands/`, everything they
+//! decide in the library crates (docs/ARCHITECTURE.md).
 
 mod cli;
 mod commands;

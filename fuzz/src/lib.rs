@@ -8,7 +8,7 @@
 use std::sync::LazyLock;
 
 use dkim_core::canonical::{Algorithm, BodyCanonicalizer};
-use dkim_dns::StaticLookup;
+use dkim_core::lookup::StaticLookup;
 use dkim_core::{KeyType, PublicKey};
 
 /// Both canonicalization algorithms, for targets that try each.

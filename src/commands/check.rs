@@ -1,4 +1,4 @@
-//! `dkimkit check`: every mail DNS record of domains, for CI. The checks are dkim-core's
+//! `dkimkit check`: every mail DNS record of domains, for CI. The checks are the mail-dns crate's
 //! `mail_dns`; DKIM keys are checked by testkey's own code, so both report the same findings.
 
 use std::io::Write as _;

@@ -463,7 +463,7 @@ fn report(
     for error in &failures {
         output::error(error);
     }
-    // Every message is put in place whole or not at all (files.rs): a failed one left nothing
+    // Every message is put in place whole or not at all (the host-files crate): a failed one left nothing
     // behind, and with --in-place its file as it was; except one whose directory could not be
     // synced after it was put in place, which is there but may not survive a crash.
     let (done, undone) = match destinations.first() {

@@ -10,8 +10,9 @@
 //!   datagrams whose source, ID or question do not match;
 //! - TCP for messages over 512 bytes (RFC 1035 4.2.1 limits UDP to 512 without EDNS, which these
 //!   messages do not carry) and for truncated answers, with the two-byte length prefix of RFC
-//!   1035 4.2.2, on a plain tokio connection: hickory's TCP client renumbers messages after they
-//!   are handed to it, which would be after they were signed.
+//!   1035 4.2.2, on a plain tokio connection: hickory's TCP client turns the unsigned BADKEY and
+//!   BADSIG replies a server sends when it cannot check a request's signature (RFC 8945 5.3.2)
+//!   into a generic error, losing the code that tells an unknown key from a wrong secret.
 
 use std::io;
 use std::net::SocketAddr;
