@@ -4,19 +4,11 @@
 // In tests a panic is the failure report, helpers included.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use dkim_dns::{TsigKey, TsigKeyParseError};
 
-fn regression(name: &str) -> Vec<u8> {
-    let full: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "testdata/fuzz-regressions",
-        name,
-    ]
-    .iter()
-    .collect();
-    std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+/// The TSIG key written after the target's first byte (its choice of wanted name: none).
+fn key_text(input: &[u8]) -> &str {
+    std::str::from_utf8(&input[1..]).unwrap()
 }
 
 /// A TSIG key whose name ends in an escaped dot (`\.`): the target expected no name to end in
@@ -25,8 +17,9 @@ fn regression(name: &str) -> Vec<u8> {
 /// the target's choice: no wanted name.)
 #[test]
 fn tsig_key_escaped_dot_at_name_end() {
-    let input = regression("tsig_key-escaped-dot-at-name-end.txt");
-    let text = std::str::from_utf8(&input[1..]).unwrap();
+    let text = key_text(include_bytes!(
+        "../testdata/fuzz-regressions/tsig_key-escaped-dot-at-name-end.txt"
+    ));
     let key = TsigKey::parse(text, None).unwrap();
     let name = key.name();
     assert_eq!(name, name.to_ascii_lowercase());
@@ -38,8 +31,9 @@ fn tsig_key_escaped_dot_at_name_end() {
 /// although it promises lower case.
 #[test]
 fn tsig_key_escape_makes_upper_case() {
-    let input = regression("tsig_key-escape-makes-upper-case.txt");
-    let text = std::str::from_utf8(&input[1..]).unwrap();
+    let text = key_text(include_bytes!(
+        "../testdata/fuzz-regressions/tsig_key-escape-makes-upper-case.txt"
+    ));
     let name = TsigKey::parse(text, None).unwrap().name();
     assert_eq!(name, name.to_ascii_lowercase());
     // BIND's quoting takes one backslash, the DNS escape `\101` the other; hickory 0.26 reads
@@ -53,8 +47,9 @@ fn tsig_key_escape_makes_upper_case() {
 /// parsed as the root, so a key "named" the root was accepted, and name() gave `.`. Refused now.
 #[test]
 fn tsig_key_two_dots_name() {
-    let input = regression("tsig_key-two-dots-name.txt");
-    let text = std::str::from_utf8(&input[1..]).unwrap();
+    let text = key_text(include_bytes!(
+        "../testdata/fuzz-regressions/tsig_key-two-dots-name.txt"
+    ));
     assert!(matches!(
         TsigKey::parse(text, None),
         Err(TsigKeyParseError::BadKeyName { .. })
