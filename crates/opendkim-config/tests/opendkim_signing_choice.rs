@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use dkim_core::tag_list::parse_tag_list;
+use dkim_core::{KeySpec, PrivateKey};
 use opendkim_config::{MultipleSignatures, SenderAddress, SigningChoice, SigningSetup};
 
 /// The scenarios: a configuration and the From: addresses to try with it.
@@ -87,11 +88,15 @@ fn install_scenarios(dir: &Path) {
         let text = text.replace("@DIR@", dir.to_str().unwrap());
         fs::write(dir.join(file.file_name().unwrap()), text).unwrap();
     }
-    let key = fs::read(testdata("vectors/keys/rsa2048-pkcs1.pem")).unwrap();
+    // Which key signs does not matter here, only which entries sign: a fresh one will do.
+    let key = PrivateKey::generate(KeySpec::Rsa { bits: 2048 })
+        .unwrap()
+        .to_pem()
+        .unwrap();
     for path in ["key.pem", "keys/example.net/k.private", "keys/%/k.private"] {
         let path = dir.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, &key).unwrap();
+        fs::write(path, key.as_bytes()).unwrap();
     }
 }
 
