@@ -65,7 +65,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l signing-ta
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l config -d 'Sign as this opendkim.conf says: its KeyTable and SigningTable, or its Domain, Selector and KeyFile; and its Canonicalization, SignatureAlgorithm, SignHeaders, OversignHeaders, MinimumKeyBits and RequireSafeKeys (flags given override them)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s c -l canonicalization -d 'Canonicalization (c=): header/body, each simple or relaxed [default: relaxed/relaxed, or with --config its Canonicalization, whose default is simple/simple]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s H -l headers -d 'The header fields to sign, separated by \':\' or \',\' (From is required and oversigned)' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expire -d 'Make the signature expire this long after t= (x=), such as 7d' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s x -l expire -d 'Make the signature expire this long after t= (x=), such as 7d (1month: on the same day of the next month, or its last day)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l timestamp -d 'Sign as of this time (t=): RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -l identity -d 'The signing identity (i=), an address in the domain or a subdomain' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s o -l output -d 'Write the signed message to FILE instead of standard output (one message only)' -r -F
@@ -82,7 +82,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s h -l help 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand sign-file" -s V -l version -d 'Print version'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l key -d 'A key record to use instead of DNS: NAME is SELECTOR._domainkey.DOMAIN, and the record is given as its value or as a file (such as genkey\'s SELECTOR.txt)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l timeout -d 'How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose length varies)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l now -d 'Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand verify-file" -l authserv-id -d 'The authserv-id of the Authentication-Results field [default: this host\'s name]' -r
@@ -98,7 +98,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s k -l key -d 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l keytable -d 'Check every key of this opendkim KeyTable' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -s x -l config -d 'Check the keys this opendkim.conf names: its KeyTable, or Domain, Selector and KeyFile [default: /etc/opendkim.conf when nothing else says which keys]' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l timeout -d 'How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose length varies)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l jobs -d 'How many keys to check at once' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand testkey" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
@@ -112,7 +112,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l keytable -d 'C
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -s x -l config -d 'Check the DKIM keys this opendkim.conf names (its KeyTable, or Domain, Selector and KeyFile)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ip -d 'Evaluate SPF (check_host) for mail from this address, and report the term that decides; anything but pass is an error (repeatable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l nameserver -d 'Ask this name server instead of the system\'s resolver (repeatable)' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l timeout -d 'How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose length varies)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l ca-file -d 'Trust this CA\'s certificates (PEM) for --fetch, besides the system\'s (for a private CA)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand check" -l mta-sts-port -d 'The HTTPS port for --fetch (for tests: MTA-STS is always on 443)' -r
@@ -134,7 +134,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l selector-form
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l key-type -d 'The type of new keys [default: the current key\'s]' -r -f -a "rsa\t'RSA (rsa-sha256), what every receiver verifies'
 ed25519\t'Ed25519 (ed25519-sha256, RFC 8463): small and fast, but not verified everywhere yet'"
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s b -l bits -d 'The size of new RSA keys [default: the current key\'s]' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l every -d 'Rotate a key once it is this old' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l every -d 'Rotate a key once it is this old (1month: on the same day of the next month, or its last day)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l overlap -d 'Keep an old key\'s record published this long after the switch' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l now -d 'Act as of this time: RFC 3339 or Unix seconds [default: now]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l reload-command -d 'Run this after switching the KeyTable, such as \'systemctl reload opendkim\' (once for every key a run switches together)' -r
@@ -163,7 +163,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-file -d 
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\' (once for every file a run writes together)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check records at this name server (repeatable: list the primary and every secondary). A new record counts as published only when every one serves it, an old one as withdrawn only when none does; the first is also asked where a selector\'s CNAME points [default: the system\'s resolver]' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer' -r
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose length varies)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose -d 'List the settings used'

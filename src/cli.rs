@@ -2,12 +2,13 @@
 //! in man/ and completions/ are generated from these (`dkimkit generate-docs .`).
 
 use std::path::PathBuf;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::builder::PossibleValue;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dkim_core::canonical::Canonicalization;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
+use dkim_core::time::{Period, parse_fixed_length, parse_unix_time};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
 use dkim_dns::Provider;
 
@@ -608,31 +609,6 @@ pub struct RecordArgs {
     pub output: RecordOutput,
 }
 
-/// Parses a time as RFC 3339 in UTC (`2026-12-01T04:00:00Z`) or Unix seconds.
-fn parse_time(text: &str) -> Result<u64, String> {
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(seconds);
-    }
-    humantime::parse_rfc3339_weak(text)
-        .map_err(|e| format!("{e} (write a time as 2026-12-01T04:00:00Z or as Unix seconds)"))
-        .and_then(|time| {
-            time.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .map_err(|_| "times before 1970 are not supported".to_owned())
-        })
-}
-
-/// Parses a duration such as `7d`, `36h` or `1month`, or a bare number of seconds, as dig,
-/// curl and timeout(1) read one.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Some(seconds) = dkim_rotate::period::bare_seconds(text) {
-        return Ok(Duration::from_secs(seconds));
-    }
-    humantime::parse_duration(text).map_err(|e| {
-        format!("{e} (write a duration as 7d, 36h, 90min or 1month, or a number of seconds)")
-    })
-}
-
 /// Parses rotate's `--zone-file ZONE=PATH`.
 fn parse_zone_file(text: &str) -> Result<(String, PathBuf), String> {
     match text.split_once('=') {
@@ -757,12 +733,13 @@ pub struct SignFileArgs {
     #[arg(short = 'H', long, value_name = "LIST", value_parser = parse_header_list)]
     pub headers: Option<HeaderList>,
 
-    /// Make the signature expire this long after t= (x=), such as 7d
-    #[arg(short = 'x', long, value_name = "DURATION", value_parser = parse_duration)]
-    pub expire: Option<Duration>,
+    /// Make the signature expire this long after t= (x=), such as 7d (1month: on the same day
+    /// of the next month, or its last day)
+    #[arg(short = 'x', long, value_name = "DURATION")]
+    pub expire: Option<Period>,
 
     /// Sign as of this time (t=): RFC 3339 or Unix seconds [default: now]
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_unix_time)]
     pub timestamp: Option<u64>,
 
     /// Write the body length (l=); a receiver then accepts text appended to the body
@@ -820,7 +797,7 @@ pub struct VerifyFileArgs {
     pub dns: DnsArgs,
 
     /// Verify as of this time (for x=): RFC 3339 or Unix seconds [default: now]
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_unix_time)]
     pub now: Option<u64>,
 
     /// Print an Authentication-Results header field (RFC 8601) for each message
@@ -844,8 +821,9 @@ pub struct DnsArgs {
     #[arg(long = "nameserver", value_name = "IP[:PORT]")]
     pub nameservers: Vec<String>,
 
-    /// How long to wait for a DNS answer
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    /// How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose
+    /// length varies)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_fixed_length)]
     pub timeout: Duration,
 
     #[command(flatten)]
@@ -1063,12 +1041,6 @@ pub enum RotateAction {
     Status,
 }
 
-/// Parses a duration of rotate: `1month`, `14d`, `36h`, or a bare number of seconds.
-fn parse_period(text: &str) -> Result<dkim_rotate::Period, String> {
-    text.parse()
-        .map_err(|e: dkim_rotate::BadPeriod| e.to_string())
-}
-
 /// `dkimkit rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
@@ -1113,16 +1085,17 @@ pub struct RotateArgs {
     #[arg(short = 'b', long, value_name = "BITS")]
     pub bits: Option<usize>,
 
-    /// Rotate a key once it is this old
-    #[arg(long, value_name = "DURATION", default_value = "1month", value_parser = parse_period)]
-    pub every: dkim_rotate::Period,
+    /// Rotate a key once it is this old (1month: on the same day of the next month, or its last
+    /// day)
+    #[arg(long, value_name = "DURATION", default_value = "1month")]
+    pub every: Period,
 
     /// Keep an old key's record published this long after the switch
-    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_period)]
-    pub overlap: dkim_rotate::Period,
+    #[arg(long, value_name = "DURATION", default_value = "14d")]
+    pub overlap: Period,
 
     /// Act as of this time: RFC 3339 or Unix seconds [default: now]
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_unix_time)]
     pub now: Option<u64>,
 
     /// Print what would be done, and change nothing
@@ -1216,11 +1189,12 @@ pub struct RotateArgs {
 
     /// Wait this long for the name servers to serve a new record or drop an old one; then exit
     /// 1 naming the servers behind, so that cron mails someone
-    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_period)]
-    pub max_wait: dkim_rotate::Period,
+    #[arg(long, value_name = "DURATION", default_value = "3d")]
+    pub max_wait: Period,
 
-    /// How long to wait for a DNS answer
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    /// How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose
+    /// length varies)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_fixed_length)]
     pub timeout: Duration,
 
     #[command(flatten)]

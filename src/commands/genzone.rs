@@ -3,10 +3,10 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::record::zone_entry_comment;
+use dkim_core::time::unix_now;
 use dkim_core::zone_data::{
     OwnerStyle, Soa, SoaTimers, ZoneKey, domain_selected, nsupdate_script, zone_file,
 };
@@ -258,9 +258,7 @@ fn zone_text(args: &GenzoneArgs, published: &[Published]) -> String {
     };
     let soa = args.soa.then(|| {
         let host = host_name();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_now();
         Soa {
             primary: nameservers.first().cloned().unwrap_or_else(|| host.clone()),
             contact: args

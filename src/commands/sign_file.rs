@@ -8,13 +8,13 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::canonical::{Algorithm, Canonicalization};
 use dkim_core::crypto::SigningKey;
 use dkim_core::message::{LineEnding, MessageHeader, read_header, sender_address};
 use dkim_core::sign::{SignOptions, Signatures, Signer, sign_with};
+use dkim_core::time::unix_now;
 use dkim_core::{DomainName, Selector};
 use host_files::{Durability, Existing, PRIVATE_FILE_MODE, StagedFile, WriteError};
 use opendkim_config::{
@@ -340,6 +340,7 @@ const DEFAULT_CANONICALIZATION: Canonicalization = Canonicalization {
 /// then dkimkit's defaults.
 fn sign_options(args: &SignFileArgs, conf: Option<&ConfSigning>, now: u64) -> SignOptions {
     let policy = conf.map(|c| &c.policy);
+    let timestamp = args.timestamp.unwrap_or(now);
     SignOptions {
         canonicalization: args
             .canonicalization
@@ -351,8 +352,11 @@ fn sign_options(args: &SignFileArgs, conf: Option<&ConfSigning>, now: u64) -> Si
             .map(|h| h.0.clone())
             .or_else(|| policy.and_then(|p| p.headers.clone())),
         oversigned: policy.map(|p| p.oversigned.clone()).unwrap_or_default(),
-        timestamp: args.timestamp.unwrap_or(now),
-        expire_after: args.expire.map(|d| d.as_secs()),
+        timestamp,
+        // x= is a time: `-x 1month` ends on the same day of the next month.
+        expire_after: args
+            .expire
+            .map(|expire| expire.after(timestamp).saturating_sub(timestamp)),
         body_length: args.body_length,
     }
 }
@@ -363,9 +367,7 @@ pub fn run(args: SignFileArgs) -> anyhow::Result<Outcome> {
         conf.list_settings(&args);
     }
     let keys = KeyChoice::from_args(&args, conf.as_ref())?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = unix_now();
     let options = sign_options(&args, conf.as_ref(), now);
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]

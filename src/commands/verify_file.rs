@@ -3,13 +3,13 @@
 use std::fs::File;
 use std::io::{self, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::auth_results::authentication_results;
 use dkim_core::mbox::MboxReader;
 use dkim_core::message::LineEnding;
 use dkim_core::record::{KeyRecord, value_from_zone_text};
+use dkim_core::time::unix_now;
 use dkim_core::verify::{DkimResult, SignatureVerdict, Verifier};
 use dkim_dns::{GivenFirst, KeyLookup, StaticLookup};
 use rayon::prelude::*;
@@ -105,11 +105,7 @@ impl MessageResult {
 pub fn run(args: VerifyFileArgs) -> anyhow::Result<Outcome> {
     let lookup = build_lookup(&args)?;
     let verifier = Verifier::new(lookup.as_ref());
-    let now = args.now.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
+    let now = args.now.unwrap_or_else(unix_now);
     let mut sources = Vec::new();
     let mut mboxes = Vec::new();
     let inputs = inputs(&args.files);

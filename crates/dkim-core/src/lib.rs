@@ -25,6 +25,7 @@ mod rsa_keygen;
 pub mod sign;
 pub mod signature;
 pub mod tag_list;
+pub mod time;
 pub mod verify;
 pub mod zone_data;
 

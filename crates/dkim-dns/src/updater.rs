@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use dkim_core::time::unix_seconds;
 use hickory_resolver::proto::op::Message;
 use hickory_resolver::proto::rr::{Name, TSigner};
 use tokio::sync::Semaphore;
@@ -449,6 +450,7 @@ impl Inner {
         };
         let signature = match &self.key {
             Some((key, signer)) => {
+                // A clock before 1970 signs at 0, which the server will call BADTIME.
                 let signed_at = unix_seconds((self.clock)());
                 // RFC 8945 5.1: the TSIG record goes last in the additional section.
                 let verifier = message
@@ -514,13 +516,6 @@ impl Inner {
 /// without trailing dot.
 fn zone_text(zone: &Name) -> String {
     display_name(&zone.to_lowercase())
-}
-
-/// Seconds since the Unix epoch (0 for a clock before it, which the server will call BADTIME).
-fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -658,14 +653,5 @@ mod tests {
         let debug = format!("{updater:?}");
         assert!(debug.contains("name: \"k\""), "{debug}");
         assert!(!debug.contains("c2VjcmV0"), "{debug}");
-    }
-
-    #[test]
-    fn unix_time_of_the_clock() {
-        assert_eq!(
-            unix_seconds(UNIX_EPOCH + Duration::from_secs(1_800_000_000)),
-            1_800_000_000
-        );
-        assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_secs(5)), 0);
     }
 }

@@ -28,8 +28,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use dkim_core::time::unix_now;
 use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer};
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC3, RRSIG};
@@ -588,13 +588,6 @@ fn zone_keys_in(records: &[Record], zone: &Name) -> Vec<DNSKEY> {
         .collect()
 }
 
-/// Seconds since the Unix epoch, as RRSIG times count them (RFC 4034 3.1.5).
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
 /// Whether one of `signatures` over an RRset at `owner` (among `records`) verifies with one of
 /// `keys` and is within its validity period now (RFC 4035 5.3); if none does, the most telling
 /// problem.
@@ -604,7 +597,7 @@ fn verify_rrset(
     signatures: &[&RRSIG],
     keys: &[DNSKEY],
 ) -> Result<(), SignatureProblem> {
-    let now = now();
+    let now = unix_now();
     let mut problem = SignatureProblem::Missing;
     for signature in signatures {
         let input = signature.input();

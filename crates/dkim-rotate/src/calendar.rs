@@ -1,97 +1,10 @@
-//! Dates in UTC, as far as rotation needs them: the calendar date of a Unix time (for
-//! date-based selectors such as 202611), and "N months later" (a key due every month is due on
-//! the same day next month, whatever the month's length).
+//! Dates written with strftime directives, in UTC: in selectors (`%Y%m` makes 202611), in
+//! reports and in genzone's serial. jiff formats them; this module says which directives a
+//! selector format may hold.
 
 use dkim_core::key::KeyType;
-
-/// A calendar date and time of day, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTime {
-    /// Year.
-    pub year: i64,
-    /// Month, 1 to 12.
-    pub month: u32,
-    /// Day of the month, from 1.
-    pub day: u32,
-    /// Seconds since midnight.
-    pub seconds_of_day: u64,
-}
-
-const SECONDS_PER_DAY: u64 = 86_400;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    let next = if month == 12 {
-        days_from_civil(year + 1, 1, 1)
-    } else {
-        days_from_civil(year, month + 1, 1)
-    };
-    (next - days_from_civil(year, month, 1)) as u32
-}
-
-impl DateTime {
-    /// The UTC date and time of a Unix time.
-    pub fn from_unix(seconds: u64) -> Self {
-        let days = (seconds / SECONDS_PER_DAY) as i64;
-        let (year, month, day) = civil_from_days(days);
-        DateTime {
-            year,
-            month,
-            day,
-            seconds_of_day: seconds % SECONDS_PER_DAY,
-        }
-    }
-
-    /// The Unix time (0 for dates before 1970).
-    pub fn to_unix(self) -> u64 {
-        let days = days_from_civil(self.year, self.month, self.day);
-        u64::try_from(days).map_or(0, |days| days * SECONDS_PER_DAY + self.seconds_of_day)
-    }
-
-    /// The same time of day `months` calendar months later; a day past the end of the target
-    /// month becomes its last day (January 31 + 1 month = February 28 or 29).
-    pub fn plus_months(self, months: u32) -> Self {
-        let month_index = i64::from(self.month - 1) + i64::from(months);
-        let year = self.year + month_index.div_euclid(12);
-        let month = (month_index.rem_euclid(12) + 1) as u32;
-        DateTime {
-            year,
-            month,
-            day: self.day.min(days_in_month(year, month)),
-            seconds_of_day: self.seconds_of_day,
-        }
-    }
-}
+use jiff::Timestamp;
+use jiff::fmt::strtime;
 
 /// A `--selector-format` that cannot make a selector.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +16,9 @@ pub enum SelectorFormatError {
     /// A `%` at the end.
     #[error("the selector format ends with a lone %")]
     TrailingPercent,
+    /// A time past the last jiff can write as a date, near the end of the year 9999.
+    #[error("Unix time {0} is too far in the future to be written as a date")]
+    OutOfRange(u64),
 }
 
 /// Formats `now` with strftime directives: `%Y` year, `%y` two digits, `%m` month, `%d` day,
@@ -139,95 +55,35 @@ fn expand(
     now: u64,
     key_type: Option<KeyType>,
 ) -> Result<String, SelectorFormatError> {
-    let date = DateTime::from_unix(now);
-    let day_of_year =
-        days_from_civil(date.year, date.month, date.day) - days_from_civil(date.year, 1, 1) + 1;
-    let mut out = String::new();
+    // Only the directives listed in the error pass to jiff: a selector holds letters, digits and
+    // hyphens (RFC 6376 3.1), which most other directives (%b, %Z, %-d...) would not give.
+    let mut checked = String::with_capacity(format.len());
     let mut chars = format.chars();
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            checked.push(c);
             continue;
         }
-        let directive = chars.next().ok_or(SelectorFormatError::TrailingPercent)?;
-        let piece = match (directive, key_type) {
-            ('Y', _) => format!("{:04}", date.year),
-            ('y', _) => format!("{:02}", date.year.rem_euclid(100)),
-            ('m', _) => format!("{:02}", date.month),
-            ('d', _) => format!("{:02}", date.day),
-            ('H', _) => format!("{:02}", date.seconds_of_day / 3600),
-            ('M', _) => format!("{:02}", date.seconds_of_day / 60 % 60),
-            ('S', _) => format!("{:02}", date.seconds_of_day % 60),
-            ('j', _) => format!("{day_of_year:03}"),
-            ('s', _) => now.to_string(),
-            ('k', Some(key_type)) => key_type.as_str().to_owned(),
-            ('%', _) => "%".to_owned(),
-            (other, _) => return Err(SelectorFormatError::UnknownDirective(other)),
-        };
-        out.push_str(&piece);
+        match (chars.next(), key_type) {
+            (Some('k'), Some(key_type)) => checked.push_str(key_type.as_str()),
+            (Some(directive @ ('Y' | 'y' | 'm' | 'd' | 'H' | 'M' | 'S' | 'j' | 's' | '%')), _) => {
+                checked.extend(['%', directive]);
+            }
+            (Some(other), _) => return Err(SelectorFormatError::UnknownDirective(other)),
+            (None, _) => return Err(SelectorFormatError::TrailingPercent),
+        }
     }
-    Ok(out)
+    let out_of_range = || SelectorFormatError::OutOfRange(now);
+    let now = i64::try_from(now)
+        .ok()
+        .and_then(|now| Timestamp::from_second(now).ok())
+        .ok_or_else(out_of_range)?;
+    strtime::format(&checked, now).map_err(|_| out_of_range())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unix_times_and_dates() {
-        // 2026-12-01T04:00:00Z
-        let date = DateTime::from_unix(1_796_097_600);
-        assert_eq!(
-            (date.year, date.month, date.day, date.seconds_of_day),
-            (2026, 12, 1, 14_400)
-        );
-        assert_eq!(date.to_unix(), 1_796_097_600);
-        assert_eq!(DateTime::from_unix(0).to_unix(), 0);
-        for seconds in (0..4_000_000_000u64).step_by(7_777_777) {
-            assert_eq!(DateTime::from_unix(seconds).to_unix(), seconds);
-        }
-    }
-
-    #[test]
-    fn months_keep_the_day_or_clamp_it() {
-        let jan31 = DateTime {
-            year: 2027,
-            month: 1,
-            day: 31,
-            seconds_of_day: 0,
-        };
-        assert_eq!(
-            jan31.plus_months(1),
-            DateTime {
-                year: 2027,
-                month: 2,
-                day: 28,
-                seconds_of_day: 0
-            }
-        );
-        let leap = DateTime {
-            year: 2028,
-            month: 1,
-            day: 31,
-            seconds_of_day: 0,
-        };
-        assert_eq!(leap.plus_months(1).day, 29);
-        let dec = DateTime {
-            year: 2026,
-            month: 12,
-            day: 1,
-            seconds_of_day: 5,
-        };
-        assert_eq!(
-            dec.plus_months(13),
-            DateTime {
-                year: 2028,
-                month: 1,
-                day: 1,
-                seconds_of_day: 5
-            }
-        );
-    }
 
     #[test]
     fn selector_formats() {
@@ -255,5 +111,37 @@ mod tests {
             "rsa%k"
         );
         assert!(names_key_type("%Y-%k") && !names_key_type("%Y%%k"));
+    }
+
+    #[test]
+    fn leap_years_and_the_ends_of_the_range() {
+        let leap_new_year_eve = 1_861_833_600; // 2028-12-31T00:00:00Z
+        assert_eq!(
+            format_time("%Y%m%d.%j", leap_new_year_eve).unwrap(),
+            "20281231.366"
+        );
+        // March 1 is day 61 in a leap year; 2100 is not one, 2000 was.
+        assert_eq!(
+            format_time("%y%m%d.%j", 1_835_481_600).unwrap(),
+            "280301.061"
+        );
+        assert_eq!(
+            format_time("%y%m%d.%j", 4_107_542_400).unwrap(),
+            "000301.060"
+        );
+        assert_eq!(format_time("%y%m%d.%j", 951_868_800).unwrap(), "000301.061");
+        assert_eq!(
+            format_time("%Y-%m-%d %H:%M UTC", 0).unwrap(),
+            "1970-01-01 00:00 UTC"
+        );
+        assert_eq!(format_time("%Y", 253_402_207_200).unwrap(), "9999");
+        assert_eq!(
+            format_time("%Y", u64::MAX),
+            Err(SelectorFormatError::OutOfRange(u64::MAX))
+        );
+        assert_eq!(
+            format_time("%-d", 0),
+            Err(SelectorFormatError::UnknownDirective('-'))
+        );
     }
 }

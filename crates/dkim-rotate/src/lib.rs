@@ -1,7 +1,7 @@
 //! Key rotation, as cron runs it every month on opendkim's own files: the cycle as a pure
-//! function of a remembered state (`plan`), the state itself, the calendar and durations it
-//! needs, the lock that keeps two runs apart, the ways records are published (`publish`), and
-//! the run that takes every entry through its steps (`rotator`), reporting typed events.
+//! function of a remembered state (`plan`), the state itself, the dates it writes, the lock that
+//! keeps two runs apart, the ways records are published (`publish`), and the run that takes
+//! every entry through its steps (`rotator`), reporting typed events.
 //!
 //! This crate decides what a run does and in what order; DNS conversations are `dkim-dns`'s,
 //! opendkim's files are `opendkim-config`'s, and the command line only converts its flags into a
@@ -11,7 +11,6 @@ pub mod calendar;
 pub mod events;
 pub mod keys;
 pub mod lock;
-pub mod period;
 pub mod plan;
 pub mod publish;
 pub mod rotator;
@@ -23,7 +22,6 @@ pub use calendar::{SelectorFormatError, format_selector, format_time, names_key_
 pub use events::{EntryStatus, Event, RotateError, Waiting, utc_minute};
 pub use keys::{KeysError, ManagedEntry, SigningKeys, Untouched};
 pub use lock::{LockError, RunLock};
-pub use period::{BadPeriod, Period};
 pub use plan::{Observed, Policy, Step, next_step};
 pub use publish::{
     Applied, Change, ChangeAction, CommandError, Hook, PublishError, PublishedBy, Publisher,

@@ -7,7 +7,8 @@
 //! 2. when the record is visible: switch the KeyTable to it and reload the signer;
 //! 3. when `overlap` has passed since the switch: withdraw the old record, retire the old key.
 
-use super::period::Period;
+use dkim_core::time::Period;
+
 use super::state::EntryState;
 
 /// When to rotate.

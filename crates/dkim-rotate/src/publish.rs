@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use dkim_core::record::{format_zone_entry, quoted_txt_strings};
+use dkim_core::time::unix_seconds;
 use dkim_dns::zone_file::{ZoneFileError, apply_zone_file_changes, check_zone_file};
 use dkim_dns::{DnsUpdater, HostedDns, HostedDnsError, Provider, TxtChange, UpdateError};
 use host_files::{Existing, PUBLIC_FILE_MODE, WriteError, write_file_with};
@@ -697,16 +698,12 @@ fn one_line(text: &str) -> String {
     }
 }
 
-fn whole_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The modification time to give a new include file. BIND reloads a zone only when one of its
 /// files is newer than its last load, to the second; the last load may have been this very
 /// second (a change to the same domain a moment ago), so the file is dated the next second,
 /// and later than the file it replaces.
 fn newer_than_any_load(previous: Option<SystemTime>, now: SystemTime) -> SystemTime {
-    let next_second = |time: SystemTime| UNIX_EPOCH + Duration::from_secs(whole_seconds(time) + 1);
+    let next_second = |time: SystemTime| UNIX_EPOCH + Duration::from_secs(unix_seconds(time) + 1);
     match previous {
         Some(previous) if previous >= now => next_second(previous),
         _ => next_second(now),

@@ -20,12 +20,12 @@ use std::collections::{HashMap, HashSet};
 use std::error::Error;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use dkim_core::key::{KeySpec, KeyType, PrivateKey};
 use dkim_core::key_check::{Finding, Severity, check_published_key};
 use dkim_core::name::{DomainName, Selector};
 use dkim_core::record::{KeyRecord, format_zone_entry, value_from_zone_text, zone_entry_comment};
+use dkim_core::time::unix_seconds;
 use dkim_dns::{KeyLookup, LookupError};
 use host_files::{FileKeeping, NewFile, OwnedFile, PUBLIC_FILE_MODE, check_can_keep_owner};
 use opendkim_config::users::SystemUser;
@@ -251,9 +251,7 @@ fn modified_time(path: &Path) -> Result<u64, RotateError> {
             path: path.to_owned(),
             source,
         })?;
-    Ok(modified
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()))
+    Ok(unix_seconds(modified))
 }
 
 /// What rotate knows of `entry` from `state`; on first sight, or when the KeyTable was changed

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::calendar::format_time;
+use super::events::utc_minute;
 use super::plan::{Policy, Step};
 use super::state::EntryState;
 
@@ -92,8 +92,7 @@ pub struct WaitOverdue {
 impl fmt::Display for WaitOverdue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let awaited = self.behind.first().map_or(Awaited::Served, |b| b.awaited);
-        let since = format_time("%Y-%m-%d %H:%M UTC", self.since)
-            .unwrap_or_else(|_| self.since.to_string());
+        let since = utc_minute(self.since);
         let goal = match awaited {
             Awaited::Served => "to be served by every --nameserver",
             Awaited::Gone => "to be gone from every --nameserver",

@@ -11,10 +11,10 @@ mod status;
 use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use dkim_core::KeyType;
+use dkim_core::time::unix_now;
 use dkim_dns::{
     Credentials, DnsUpdater, HickoryLookup, HostedDns, ResolverSettings, TrustAnchor, TsigKey,
     parse_nameserver,
@@ -213,11 +213,7 @@ impl Settings {
 struct StoppedAsAsked(usize);
 
 pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
-    let now = args.now.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
+    let now = args.now.unwrap_or_else(unix_now);
     let keys_dir = &args.keys_dir;
     if !keys_dir.is_dir() {
         anyhow::bail!("--keys-dir {} is not a directory", keys_dir.display());
