@@ -40,7 +40,7 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 const ED25519_SEED_LEN: usize = 32;
 
 /// Why a key could not be generated, read or used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// An RSA size below RFC 8301's minimum.

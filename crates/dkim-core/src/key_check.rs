@@ -6,6 +6,7 @@
 //! from a real problem, so that CI can retry rather than page someone.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::key::{KeyType, MIN_RSA_BITS, PrivateKey, PublicKey, RECOMMENDED_RSA_BITS};
 use crate::lookup::{DnssecStatus, KeyLookup, LookupError};
@@ -34,12 +35,136 @@ impl Severity {
     }
 }
 
-/// Something a check found.
+/// Why receivers refuse a published key record, or could not read it: the rules of RFC 6376
+/// 3.6.1 and 6.1.2 and RFC 8301 3.2, which verifying applies to a signature's key and testkey to
+/// a published one. The words here are testkey's; a verifier's reason words them for a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
+pub enum KeyProblem {
     /// The record could not be looked up (NXDOMAIN, no TXT, a CNAME to nowhere, DNS failure,
     /// DNSSEC validation failure).
     Lookup(LookupError),
+    /// The record does not parse as a DKIM key record, or its key is not a valid key. Shared,
+    /// as a verifier keeps each record's parse for every message signed with it.
+    Malformed(Arc<RecordError>),
+    /// `p=` is empty.
+    Revoked,
+    /// The record's key type is not the one wanted: the private key's, or the signature's.
+    KeyTypeMismatch {
+        /// `k=` of the record.
+        published: KeyType,
+        /// The type of the private key, or of the signature's algorithm.
+        expected: KeyType,
+    },
+    /// `h=` rules out sha256.
+    HashExcludesSha256,
+    /// `s=` rules out email.
+    NotForEmail,
+    /// An RSA key under RFC 8301's minimum: receivers refuse it.
+    TooSmall {
+        /// Its size.
+        bits: usize,
+    },
+}
+
+impl KeyProblem {
+    /// What to do about it.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            KeyProblem::Lookup(LookupError::NoSuchName { .. } | LookupError::NoRecords { .. }) => {
+                "publish the record (genkey's SELECTOR.txt) in the domain's zone; if it was just \
+                 published, wait for the zone to reach every name server"
+            }
+            KeyProblem::Lookup(LookupError::DanglingCname { .. }) => {
+                "the selector is a CNAME: publish the record at its target, or fix the CNAME"
+            }
+            KeyProblem::Lookup(LookupError::Bogus { .. }) => {
+                "validating receivers will not use this key until that is fixed"
+            }
+            KeyProblem::Lookup(e) if e.is_temporary() => {
+                "the name server did not answer usefully; try again later, or check --nameserver"
+            }
+            KeyProblem::Lookup(_) => "check the name and the name server",
+            KeyProblem::Malformed(_) => "publish the record again as genkey or record prints it",
+            KeyProblem::Revoked => {
+                "the key is withdrawn on purpose (empty p=); sign with another selector"
+            }
+            KeyProblem::KeyTypeMismatch { .. } => KEY_MISMATCH_ADVICE,
+            KeyProblem::HashExcludesSha256 => "remove h= or set h=sha256 (RFC 8301)",
+            KeyProblem::NotForEmail => "remove s= or set s=email",
+            KeyProblem::TooSmall { .. } => {
+                "make a new key of 2048 bits (dkimkit genkey) and publish it under a new selector"
+            }
+        }
+    }
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The report names the key already; its lookup error would name it again.
+            KeyProblem::Lookup(e) => {
+                let text = e.to_string();
+                let prefix = format!("{}: ", e.name());
+                f.write_str(text.strip_prefix(&prefix).unwrap_or(&text))
+            }
+            KeyProblem::Malformed(why) => {
+                write!(f, "the record is not a valid DKIM key record: {why}")
+            }
+            KeyProblem::Revoked => f.write_str("the key is revoked (empty p=)"),
+            KeyProblem::KeyTypeMismatch {
+                published,
+                expected,
+            } => write!(
+                f,
+                "the record publishes a k={published} key, but the private key is {expected}"
+            ),
+            KeyProblem::HashExcludesSha256 => f.write_str("the record's h= does not allow sha256"),
+            KeyProblem::NotForEmail => f.write_str("the record's s= does not allow email"),
+            KeyProblem::TooSmall { bits } => write!(
+                f,
+                "the key has {bits} bits; receivers refuse RSA keys under {MIN_RSA_BITS} bits (RFC 8301)"
+            ),
+        }
+    }
+}
+
+/// The problems receivers find in `record`, whose public key is `key` (its
+/// [`KeyRecord::public_key`]), used for a key of type `key_type`: the tags first, then the key
+/// `p=` holds, which is not looked at once `k=` rules the record out (RFC 6376 3.6.1, 6.1.2;
+/// RFC 8301 3.2). A verifier gives the first as its reason; testkey reports them all.
+pub(crate) fn record_problems(
+    record: &KeyRecord,
+    key: &Result<PublicKey, Arc<RecordError>>,
+    key_type: KeyType,
+) -> Vec<KeyProblem> {
+    let tags = [
+        (!record.allows_sha256()).then_some(KeyProblem::HashExcludesSha256),
+        (!record.allows_email()).then_some(KeyProblem::NotForEmail),
+    ];
+    let key = match key {
+        _ if record.key_type != key_type => Some(KeyProblem::KeyTypeMismatch {
+            published: record.key_type,
+            expected: key_type,
+        }),
+        Err(e) if **e == RecordError::Revoked => Some(KeyProblem::Revoked),
+        Err(e) => Some(KeyProblem::Malformed(Arc::clone(e))),
+        Ok(key) if key.key_type() == KeyType::Rsa && key.bits() < MIN_RSA_BITS => {
+            Some(KeyProblem::TooSmall { bits: key.bits() })
+        }
+        Ok(_) => None,
+    };
+    tags.into_iter().chain([key]).flatten().collect()
+}
+
+/// What to do about a record that does not publish the private key.
+const KEY_MISMATCH_ADVICE: &str = "publish the record of this private key (dkimkit record -k \
+                                   KEYFILE), or sign with the private key that matches the record";
+
+/// Something testkey found about a published key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// A reason receivers refuse the record, or could not read it.
+    Key(KeyProblem),
     /// No record at the name, but one at the name with the domain written twice
     /// (`SELECTOR._domainkey.example.com.example.com`): a zone file that names the record in
     /// full without the trailing dot, so the zone's origin was appended (RFC 1035 5.1).
@@ -53,26 +178,6 @@ pub enum Finding {
     SeveralRecords {
         /// How many.
         count: usize,
-    },
-    /// The record does not parse as a DKIM key record.
-    Malformed(String),
-    /// `p=` is empty.
-    Revoked,
-    /// The record's key type is not the private key's.
-    KeyTypeMismatch {
-        /// `k=` of the record.
-        published: KeyType,
-        /// The private key's type.
-        private: KeyType,
-    },
-    /// `h=` rules out sha256.
-    HashExcludesSha256,
-    /// `s=` rules out email.
-    NotForEmail,
-    /// An RSA key under RFC 8301's minimum: receivers refuse it.
-    TooSmall {
-        /// Its size.
-        bits: usize,
     },
     /// The published key is not the private key's public key.
     KeyMismatch,
@@ -95,7 +200,7 @@ impl Finding {
     /// How bad it is.
     pub fn severity(&self) -> Severity {
         match self {
-            Finding::Lookup(e) if e.is_temporary() => Severity::Temporary,
+            Finding::Key(KeyProblem::Lookup(e)) if e.is_temporary() => Severity::Temporary,
             Finding::Weak { .. } | Finding::TestMode | Finding::DnssecNotValidated { .. } => {
                 Severity::Warning
             }
@@ -106,20 +211,7 @@ impl Finding {
     /// What to do about it.
     pub fn advice(&self) -> &'static str {
         match self {
-            Finding::Lookup(LookupError::NoSuchName { .. } | LookupError::NoRecords { .. }) => {
-                "publish the record (genkey's SELECTOR.txt) in the domain's zone; if it was just \
-                 published, wait for the zone to reach every name server"
-            }
-            Finding::Lookup(LookupError::DanglingCname { .. }) => {
-                "the selector is a CNAME: publish the record at its target, or fix the CNAME"
-            }
-            Finding::Lookup(LookupError::Bogus { .. }) => {
-                "validating receivers will not use this key until that is fixed"
-            }
-            Finding::Lookup(e) if e.is_temporary() => {
-                "the name server did not answer usefully; try again later, or check --nameserver"
-            }
-            Finding::Lookup(_) => "check the name and the name server",
+            Finding::Key(problem) => problem.advice(),
             Finding::DoubledName { .. } => {
                 "end that name with a dot (SELECTOR._domainkey.DOMAIN.) or write it relative \
                  (SELECTOR._domainkey)"
@@ -127,19 +219,7 @@ impl Finding {
             Finding::SeveralRecords { .. } => {
                 "keep exactly one TXT record at the name: receivers may use either"
             }
-            Finding::Malformed(_) => "publish the record again as genkey or record prints it",
-            Finding::Revoked => {
-                "the key is withdrawn on purpose (empty p=); sign with another selector"
-            }
-            Finding::KeyTypeMismatch { .. } | Finding::KeyMismatch => {
-                "publish the record of this private key (dkimkit record -k KEYFILE), or sign with \
-                 the private key that matches the record"
-            }
-            Finding::HashExcludesSha256 => "remove h= or set h=sha256 (RFC 8301)",
-            Finding::NotForEmail => "remove s= or set s=email",
-            Finding::TooSmall { .. } => {
-                "make a new key of 2048 bits (dkimkit genkey) and publish it under a new selector"
-            }
+            Finding::KeyMismatch => KEY_MISMATCH_ADVICE,
             Finding::Weak { .. } => "use 2048 bits or more for the next key (RFC 8301)",
             Finding::TestMode => {
                 "receivers treat the domain as testing DKIM; remove t=y once mail verifies"
@@ -155,12 +235,7 @@ impl Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The report names the key already; its lookup error would name it again.
-            Finding::Lookup(e) => {
-                let text = e.to_string();
-                let prefix = format!("{}: ", e.name());
-                f.write_str(text.strip_prefix(&prefix).unwrap_or(&text))
-            }
+            Finding::Key(problem) => problem.fmt(f),
             Finding::DoubledName {
                 found_at,
                 expected_at,
@@ -170,20 +245,6 @@ impl fmt::Display for Finding {
                  it in full without the trailing dot, so the zone's name was added again"
             ),
             Finding::SeveralRecords { count } => write!(f, "{count} TXT records at the name"),
-            Finding::Malformed(why) => {
-                write!(f, "the record is not a valid DKIM key record: {why}")
-            }
-            Finding::Revoked => f.write_str("the key is revoked (empty p=)"),
-            Finding::KeyTypeMismatch { published, private } => write!(
-                f,
-                "the record publishes a k={published} key, but the private key is {private}"
-            ),
-            Finding::HashExcludesSha256 => f.write_str("the record's h= does not allow sha256"),
-            Finding::NotForEmail => f.write_str("the record's s= does not allow email"),
-            Finding::TooSmall { bits } => write!(
-                f,
-                "the key has {bits} bits; receivers refuse RSA keys under {MIN_RSA_BITS} bits (RFC 8301)"
-            ),
             Finding::KeyMismatch => f.write_str("the published key does not match the private key"),
             Finding::Weak { bits } => write!(
                 f,
@@ -248,9 +309,10 @@ pub fn check_published_key(
     let answer = match lookup.lookup_txt(&name) {
         Ok(answer) => answer,
         Err(e) => {
-            report
-                .findings
-                .push(doubled_name(lookup, &name, domain, &e).unwrap_or(Finding::Lookup(e)));
+            report.findings.push(
+                doubled_name(lookup, &name, domain, &e)
+                    .unwrap_or(Finding::Key(KeyProblem::Lookup(e))),
+            );
             return report;
         }
     };
@@ -268,16 +330,16 @@ pub fn check_published_key(
         });
     }
     let Some(text) = answer.records.into_iter().next() else {
-        report
-            .findings
-            .push(Finding::Lookup(LookupError::NoRecords { name }));
+        let missing = KeyProblem::Lookup(LookupError::NoRecords { name });
+        report.findings.push(Finding::Key(missing));
         return report;
     };
     report.record = Some(text.clone());
     let record = match KeyRecord::parse(&text) {
         Ok(record) => record,
         Err(e) => {
-            report.findings.push(Finding::Malformed(e.to_string()));
+            let malformed = KeyProblem::Malformed(Arc::new(e));
+            report.findings.push(Finding::Key(malformed));
             return report;
         }
     };
@@ -310,52 +372,34 @@ fn doubled_name(
     })
 }
 
-/// The checks of a parsed record, adding to `report`.
+/// The checks of a parsed record, adding to `report`: receivers' ([`record_problems`], for a
+/// key of the private key's type), then what concerns testkey alone.
 fn check_record(record: &KeyRecord, private_key: Option<&PrivateKey>, report: &mut KeyReport) {
-    let findings = &mut report.findings;
     if record.testing {
-        findings.push(Finding::TestMode);
+        report.findings.push(Finding::TestMode);
     }
-    if !record.allows_sha256() {
-        findings.push(Finding::HashExcludesSha256);
-    }
-    if !record.allows_email() {
-        findings.push(Finding::NotForEmail);
-    }
-    if let Some(private) = private_key
-        && private.key_type() != record.key_type
-    {
-        findings.push(Finding::KeyTypeMismatch {
-            published: record.key_type,
-            private: private.key_type(),
-        });
+    let expected = private_key.map_or(record.key_type, PrivateKey::key_type);
+    let published = record.public_key().map_err(Arc::new);
+    let problems = record_problems(record, &published, expected);
+    report
+        .findings
+        .extend(problems.into_iter().map(Finding::Key));
+    if record.key_type != expected {
         report.private_key_matches = Some(false);
         return;
     }
-    let published: PublicKey = match record.public_key() {
-        Ok(published) => published,
-        Err(RecordError::Revoked) => {
-            findings.push(Finding::Revoked);
-            return;
-        }
-        Err(e) => {
-            findings.push(Finding::Malformed(e.to_string()));
-            return;
-        }
+    let Ok(published) = published else {
+        return;
     };
-    report.key = Some((published.key_type(), published.bits()));
-    if published.key_type() == KeyType::Rsa {
-        let bits = published.bits();
-        if bits < MIN_RSA_BITS {
-            findings.push(Finding::TooSmall { bits });
-        } else if bits < RECOMMENDED_RSA_BITS {
-            findings.push(Finding::Weak { bits });
-        }
+    let (key_type, bits) = (published.key_type(), published.bits());
+    report.key = Some((key_type, bits));
+    if key_type == KeyType::Rsa && (MIN_RSA_BITS..RECOMMENDED_RSA_BITS).contains(&bits) {
+        report.findings.push(Finding::Weak { bits });
     }
     if let Some(private) = private_key {
         let matches = private.public_key() == published;
         if !matches {
-            findings.push(Finding::KeyMismatch);
+            report.findings.push(Finding::KeyMismatch);
         }
         report.private_key_matches = Some(matches);
     }
@@ -404,24 +448,34 @@ mod tests {
                 Some(&key),
                 vec![Finding::Weak { bits: 1024 }, Finding::TestMode],
             ),
-            ("v=DKIM1; p=".into(), None, vec![Finding::Revoked]),
+            (
+                "v=DKIM1; p=".into(),
+                None,
+                vec![Finding::Key(KeyProblem::Revoked)],
+            ),
             (
                 format!("v=DKIM1; h=sha1; p={p}"),
                 None,
-                vec![Finding::HashExcludesSha256, Finding::Weak { bits: 1024 }],
+                vec![
+                    Finding::Key(KeyProblem::HashExcludesSha256),
+                    Finding::Weak { bits: 1024 },
+                ],
             ),
             (
                 format!("v=DKIM1; s=other; p={p}"),
                 None,
-                vec![Finding::NotForEmail, Finding::Weak { bits: 1024 }],
+                vec![
+                    Finding::Key(KeyProblem::NotForEmail),
+                    Finding::Weak { bits: 1024 },
+                ],
             ),
             (
                 value.clone(),
                 Some(&other),
-                vec![Finding::KeyTypeMismatch {
+                vec![Finding::Key(KeyProblem::KeyTypeMismatch {
                     published: KeyType::Rsa,
-                    private: KeyType::Ed25519,
-                }],
+                    expected: KeyType::Ed25519,
+                })],
             ),
         ];
         for (record, private, expected) in cases {
@@ -444,11 +498,13 @@ mod tests {
         assert!(two.findings.contains(&Finding::SeveralRecords { count: 2 }));
         assert!(matches!(
             check(&["v=DKIM1; k=dsa; p="], None).findings[..],
-            [Finding::Malformed(_)]
+            [Finding::Key(KeyProblem::Malformed(_))]
         ));
         assert!(matches!(
             check(&[], None).findings[..],
-            [Finding::Lookup(LookupError::NoSuchName { .. })]
+            [Finding::Key(KeyProblem::Lookup(
+                LookupError::NoSuchName { .. }
+            ))]
         ));
     }
 
@@ -469,9 +525,9 @@ mod tests {
 
     #[test]
     fn a_lookup_finding_does_not_repeat_the_name() {
-        let finding = Finding::Lookup(LookupError::NoSuchName {
+        let finding = Finding::Key(KeyProblem::Lookup(LookupError::NoSuchName {
             name: "sel._domainkey.example.com".into(),
-        });
+        }));
         assert_eq!(finding.to_string(), "no such name in DNS (NXDOMAIN)");
     }
 
@@ -480,12 +536,16 @@ mod tests {
         let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
         let public = PublicKey::Rsa(small.to_public_key());
         let report = check(&[&KeyRecord::new(&public).to_value()], None);
-        assert_eq!(report.findings, [Finding::TooSmall { bits: 512 }]);
+        assert_eq!(
+            report.findings,
+            [Finding::Key(KeyProblem::TooSmall { bits: 512 })]
+        );
     }
 
     #[test]
     fn temporary_failures_are_their_own_severity() {
-        let finding = Finding::Lookup(LookupError::Timeout { name: "x".into() });
+        let timeout = LookupError::Timeout { name: "x".into() };
+        let finding = Finding::Key(KeyProblem::Lookup(timeout));
         assert_eq!(finding.severity(), Severity::Temporary);
         assert!(Severity::Error > Severity::Temporary && Severity::Temporary > Severity::Warning);
     }

@@ -16,19 +16,21 @@ use crate::record::{KeyRecord, RecordError};
 pub(crate) struct PreparedKey {
     pub(crate) record: KeyRecord,
     /// The key, or why there is none (a revoked record's `p=` is empty).
-    pub(crate) key: Result<PublicKey, String>,
-    /// The key prepared for aws-lc, or why aws-lc refuses it.
-    pub(crate) verifying: Result<VerifyingKey, String>,
+    pub(crate) key: Result<PublicKey, Arc<RecordError>>,
+    /// The key prepared for aws-lc, or why there is none or aws-lc refuses it.
+    pub(crate) verifying: Result<VerifyingKey, Arc<RecordError>>,
 }
 
 impl PreparedKey {
     fn parse(text: &str) -> Result<Self, RecordError> {
         let record = KeyRecord::parse(text)?;
-        let key = record.public_key().map_err(|e| e.to_string());
-        let verifying = key
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|key| VerifyingKey::new(key).map_err(|e| e.to_string()));
+        let key = record.public_key().map_err(Arc::new);
+        let verifying = match &key {
+            Ok(key) => {
+                VerifyingKey::new(key).map_err(|e| Arc::new(RecordError::UnusablePublicKey(e)))
+            }
+            Err(e) => Err(Arc::clone(e)),
+        };
         Ok(PreparedKey {
             record,
             key,

@@ -31,7 +31,7 @@ impl HashAlgorithm {
 }
 
 /// Why a key record, or a value for one, was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
     /// The tag list itself is malformed.
@@ -69,6 +69,9 @@ pub enum RecordError {
         /// What was wrong with it.
         source: KeyError,
     },
+    /// `p=` holds a key the cryptographic library will not verify with.
+    #[error(transparent)]
+    UnusablePublicKey(KeyError),
     /// SHA-1 asked for in a hash list (RFC 8301 3.1).
     #[error(
         "sha1 is refused: RFC 8301 forbids signing with rsa-sha1 and receivers treat such \

@@ -14,7 +14,8 @@ use crate::canonical::{Algorithm, BodyHasher};
 use crate::crypto::SigningAlgorithm;
 use crate::encoding::encode_base64;
 use crate::header_hash::header_hash_input;
-use crate::key::{KeyType, MIN_RSA_BITS};
+use crate::key::MIN_RSA_BITS;
+use crate::key_check::{KeyProblem, record_problems};
 use crate::lookup::{DnssecStatus, KeyLookup, LookupError, TxtAnswer};
 use crate::message::{MessageError, MessageHeader, read_header};
 use crate::prepared_key::{PreparedKey, PreparedKeys};
@@ -85,32 +86,11 @@ pub enum Reason {
         /// The canonical body length.
         body: u64,
     },
-    /// No key record at the name.
-    KeyNotFound(String),
-    /// The key record is empty-`p=` (RFC 6376 3.6.1).
-    KeyRevoked,
-    /// The key record does not parse or its key is invalid.
-    KeyRecordInvalid(String),
-    /// `k=` does not fit `a=`.
-    KeyTypeMismatch {
-        /// The record's key type.
-        key: KeyType,
-        /// The signature's algorithm.
-        algorithm: SigningAlgorithm,
-    },
-    /// The record's `h=` rules out sha256.
-    KeyHashNotAllowed,
-    /// The record's `s=` rules out email.
-    KeyNotForEmail,
+    /// The key record could not be fetched, or is not one to verify this signature with
+    /// (RFC 6376 6.1.2).
+    Key(KeyProblem),
     /// The record has `t=s` and `i=` is in a subdomain of `d=`.
     SubdomainNotAllowed,
-    /// An RSA key under RFC 8301's minimum.
-    KeyTooSmall {
-        /// Its size.
-        bits: usize,
-    },
-    /// The key could not be fetched for now.
-    DnsFailure(String),
     /// Past [`MAX_CHECKED_SIGNATURES`].
     NotChecked,
 }
@@ -128,27 +108,32 @@ impl fmt::Display for Reason {
             Reason::BodyLengthBeyondBody { length, body } => {
                 write!(f, "l={length} is longer than the body ({body} bytes)")
             }
-            Reason::KeyNotFound(detail) => write!(f, "no key record: {detail}"),
-            Reason::KeyRevoked => f.write_str("key revoked (empty p= in the key record)"),
-            Reason::KeyRecordInvalid(detail) => write!(f, "invalid key record: {detail}"),
-            Reason::KeyTypeMismatch { key, algorithm } => {
-                write!(
+            Reason::Key(problem) => match problem {
+                KeyProblem::Lookup(e) if e.is_temporary() => write!(f, "DNS failure: {e}"),
+                KeyProblem::Lookup(e) => write!(f, "no key record: {e}"),
+                KeyProblem::Malformed(e) => write!(f, "invalid key record: {e}"),
+                KeyProblem::Revoked => f.write_str("key revoked (empty p= in the key record)"),
+                // rsa-sha1 is refused before its key is fetched, so the signature's algorithm
+                // is its key type's sha256 one.
+                KeyProblem::KeyTypeMismatch {
+                    published,
+                    expected,
+                } => write!(
                     f,
-                    "the key record has k={key}, which cannot verify {algorithm}"
-                )
-            }
-            Reason::KeyHashNotAllowed => f.write_str("the key record's h= does not allow sha256"),
-            Reason::KeyNotForEmail => f.write_str("the key record's s= does not allow email"),
+                    "the key record has k={published}, which cannot verify {expected}-sha256"
+                ),
+                KeyProblem::HashExcludesSha256 => {
+                    f.write_str("the key record's h= does not allow sha256")
+                }
+                KeyProblem::NotForEmail => f.write_str("the key record's s= does not allow email"),
+                KeyProblem::TooSmall { bits } => write!(
+                    f,
+                    "{bits}-bit RSA key is below the {MIN_RSA_BITS} bits RFC 8301 requires"
+                ),
+            },
             Reason::SubdomainNotAllowed => {
                 f.write_str("the key record has t=s, but i= is in a subdomain of d=")
             }
-            Reason::KeyTooSmall { bits } => {
-                write!(
-                    f,
-                    "{bits}-bit RSA key is below the {MIN_RSA_BITS} bits RFC 8301 requires"
-                )
-            }
-            Reason::DnsFailure(detail) => write!(f, "DNS failure: {detail}"),
             Reason::NotChecked => write!(
                 f,
                 "not checked: the message has more than {MAX_CHECKED_SIGNATURES} signatures"
@@ -353,11 +338,12 @@ fn check_before_body(
         if matches!(e, LookupError::Bogus { .. }) {
             *dnssec = Some(DnssecStatus::Bogus);
         }
-        if e.is_temporary() {
-            (DkimResult::TempError, Reason::DnsFailure(e.to_string()))
+        let result = if e.is_temporary() {
+            DkimResult::TempError
         } else {
-            (DkimResult::PermError, Reason::KeyNotFound(e.to_string()))
-        }
+            DkimResult::PermError
+        };
+        (result, Reason::Key(KeyProblem::Lookup(e)))
     })?;
     // Only a lookup that validated gives a reason; a status without one was never judged.
     *dnssec = answer.dnssec_reason.is_some().then_some(answer.dnssec);
@@ -372,47 +358,38 @@ fn check_key(
     answer: &TxtAnswer,
     keys: &PreparedKeys,
 ) -> Result<Arc<PreparedKey>, (DkimResult, Reason)> {
+    let permanent = |problem| (DkimResult::PermError, Reason::Key(problem));
     let mut first_error = None;
     let prepared = answer.records.iter().find_map(|text| match keys.get(text) {
         Ok(prepared) => Some(prepared),
         Err(e) => {
-            first_error.get_or_insert(e.to_string());
+            first_error.get_or_insert(e);
             None
         }
     });
-    let permanent = |reason| (DkimResult::PermError, reason);
     let prepared = prepared.ok_or_else(|| {
-        permanent(Reason::KeyRecordInvalid(
-            first_error.unwrap_or_else(|| "the TXT record is empty".into()),
-        ))
+        permanent(match first_error {
+            Some(e) => KeyProblem::Malformed(Arc::new(e)),
+            None => KeyProblem::Lookup(LookupError::NoRecords {
+                name: signature.key_name(),
+            }),
+        })
     })?;
     let record = &prepared.record;
-    if record.is_revoked() {
-        return Err(permanent(Reason::KeyRevoked));
-    }
-    let algorithm = signature.algorithm;
-    if record.key_type != algorithm.key_type() {
-        return Err(permanent(Reason::KeyTypeMismatch {
-            key: record.key_type,
-            algorithm,
-        }));
-    }
-    if !record.allows_sha256() {
-        return Err(permanent(Reason::KeyHashNotAllowed));
-    }
-    if !record.allows_email() {
-        return Err(permanent(Reason::KeyNotForEmail));
+    let key_type = signature.algorithm.key_type();
+    if let Some(problem) = record_problems(record, &prepared.key, key_type)
+        .into_iter()
+        .next()
+    {
+        return Err(permanent(problem));
     }
     // t=s: i= must be in exactly d=, not a subdomain (RFC 6376 3.6.1).
     if record.strict_subdomains && identity_domain(&signature.identity) != signature.domain {
-        return Err(permanent(Reason::SubdomainNotAllowed));
+        return Err((DkimResult::PermError, Reason::SubdomainNotAllowed));
     }
-    let invalid = |e: &String| permanent(Reason::KeyRecordInvalid(e.clone()));
-    let key = prepared.key.as_ref().map_err(invalid)?;
-    if key.key_type() == KeyType::Rsa && key.bits() < MIN_RSA_BITS {
-        return Err(permanent(Reason::KeyTooSmall { bits: key.bits() }));
+    if let Err(e) = &prepared.verifying {
+        return Err(permanent(KeyProblem::Malformed(Arc::clone(e))));
     }
-    prepared.verifying.as_ref().map_err(invalid)?;
     Ok(prepared)
 }
 
@@ -465,7 +442,7 @@ fn check_hashes(
 mod tests {
     use super::*;
     use crate::crypto::SigningKey;
-    use crate::key::{KeySpec, PrivateKey};
+    use crate::key::{KeySpec, KeyType, PrivateKey};
     use crate::lookup::StaticLookup;
     use crate::record::KeyRecord;
     use crate::sign::{SignOptions, Signer, sign_message};
@@ -578,25 +555,25 @@ mod tests {
             (
                 "v=DKIM1; k=rsa; p=".into(),
                 DkimResult::PermError,
-                Reason::KeyRevoked,
+                Reason::Key(KeyProblem::Revoked),
             ),
             (
                 format!("v=DKIM1; k=ed25519; p={p}"),
                 DkimResult::PermError,
-                Reason::KeyTypeMismatch {
-                    key: KeyType::Ed25519,
-                    algorithm: SigningAlgorithm::RsaSha256,
-                },
+                Reason::Key(KeyProblem::KeyTypeMismatch {
+                    published: KeyType::Ed25519,
+                    expected: KeyType::Rsa,
+                }),
             ),
             (
                 format!("v=DKIM1; h=sha1; p={p}"),
                 DkimResult::PermError,
-                Reason::KeyHashNotAllowed,
+                Reason::Key(KeyProblem::HashExcludesSha256),
             ),
             (
                 format!("v=DKIM1; s=other; p={p}"),
                 DkimResult::PermError,
-                Reason::KeyNotForEmail,
+                Reason::Key(KeyProblem::NotForEmail),
             ),
         ];
         for (record, result, reason) in cases {
@@ -607,17 +584,29 @@ mod tests {
                 "{record}"
             );
         }
+        // The words name the signature's algorithm, which the problem gives as a key type.
+        let mismatch = verify_with(&message, &format!("v=DKIM1; k=ed25519; p={p}"));
+        let said = mismatch.reason.unwrap().to_string();
+        assert!(
+            said.contains("k=ed25519, which cannot verify rsa-sha256"),
+            "{said}"
+        );
         let testing = verify_with(&message, &format!("v=DKIM1; t=y; p={p}"));
         assert_eq!((testing.result, testing.testing), (DkimResult::Pass, true));
         let broken = verify_with(&message, "v=DKIM1; p=AAAA");
         assert!(
-            matches!(broken.reason, Some(Reason::KeyRecordInvalid(_))),
+            matches!(broken.reason, Some(Reason::Key(KeyProblem::Malformed(_)))),
             "{broken:?}"
         );
         let mut lookup = StaticLookup::new();
         lookup.insert("other._domainkey.example.com", value.as_str());
         let missing = verify_message(&mut message.as_bytes(), &lookup, 0).unwrap();
-        assert!(matches!(missing[0].reason, Some(Reason::KeyNotFound(_))));
+        assert!(matches!(
+            missing[0].reason,
+            Some(Reason::Key(KeyProblem::Lookup(
+                LookupError::NoSuchName { .. }
+            )))
+        ));
     }
 
     #[test]
@@ -640,7 +629,7 @@ mod tests {
             (verdict.result, verdict.reason),
             (
                 DkimResult::PermError,
-                Some(Reason::KeyTooSmall { bits: 512 })
+                Some(Reason::Key(KeyProblem::TooSmall { bits: 512 }))
             )
         );
     }

@@ -51,5 +51,7 @@ pub use records::{RecordData, RecordKind, RecordLookup, Records};
 pub use settings::{ResolverSettings, TrustAnchor};
 pub use trust_anchor::TrustAnchorError;
 pub use tsig_key::{TsigAlgorithm, TsigKey, TsigKeyError, TsigKeyParseError};
-pub use update_error::{Refusal, TsigFailure, UpdateError, UpdaterSetupError, ZoneProblem};
+pub use update_error::{
+    Refusal, TsigFailure, UpdateError, UpdateErrorKind, UpdaterSetupError, ZoneProblem,
+};
 pub use updater::DnsUpdater;

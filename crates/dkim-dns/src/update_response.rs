@@ -16,7 +16,7 @@ use hickory_resolver::proto::rr::rdata::TSIG;
 use hickory_resolver::proto::rr::rdata::tsig::TsigError;
 
 use super::tsig_key::TsigKey;
-use super::update_error::{Refusal, TsigFailure, UpdateError, code_name};
+use super::update_error::{Refusal, TsigFailure, UpdateError, UpdateErrorKind, code_name};
 
 /// An update as it was sent, to judge its response by.
 pub(crate) struct SentUpdate<'a> {
@@ -52,6 +52,7 @@ pub(crate) fn judge_update_response(
         signature,
     } = sent;
     let code = response.response_code;
+    let failed = |kind| Err(UpdateError::new(kind, name, Some(zone), server));
     let key_name = signature.as_ref().map(|signature| signature.key.name());
     if let Some(Signature {
         key,
@@ -59,43 +60,31 @@ pub(crate) fn judge_update_response(
         signed_at,
     }) = signature
     {
-        let unverified = |detail: String| UpdateError::UnverifiedResponse {
-            name: name.to_owned(),
-            zone: zone.to_owned(),
-            server,
-            detail: format!(
+        let unverified = |detail: String| {
+            let detail = format!(
                 "expected a signature with TSIG key {}: {detail}",
                 key.name()
-            ),
+            );
+            failed(UpdateErrorKind::UnverifiedResponse(detail))
         };
         let Some(tsig) = response.signature() else {
-            return Err(unverified(format!(
+            return unverified(format!(
                 "it carries no TSIG record (response code {})",
                 code_name(code)
-            )));
+            ));
         };
         if let Some(error) = &tsig.data.error {
-            return Err(UpdateError::TsigRejected {
-                name: name.to_owned(),
-                zone: zone.to_owned(),
-                server,
-                failure: tsig_failure(error, &tsig.data, key, signed_at),
-            });
+            let failure = tsig_failure(error, &tsig.data, key, signed_at);
+            return failed(UpdateErrorKind::TsigRejected(failure));
         }
         // RFC 8945 5.4: the MAC, the key, and the time (within the fudge of our request's).
-        verifier
-            .verify(response.as_buffer())
-            .map_err(|error| unverified(error.to_string()))?;
+        if let Err(error) = verifier.verify(response.as_buffer()) {
+            return unverified(error.to_string());
+        }
     }
     let refusal = match code {
         ResponseCode::NoError => return Ok(()),
-        ResponseCode::ServFail => {
-            return Err(UpdateError::ServerFailure {
-                name: name.to_owned(),
-                zone: Some(zone.to_owned()),
-                server,
-            });
-        }
+        ResponseCode::ServFail => return failed(UpdateErrorKind::ServerFailure),
         ResponseCode::Refused => Refusal::Refused { key: key_name },
         ResponseCode::NotAuth => Refusal::NotAuthoritative,
         ResponseCode::NotZone => Refusal::NotInZone,
@@ -103,12 +92,7 @@ pub(crate) fn judge_update_response(
         ResponseCode::YXRRSet => Refusal::NameHoldsCname,
         code => Refusal::Other { code },
     };
-    Err(UpdateError::Refused {
-        name: name.to_owned(),
-        zone: zone.to_owned(),
-        server,
-        refusal,
-    })
+    failed(UpdateErrorKind::Refused(refusal))
 }
 
 /// A TSIG error the server reported, in [`TsigFailure`]'s terms.
@@ -229,24 +213,24 @@ mod tests {
         );
         assert_eq!(
             judge(response_to(&request, ResponseCode::Refused), None),
-            Err(UpdateError::Refused {
+            Err(UpdateError {
                 name: "s._domainkey.example.com".into(),
-                zone: "example.com".into(),
+                zone: Some("example.com".into()),
                 server: server(),
-                refusal: Refusal::Refused { key: None },
+                kind: UpdateErrorKind::Refused(Refusal::Refused { key: None }),
             })
         );
         assert!(matches!(
             judge(response_to(&request, ResponseCode::NotZone), None),
-            Err(UpdateError::Refused {
-                refusal: Refusal::NotInZone,
+            Err(UpdateError {
+                kind: UpdateErrorKind::Refused(Refusal::NotInZone),
                 ..
             })
         ));
         assert!(matches!(
             judge(response_to(&request, ResponseCode::YXRRSet), None),
-            Err(UpdateError::Refused {
-                refusal: Refusal::NameHoldsCname,
+            Err(UpdateError {
+                kind: UpdateErrorKind::Refused(Refusal::NameHoldsCname),
                 ..
             })
         ));
@@ -261,14 +245,18 @@ mod tests {
         assert_eq!(judge_signed(&ours, &ours, ResponseCode::NoError), Ok(()));
         assert!(matches!(
             judge_signed(&ours, &ours, ResponseCode::Refused),
-            Err(UpdateError::Refused { refusal: Refusal::Refused { key: Some(key) }, .. })
-                if key == "dkim"
+            Err(UpdateError {
+                kind: UpdateErrorKind::Refused(Refusal::Refused { key: Some(key) }),
+                ..
+            }) if key == "dkim"
         ));
         // Signed with another secret: a forgery, or a server with another secret for the key.
         let forged = judge_signed(&ours, &key("b3RoZXJvdGhlcm90aGVy"), ResponseCode::NoError);
         assert!(
-            matches!(&forged, Err(UpdateError::UnverifiedResponse { detail, .. })
-                if detail.starts_with("expected a signature with TSIG key dkim: ")),
+            matches!(&forged, Err(UpdateError {
+                kind: UpdateErrorKind::UnverifiedResponse(detail),
+                ..
+            }) if detail.starts_with("expected a signature with TSIG key dkim: ")),
             "{forged:?}"
         );
 
@@ -310,7 +298,10 @@ mod tests {
                 tsig,
             )));
             match judge(response, Some((&ours, verifier))) {
-                Err(UpdateError::TsigRejected { failure, .. }) => failure,
+                Err(UpdateError {
+                    kind: UpdateErrorKind::TsigRejected(failure),
+                    ..
+                }) => failure,
                 other => panic!("{other:?}"),
             }
         };

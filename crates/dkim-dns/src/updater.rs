@@ -30,7 +30,7 @@ use super::exchange::{ExchangeError, exchange};
 use super::names::{display_name, query_name};
 use super::runtime::BackgroundRuntime;
 use super::tsig_key::TsigKey;
-use super::update_error::{UpdateError, UpdaterSetupError, ZoneProblem};
+use super::update_error::{UpdateError, UpdateErrorKind, UpdaterSetupError, ZoneProblem};
 use super::update_messages::{TxtEdit, soa_query, txt_updates};
 use super::update_response::{SentUpdate, Signature, judge_update_response};
 use super::zone_search::{ZoneStep, read_soa_response};
@@ -136,7 +136,7 @@ impl DnsUpdater {
     pub fn find_zone(&self, name: &str) -> Result<String, UpdateError> {
         let name = name.to_owned();
         self.run(&name.clone(), move |inner| async move {
-            let owner = valid_name(&name)?;
+            let owner = valid_name(&name, inner.server)?;
             inner
                 .zone_of(&name, &owner)
                 .await
@@ -191,7 +191,7 @@ impl DnsUpdater {
         };
         let changes = changes
             .iter()
-            .map(|change| NamedEdit::checked(change, ttl))
+            .map(|change| NamedEdit::checked(change, ttl, self.inner.server))
             .collect::<Result<Vec<_>, _>>()?;
         self.run(first.name, move |inner| async move {
             let zones = Arc::clone(&inner).zones_of(&changes).await?;
@@ -208,19 +208,17 @@ impl DnsUpdater {
         self.runtime
             .run(work(Arc::clone(&self.inner)))
             .unwrap_or_else(|| {
-                Err(UpdateError::Internal {
-                    name: name.to_owned(),
-                    detail: "the update task ended without an answer".to_owned(),
-                })
+                let detail = "the update task ended without an answer".to_owned();
+                let kind = UpdateErrorKind::Internal(detail);
+                Err(UpdateError::new(kind, name, None, self.inner.server))
             })
     }
 }
 
-/// `name` as a DNS name, or the error saying why it is not one.
-fn valid_name(name: &str) -> Result<Name, UpdateError> {
-    query_name(name).map_err(|reason| UpdateError::InvalidName {
-        name: name.to_owned(),
-        reason,
+/// `name` as a DNS name, or the error (for an update at `server`) saying why it is not one.
+fn valid_name(name: &str, server: SocketAddr) -> Result<Name, UpdateError> {
+    query_name(name).map_err(|reason| {
+        UpdateError::new(UpdateErrorKind::InvalidName(reason), name, None, server)
     })
 }
 
@@ -232,13 +230,17 @@ struct NamedEdit {
 }
 
 impl NamedEdit {
-    /// `change` as an edit, or why it cannot be sent: an invalid name, an empty value, or (for a
-    /// value to publish) a TTL DNS does not allow.
-    fn checked(change: &TxtChange<'_>, ttl: u32) -> Result<NamedEdit, UpdateError> {
-        let owner = valid_name(change.name)?;
-        let invalid = |reason: String| UpdateError::InvalidRecord {
-            name: change.name.to_owned(),
-            reason,
+    /// `change` as an edit, or why it cannot be sent to `server`: an invalid name, an empty
+    /// value, or (for a value to publish) a TTL DNS does not allow.
+    fn checked(
+        change: &TxtChange<'_>,
+        ttl: u32,
+        server: SocketAddr,
+    ) -> Result<NamedEdit, UpdateError> {
+        let owner = valid_name(change.name, server)?;
+        let invalid = |reason: String| {
+            let kind = UpdateErrorKind::InvalidRecord(reason);
+            UpdateError::new(kind, change.name, None, server)
         };
         let strings = match change.value {
             None => None,
@@ -412,23 +414,15 @@ impl Inner {
             let response = exchange(self.server, &soa_query(&asked), self.timeout)
                 .await
                 .map_err(|error| self.exchange_error(error, name, None))?;
-            let zone_not_found = |problem| UpdateError::ZoneNotFound {
-                name: name.to_owned(),
-                server: self.server,
-                problem,
-            };
+            let failed = |kind| Err(UpdateError::new(kind, name, None, self.server));
             match read_soa_response(&asked, &response) {
                 ZoneStep::Found(zone) => return Ok(zone),
-                ZoneStep::NotFound(problem) => return Err(zone_not_found(problem)),
-                ZoneStep::ServerFailure => {
-                    return Err(UpdateError::ServerFailure {
-                        name: name.to_owned(),
-                        zone: None,
-                        server: self.server,
-                    });
+                ZoneStep::NotFound(problem) => {
+                    return failed(UpdateErrorKind::ZoneNotFound(problem));
                 }
+                ZoneStep::ServerFailure => return failed(UpdateErrorKind::ServerFailure),
                 ZoneStep::AskParent if asked.is_root() => {
-                    return Err(zone_not_found(ZoneProblem::NoSoa));
+                    return failed(UpdateErrorKind::ZoneNotFound(ZoneProblem::NoSoa));
                 }
                 ZoneStep::AskParent => asked = asked.base_name(),
             }
@@ -444,9 +438,9 @@ impl Inner {
         mut message: Message,
     ) -> Result<(), UpdateError> {
         let zone_text = zone_text(zone);
-        let internal = |detail: String| UpdateError::Internal {
-            name: name.to_owned(),
-            detail,
+        let internal = |detail: String| {
+            let kind = UpdateErrorKind::Internal(detail);
+            UpdateError::new(kind, name, Some(&zone_text), self.server)
         };
         let signature = match &self.key {
             Some((key, signer)) => {
@@ -481,34 +475,18 @@ impl Inner {
 
     /// The update error for a failed exchange about `name` (in `zone`, once known).
     fn exchange_error(&self, error: ExchangeError, name: &str, zone: Option<&str>) -> UpdateError {
-        let name = name.to_owned();
-        let zone = zone.map(str::to_owned);
-        let server = self.server;
-        match error {
-            ExchangeError::Timeout => UpdateError::Timeout { name, zone, server },
-            ExchangeError::Unreachable(detail) => UpdateError::Unreachable {
-                name,
-                zone,
-                server,
-                detail,
-            },
-            ExchangeError::Malformed(detail) => UpdateError::BadResponse {
-                name,
-                zone,
-                detail,
-                server,
-            },
-            ExchangeError::TooBig(size) => UpdateError::InvalidRecord {
-                name,
-                reason: format!(
-                    "the update would be {size} bytes, more than a DNS message can carry (65535)"
-                ),
-            },
-            ExchangeError::Encode(detail) => UpdateError::Internal {
-                name,
-                detail: format!("cannot encode it: {detail}"),
-            },
-        }
+        let kind = match error {
+            ExchangeError::Timeout => UpdateErrorKind::Timeout,
+            ExchangeError::Unreachable(detail) => UpdateErrorKind::Unreachable(detail),
+            ExchangeError::Malformed(detail) => UpdateErrorKind::BadResponse(detail),
+            ExchangeError::TooBig(size) => UpdateErrorKind::InvalidRecord(format!(
+                "the update would be {size} bytes, more than a DNS message can carry (65535)"
+            )),
+            ExchangeError::Encode(detail) => {
+                UpdateErrorKind::Internal(format!("cannot encode it: {detail}"))
+            }
+        };
+        UpdateError::new(kind, name, zone, self.server)
     }
 }
 
@@ -542,15 +520,22 @@ mod tests {
         let updater = DnsUpdater::new(loopback(), None, Duration::from_secs(1)).unwrap();
         assert!(matches!(
             updater.replace_txt("bad name.example.com", "v=DKIM1; p=", 300),
-            Err(UpdateError::InvalidName { name, .. }) if name == "bad name.example.com"
+            Err(UpdateError { name, kind: UpdateErrorKind::InvalidName(_), .. })
+                if name == "bad name.example.com"
         ));
         assert!(matches!(
             updater.delete_txt(""),
-            Err(UpdateError::InvalidName { .. })
+            Err(UpdateError {
+                kind: UpdateErrorKind::InvalidName(_),
+                ..
+            })
         ));
         assert!(matches!(
             updater.find_zone("a..example"),
-            Err(UpdateError::InvalidName { .. })
+            Err(UpdateError {
+                kind: UpdateErrorKind::InvalidName(_),
+                ..
+            })
         ));
         assert_eq!(
             updater
@@ -635,7 +620,10 @@ mod tests {
                 }],
                 u32::MAX
             ),
-            Err(UpdateError::InvalidName { .. })
+            Err(UpdateError {
+                kind: UpdateErrorKind::InvalidName(_),
+                ..
+            })
         ));
         assert_eq!(updater.apply_txt_changes(&[], 300), Ok(()));
     }

@@ -11,7 +11,7 @@ use dkim_core::record::split_txt_value;
 use dkim_core::{KeyRecord, KeySpec, PrivateKey};
 use dkim_dns::{
     DnsUpdater, HickoryLookup, KeyLookup, LookupError, Refusal, ResolverSettings, TsigAlgorithm,
-    TsigFailure, TsigKey, TxtChange, UpdateError, ZoneProblem,
+    TsigFailure, TsigKey, TxtChange, UpdateError, UpdateErrorKind, ZoneProblem,
 };
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_resolver::proto::rr::rdata::SOA;
@@ -223,23 +223,25 @@ fn find_zone_finds_the_zone_or_the_delegated_subzone() {
 
     assert_eq!(
         updater.find_zone("s._domainkey.sub.example.com"),
-        Err(UpdateError::ZoneNotFound {
+        Err(UpdateError {
             name: "s._domainkey.sub.example.com".into(),
+            zone: None,
             server: server.addr(),
-            problem: ZoneProblem::Delegated {
+            kind: UpdateErrorKind::ZoneNotFound(ZoneProblem::Delegated {
                 cut: "sub.example.com".into()
-            },
+            }),
         })
     );
     let not_served = updater.find_zone("s._domainkey.example.net").unwrap_err();
     assert_eq!(
         not_served,
-        UpdateError::ZoneNotFound {
+        UpdateError {
             name: "s._domainkey.example.net".into(),
+            zone: None,
             server: server.addr(),
-            problem: ZoneProblem::NotServed {
+            kind: UpdateErrorKind::ZoneNotFound(ZoneProblem::NotServed {
                 code: ResponseCode::Refused
-            },
+            }),
         }
     );
     assert!(!not_served.is_temporary());
@@ -261,11 +263,11 @@ fn find_zone_finds_the_zone_or_the_delegated_subzone() {
         .unwrap_err();
     assert_eq!(
         beside_cname,
-        UpdateError::Refused {
+        UpdateError {
             name: "provider._domainkey.example.com".into(),
-            zone: "_domainkey.example.com".into(),
+            zone: Some("_domainkey.example.com".into()),
             server: server.addr(),
-            refusal: Refusal::NameHoldsCname,
+            kind: UpdateErrorKind::Refused(Refusal::NameHoldsCname),
         }
     );
     assert_eq!(
@@ -289,13 +291,13 @@ fn bad_tsig_keys_and_unsigned_updates_are_refused_in_plain_words() {
     let wrong_secret = refused_with(Some(other_secret_key(server.tsig_key_name())));
     assert_eq!(
         wrong_secret,
-        UpdateError::TsigRejected {
+        UpdateError {
             name: name.into(),
-            zone: "example.com".into(),
+            zone: Some("example.com".into()),
             server: server.addr(),
-            failure: TsigFailure::BadSignature {
+            kind: UpdateErrorKind::TsigRejected(TsigFailure::BadSignature {
                 key: server.tsig_key_name().into()
-            },
+            }),
         }
     );
     assert!(
@@ -319,11 +321,11 @@ fn bad_tsig_keys_and_unsigned_updates_are_refused_in_plain_words() {
     let unsigned = refused_with(None);
     assert_eq!(
         unsigned,
-        UpdateError::Refused {
+        UpdateError {
             name: name.into(),
-            zone: "example.com".into(),
+            zone: Some("example.com".into()),
             server: server.addr(),
-            refusal: Refusal::Refused { key: None },
+            kind: UpdateErrorKind::Refused(Refusal::Refused { key: None }),
         }
     );
     assert!(
@@ -346,12 +348,12 @@ fn a_clock_an_hour_off_is_refused_as_clocks_that_differ() {
     let error = updater.delete_txt("s1._domainkey.example.com").unwrap_err();
     let ours = an_hour_ago.duration_since(UNIX_EPOCH).unwrap().as_secs();
     match &error {
-        UpdateError::TsigRejected {
-            failure:
-                TsigFailure::BadTime {
+        UpdateError {
+            kind:
+                UpdateErrorKind::TsigRejected(TsigFailure::BadTime {
                     ours: sent,
                     server: Some(theirs),
-                },
+                }),
             ..
         } => {
             assert_eq!(*sent, ours);
@@ -385,10 +387,11 @@ fn a_server_that_never_answers_gives_a_temporary_timeout() {
     ] {
         assert_eq!(
             error,
-            UpdateError::Timeout {
+            UpdateError {
                 name: name.into(),
                 zone: None,
                 server,
+                kind: UpdateErrorKind::Timeout,
             }
         );
         assert!(error.is_temporary(), "{error}");
@@ -440,7 +443,7 @@ fn an_unsigned_answer_to_a_signed_update_is_not_trusted() {
     assert!(
         matches!(
             &error,
-            UpdateError::UnverifiedResponse { zone, detail, .. }
+            UpdateError { zone: Some(zone), kind: UpdateErrorKind::UnverifiedResponse(detail), .. }
                 if zone == "example.com" && detail.contains("TSIG key dkim")
         ),
         "{error:?}"
@@ -619,22 +622,22 @@ fn a_batch_the_server_refuses_names_its_zone_and_changes_nothing() {
     let wrong_secret = refused_with(Some(other_secret_key(server.tsig_key_name())));
     assert_eq!(
         wrong_secret,
-        UpdateError::TsigRejected {
+        UpdateError {
             name: names[0].clone(),
-            zone: "example.com".into(),
+            zone: Some("example.com".into()),
             server: server.addr(),
-            failure: TsigFailure::BadSignature {
+            kind: UpdateErrorKind::TsigRejected(TsigFailure::BadSignature {
                 key: server.tsig_key_name().into()
-            },
+            }),
         }
     );
     let unknown_key = refused_with(Some(other_secret_key("no-such-key.example.com")));
     assert!(
         matches!(
             &unknown_key,
-            UpdateError::TsigRejected {
-                zone,
-                failure: TsigFailure::UnknownKey { key, .. },
+            UpdateError {
+                zone: Some(zone),
+                kind: UpdateErrorKind::TsigRejected(TsigFailure::UnknownKey { key, .. }),
                 ..
             } if zone == "example.com" && key == "no-such-key.example.com"
         ),
@@ -644,8 +647,8 @@ fn a_batch_the_server_refuses_names_its_zone_and_changes_nothing() {
     assert!(
         matches!(
             &unsigned,
-            UpdateError::Refused {
-                refusal: Refusal::Refused { key: None },
+            UpdateError {
+                kind: UpdateErrorKind::Refused(Refusal::Refused { key: None }),
                 ..
             }
         ),
@@ -671,7 +674,8 @@ fn a_batch_the_server_refuses_names_its_zone_and_changes_nothing() {
     assert!(
         matches!(
             &not_served,
-            UpdateError::ZoneNotFound { name, .. } if name == "s._domainkey.example.net"
+            UpdateError { name, kind: UpdateErrorKind::ZoneNotFound(_), .. }
+                if name == "s._domainkey.example.net"
         ),
         "{not_served:?}"
     );

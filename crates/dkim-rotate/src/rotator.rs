@@ -22,7 +22,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use dkim_core::key::{KeySpec, KeyType, PrivateKey};
-use dkim_core::key_check::{Finding, Severity, check_published_key};
+use dkim_core::key_check::{Finding, KeyProblem, Severity, check_published_key};
 use dkim_core::name::{DomainName, Selector};
 use dkim_core::record::{KeyRecord, format_zone_entry, value_from_zone_text, zone_entry_comment};
 use dkim_core::time::unix_seconds;
@@ -453,7 +453,7 @@ impl Context<'_> {
                         // Visible but forged or broken by DNSSEC's evidence: say so, as testkey
                         // would, rather than wait in silence.
                         events.extend(report.findings.iter().find_map(|finding| match finding {
-                            Finding::Lookup(error @ LookupError::Bogus { .. }) => {
+                            Finding::Key(KeyProblem::Lookup(error @ LookupError::Bogus { .. })) => {
                                 Some(Event::Bogus(error.clone()))
                             }
                             _ => None,

@@ -7,21 +7,21 @@ use dkim_dns::{LookupError, RecordKind, RecordLookup};
 
 /// The stable code of one of testkey's findings.
 pub fn code_of(finding: &key_check::Finding) -> Code {
-    use key_check::Finding as K;
+    use key_check::{Finding as K, KeyProblem as P};
     let name = match finding {
-        K::Lookup(LookupError::Bogus { .. }) => return Code::DnssecBogus,
-        K::Lookup(error) if error.is_temporary() => return Code::DnsTemporary,
-        K::Lookup(LookupError::DanglingCname { .. }) => "dkim.dangling-cname",
-        K::Lookup(_) => "dkim.missing",
+        K::Key(P::Lookup(LookupError::Bogus { .. })) => return Code::DnssecBogus,
+        K::Key(P::Lookup(error)) if error.is_temporary() => return Code::DnsTemporary,
+        K::Key(P::Lookup(LookupError::DanglingCname { .. })) => "dkim.dangling-cname",
+        K::Key(P::Lookup(_)) => "dkim.missing",
         K::DoubledName { .. } => "dkim.doubled-name",
         K::DnssecNotValidated { .. } => "dnssec.not-validated",
         K::SeveralRecords { .. } => "dkim.multiple",
-        K::Malformed(_) => "dkim.syntax",
-        K::Revoked => "dkim.revoked",
-        K::KeyTypeMismatch { .. } => "dkim.key-type-mismatch",
-        K::HashExcludesSha256 => "dkim.hash-excludes-sha256",
-        K::NotForEmail => "dkim.not-for-email",
-        K::TooSmall { .. } => "dkim.too-small",
+        K::Key(P::Malformed(_)) => "dkim.syntax",
+        K::Key(P::Revoked) => "dkim.revoked",
+        K::Key(P::KeyTypeMismatch { .. }) => "dkim.key-type-mismatch",
+        K::Key(P::HashExcludesSha256) => "dkim.hash-excludes-sha256",
+        K::Key(P::NotForEmail) => "dkim.not-for-email",
+        K::Key(P::TooSmall { .. }) => "dkim.too-small",
         K::KeyMismatch => "dkim.key-mismatch",
         K::Weak { .. } => "dkim.weak",
         K::TestMode => "dkim.test-mode",
