@@ -120,12 +120,19 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::new(io::stdout().lock())
 }
 
-/// Writes one JSON document to standard output.
-pub fn print_json(document: &serde_json::Value) -> io::Result<()> {
+/// Writes a --json document (docs/json.md) to standard output. It goes through a JSON value,
+/// whose objects sort their keys: the documents have always listed them in alphabetical order.
+pub fn print_json(document: &impl serde::Serialize) -> io::Result<()> {
     let mut out = stdout();
-    serde_json::to_writer_pretty(&mut out, document)?;
+    serde_json::to_writer_pretty(&mut out, &serde_json::to_value(document)?)?;
     writeln!(out)?;
     out.flush()
+}
+
+/// `{"keys": [...]}`: the --json document of genkey, genzone and testkey.
+#[derive(serde::Serialize)]
+pub struct Keys<T> {
+    pub keys: Vec<T>,
 }
 
 /// Progress over a known number of items, plus the verbose lines that go with it. The bar is

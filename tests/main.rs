@@ -12,6 +12,7 @@ mod genkey;
 mod genzone;
 mod hostile;
 mod interop;
+mod json_docs;
 mod key_safety;
 mod mail_host;
 mod mistakes;

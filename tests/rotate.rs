@@ -349,7 +349,7 @@ fn thirteen_months_with_a_zone_file_include_per_domain() {
 
 /// Applies the record changes a rotate run reports (`dns_changes`) to a dynamic zone, as an
 /// administrator following --publish manual would.
-fn apply_dns_changes(server: &NamedServer, report: &serde_json::Value) {
+pub(crate) fn apply_dns_changes(server: &NamedServer, report: &serde_json::Value) {
     for change in report["dns_changes"].as_array().into_iter().flatten() {
         // nsupdate finds the zone itself: a CNAME-delegated record is in another zone.
         let name = change["name"].as_str().unwrap();
@@ -1235,7 +1235,7 @@ fn keytable_selectors(d: &Path) -> BTreeMap<String, String> {
 }
 
 /// `rotate status` on the KeyTable in `d`, as of `now`, with `extra` arguments.
-fn rotate_status(d: &Path, now: u64, extra: &[&str]) -> Run {
+pub(crate) fn rotate_status(d: &Path, now: u64, extra: &[&str]) -> Run {
     let now = now.to_string();
     let mut args = vec![
         "rotate",

@@ -6,10 +6,10 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use dkim_core::DomainName;
 use dkim_dns::{LookupError, RecordKind, RecordLookup, Records};
-use mail_dns::{self, Check, DomainReport, FetchSettings, Finding, Severity};
+use mail_dns::{self, Check, DomainReport, Evaluation, FetchSettings, Finding, Severity};
 use opendkim_config::{KeyTable, OpendkimConf};
 use rayon::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use super::testkey::{self, Checked, Target};
 use super::{Dns, dnssec_setting, table_location};
@@ -206,28 +206,48 @@ fn severity_word(finding: &Finding) -> &'static str {
     }
 }
 
+/// check's --json document (docs/json.md).
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    domains: Vec<DomainJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DomainJson<'a> {
+    domain: &'a str,
+    findings: Vec<FindingJson<'a>>,
+    spf_results: &'a [Evaluation],
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    check: &'static str,
+    code: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    fix: &'a str,
+}
+
 fn print_json(reports: &[DomainReport]) -> anyhow::Result<()> {
-    let domains: Vec<_> = reports
+    let domains = reports
         .iter()
-        .map(|report| {
-            json!({
-                "domain": report.domain,
-                "findings": report.findings.iter().map(|finding| json!({
-                    "check": finding.check.as_str(),
-                    "code": finding.code.as_str(),
-                    "severity": severity_word(finding),
-                    "message": finding.message,
-                    "fix": finding.fix,
-                })).collect::<Vec<_>>(),
-                "spf_results": report.spf_results.iter().map(|evaluation| json!({
-                    "ip": evaluation.ip.to_string(),
-                    "result": evaluation.result.as_str(),
-                    "decided_by": evaluation.decided_by,
-                })).collect::<Vec<_>>(),
-            })
+        .map(|report| DomainJson {
+            domain: &report.domain,
+            findings: report
+                .findings
+                .iter()
+                .map(|finding| FindingJson {
+                    check: finding.check.as_str(),
+                    code: finding.code.as_str(),
+                    severity: severity_word(finding),
+                    message: &finding.message,
+                    fix: &finding.fix,
+                })
+                .collect(),
+            spf_results: &report.spf_results,
         })
         .collect();
-    output::print_json(&json!({ "domains": domains }))?;
+    output::print_json(&CheckJson { domains })?;
     Ok(())
 }
 
@@ -250,28 +270,33 @@ fn print_junit(reports: &[DomainReport], strict: bool) -> anyhow::Result<()> {
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<testsuites name="dkimkit check">"#)?;
     for report in reports {
-        let failing = |finding: &Finding| match finding.severity() {
-            Severity::Error => true,
-            Severity::Warning => strict,
-            Severity::Temporary => false,
-        };
         let case_findings = |check: Check| report.findings.iter().filter(move |f| f.check == check);
-        let failures = JUNIT_CASES
-            .iter()
-            .filter(|check| case_findings(**check).any(failing))
-            .count();
-        let errors = JUNIT_CASES
-            .iter()
-            .filter(|check| {
-                !case_findings(**check).any(failing)
-                    && case_findings(**check).any(|f| f.severity() == Severity::Temporary)
-            })
-            .count();
+        // A case fails on its first error (or warning, with --strict); else its first temporary
+        // failure makes it an error.
+        let verdict = |check: Check| {
+            let failing = case_findings(check).find(|f| match f.severity() {
+                Severity::Error => true,
+                Severity::Warning => strict,
+                Severity::Temporary => false,
+            });
+            let temporary = || case_findings(check).find(|f| f.severity() == Severity::Temporary);
+            failing
+                .map(|f| ("failure", f))
+                .or_else(|| temporary().map(|f| ("error", f)))
+        };
+        let count = |kind: &str| {
+            JUNIT_CASES
+                .iter()
+                .filter(|check| verdict(**check).is_some_and(|(k, _)| k == kind))
+                .count()
+        };
         writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="{errors}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}">"#,
             xml(&report.domain),
-            JUNIT_CASES.len()
+            JUNIT_CASES.len(),
+            count("failure"),
+            count("error")
         )?;
         for check in JUNIT_CASES {
             writeln!(
@@ -279,9 +304,7 @@ fn print_junit(reports: &[DomainReport], strict: bool) -> anyhow::Result<()> {
                 r#"    <testcase classname="{}" name="{check}">"#,
                 xml(&report.domain)
             )?;
-            let findings: Vec<&Finding> = case_findings(check).collect();
-            let lines: Vec<String> = findings
-                .iter()
+            let lines: Vec<String> = case_findings(check)
                 .map(|f| {
                     format!(
                         "{} {}: {} (fix: {})",
@@ -293,25 +316,17 @@ fn print_junit(reports: &[DomainReport], strict: bool) -> anyhow::Result<()> {
                 })
                 .collect();
             let body = xml(&lines.join("\n"));
-            if let Some(first) = findings.iter().find(|f| failing(f)) {
-                writeln!(
+            match verdict(check) {
+                Some((kind, first)) => writeln!(
                     out,
-                    r#"      <failure type="{}" message="{}">{body}</failure>"#,
+                    r#"      <{kind} type="{}" message="{}">{body}</{kind}>"#,
                     first.code.as_str(),
                     xml(&first.message)
-                )?;
-            } else if let Some(first) = findings
-                .iter()
-                .find(|f| f.severity() == Severity::Temporary)
-            {
-                writeln!(
-                    out,
-                    r#"      <error type="{}" message="{}">{body}</error>"#,
-                    first.code.as_str(),
-                    xml(&first.message)
-                )?;
-            } else if !findings.is_empty() {
-                writeln!(out, "      <system-out>{body}</system-out>")?;
+                )?,
+                None if !lines.is_empty() => {
+                    writeln!(out, "      <system-out>{body}</system-out>")?;
+                }
+                None => {}
             }
             writeln!(out, "    </testcase>")?;
         }

@@ -14,8 +14,9 @@ use dkim_core::{DomainName, KeyRecord, Selector};
 use dkim_rotate::format_time;
 use host_files::{Existing, PUBLIC_FILE_MODE};
 use opendkim_config::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
-use serde_json::json;
+use serde::Serialize;
 
+use super::published_record::RecordJson;
 use super::{conf_setting_line, host_name, read_private_key, table_location, write_error};
 use crate::cli::GenzoneArgs;
 use crate::exit::Outcome;
@@ -287,24 +288,29 @@ fn zone_text(args: &GenzoneArgs, published: &[Published]) -> String {
     )
 }
 
+/// A key as genzone's --json prints it (docs/json.md).
+#[derive(Serialize)]
+struct ZoneKeyJson<'a> {
+    key_name: Option<&'a str>,
+    #[serde(flatten)]
+    record: RecordJson<'a>,
+}
+
 fn print_json(published: &[Published]) -> anyhow::Result<()> {
-    let keys: Vec<_> = published
+    let keys = published
         .iter()
-        .map(|p| {
-            let value = p.key.record.to_value();
-            json!({
-                "key_name": p.wanted.key_name,
-                "domain": p.key.domain.as_str(),
-                "selector": p.key.selector.as_str(),
-                "name": p.key.owner(OwnerStyle::FullyQualified),
-                "value": value,
-                "strings": p.key.record.to_txt_strings(),
-                "key_type": p.key.record.key_type.as_str(),
-                "bits": p.bits,
-                "private_key_file": p.wanted.key_file.as_ref().map(|f| f.display().to_string()),
-            })
+        .map(|p| ZoneKeyJson {
+            key_name: p.wanted.key_name.as_deref(),
+            record: RecordJson::new(
+                Some(&p.key.domain),
+                &p.key.selector,
+                p.key.owner(OwnerStyle::FullyQualified),
+                &p.key.record,
+                p.bits,
+                p.wanted.key_file.as_deref(),
+            ),
         })
         .collect();
-    output::print_json(&json!({ "keys": keys }))?;
+    output::print_json(&output::Keys { keys })?;
     Ok(())
 }

@@ -2,12 +2,12 @@
 //! record flags, shown as a BIND entry, a one-line value or JSON.
 
 use std::io::{self, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dkim_core::name::key_name;
 use dkim_core::record::{format_zone_entry, zone_entry_comment, zone_owner_name};
 use dkim_core::{DomainName, KeyRecord, PublicKey, Selector};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::{RecordFormat, RecordOptions};
 use crate::output;
@@ -76,20 +76,63 @@ impl PublishedRecord {
         }
     }
 
-    fn to_json(&self) -> serde_json::Value {
-        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        json!({
-            "domain": self.domain.as_ref().map(DomainName::as_str),
-            "selector": self.selector.as_str(),
-            "name": self.dns_name(),
-            "value": self.record.to_value(),
-            "strings": self.record.to_txt_strings(),
-            "key_type": self.record.key_type.as_str(),
-            "bits": self.bits,
-            "private_key_file": path(&self.private_key_file),
-            "record_file": path(&self.record_file),
-        })
+    fn to_json(&self) -> PublishedJson<'_> {
+        PublishedJson {
+            record: RecordJson::new(
+                self.domain.as_ref(),
+                &self.selector,
+                self.dns_name(),
+                &self.record,
+                self.bits,
+                self.private_key_file.as_deref(),
+            ),
+            record_file: self.record_file.as_ref().map(|p| p.display().to_string()),
+        }
     }
+}
+
+/// A key record as --json prints it (docs/json.md), for genkey, record and genzone.
+#[derive(Serialize)]
+pub struct RecordJson<'a> {
+    domain: Option<&'a str>,
+    selector: &'a str,
+    name: String,
+    value: String,
+    strings: Vec<String>,
+    key_type: &'static str,
+    bits: usize,
+    private_key_file: Option<String>,
+}
+
+impl<'a> RecordJson<'a> {
+    /// `record`, published at `name` for `selector` (in `domain`), of a key of `bits`.
+    pub fn new(
+        domain: Option<&'a DomainName>,
+        selector: &'a Selector,
+        name: String,
+        record: &KeyRecord,
+        bits: usize,
+        private_key_file: Option<&Path>,
+    ) -> Self {
+        RecordJson {
+            domain: domain.map(DomainName::as_str),
+            selector: selector.as_str(),
+            name,
+            value: record.to_value(),
+            strings: record.to_txt_strings(),
+            key_type: record.key_type.as_str(),
+            bits,
+            private_key_file: private_key_file.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// genkey's and record's: the record and the record file written.
+#[derive(Serialize)]
+struct PublishedJson<'a> {
+    #[serde(flatten)]
+    record: RecordJson<'a>,
+    record_file: Option<String>,
 }
 
 /// Prints records on standard output. JSON is one document: the record itself when `single`,
@@ -101,15 +144,12 @@ pub fn print_records(
     single: bool,
 ) -> io::Result<()> {
     match format {
-        RecordFormat::Json => {
-            let document = match records {
-                [record] if single => record.to_json(),
-                _ => {
-                    json!({ "keys": records.iter().map(PublishedRecord::to_json).collect::<Vec<_>>() })
-                }
-            };
-            output::print_json(&document)
-        }
+        RecordFormat::Json => match records {
+            [record] if single => output::print_json(&record.to_json()),
+            _ => output::print_json(&output::Keys {
+                keys: records.iter().map(PublishedRecord::to_json).collect(),
+            }),
+        },
         RecordFormat::Bind => {
             let mut out = output::stdout();
             for record in records {

@@ -22,7 +22,7 @@ use opendkim_config::{
     SigningTable,
 };
 use rayon::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{
     conf_setting_line, read_private_key, refuse_existing, table_location, warn_if_weak, write_error,
@@ -252,12 +252,37 @@ struct SignedMessage {
     staged: Option<StagedFile>,
 }
 
-/// A signature added to a message.
+/// A signature added to a message, as --json describes it (docs/json.md).
+#[derive(Serialize)]
 struct AddedSignature {
-    domain: DomainName,
-    selector: Selector,
+    domain: String,
+    selector: String,
     algorithm: &'static str,
+    /// The DKIM-Signature field, with LF line ends.
     field: String,
+}
+
+/// A message as --json describes it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FileJson {
+    Signed {
+        file: String,
+        output: Option<String>,
+        signatures: Vec<AddedSignature>,
+    },
+    Failed {
+        file: String,
+        error: String,
+    },
+}
+
+/// sign-file's --json document.
+#[derive(Serialize)]
+struct SignJson {
+    files: Vec<FileJson>,
+    signed: usize,
+    failed: usize,
 }
 
 /// What --config's opendkim.conf says: the keys, and how to sign with them.
@@ -435,23 +460,27 @@ fn report(
     let mut failures = Vec::new();
     for ((input, destination), result) in inputs.iter().zip(destinations).zip(results) {
         match result {
-            Ok(added) => described.push(describe(input, destination, &added)),
+            Ok(signatures) => described.push(FileJson::Signed {
+                file: input.label(),
+                output: written_to(destination),
+                signatures,
+            }),
             Err(error) => {
-                described.push(json!({
-                    "file": input.label(),
-                    "error": output::describe(&error),
-                }));
+                described.push(FileJson::Failed {
+                    file: input.label(),
+                    error: output::describe(&error),
+                });
                 failures.push(error);
             }
         }
     }
     let signed = inputs.len() - failures.len();
     if json {
-        output::print_json(&json!({
-            "files": described,
-            "signed": signed,
-            "failed": failures.len(),
-        }))?;
+        output::print_json(&SignJson {
+            files: described,
+            signed,
+            failed: failures.len(),
+        })?;
     }
     if inputs.len() == 1 {
         return match failures.pop() {
@@ -598,10 +627,10 @@ fn sign_one(
             .iter()
             .zip(&signatures.fields)
             .map(|(c, field)| AddedSignature {
-                domain: c.domain.clone(),
-                selector: c.selector.clone(),
+                domain: c.domain.to_string(),
+                selector: c.selector.to_string(),
                 algorithm: c.key.algorithm().as_str(),
-                field: field.clone(),
+                field: LineEnding::Lf.apply(field),
             })
             .collect::<Vec<_>>();
         (signatures, added)
@@ -669,26 +698,11 @@ fn write_signed(
     out.flush()
 }
 
-fn describe(
-    input: &Input,
-    destination: &Destination,
-    added: &[AddedSignature],
-) -> serde_json::Value {
-    let output = match destination {
+/// Where a signed message was written, as --json says it.
+fn written_to(destination: &Destination) -> Option<String> {
+    match destination {
         Destination::Stdout => Some("-".to_owned()),
         Destination::Nowhere => None,
         Destination::File(path) | Destination::InPlace(path) => Some(path.display().to_string()),
-    };
-    let signatures: Vec<_> = added
-        .iter()
-        .map(|signature| {
-            json!({
-                "domain": signature.domain.as_str(),
-                "selector": signature.selector.as_str(),
-                "algorithm": signature.algorithm,
-                "field": LineEnding::Lf.apply(&signature.field),
-            })
-        })
-        .collect();
-    json!({ "file": input.label(), "output": output, "signatures": signatures })
+    }
 }

@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use dkim_core::key_check::{KeyReport, Severity, check_published_key};
+use dkim_core::key_check::{Finding, KeyReport, Severity, check_published_key};
 use dkim_core::{DomainName, PrivateKey, Selector};
 use dkim_dns::DnssecStatus;
 use opendkim_config::users::{SystemUser, opendkim_user};
 use opendkim_config::{KeyTable, OpendkimConf, SigningSetup};
 use rayon::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{
     Dns, conf_setting_line, dnssec_setting, parse_nameservers, read_private_key, table_location,
@@ -419,49 +419,95 @@ fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::
     Ok(())
 }
 
+/// A key as testkey's --json prints it (docs/json.md).
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    key_name: Option<&'a str>,
+    domain: Option<&'a str>,
+    selector: &'a str,
+    key_file: Option<String>,
+    result: &'static str,
+    #[serde(flatten)]
+    checked: CheckedJson<'a>,
+}
+
+/// What became of the key: the fields of each case.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CheckedJson<'a> {
+    Skipped {
+        reason: &'a str,
+    },
+    KeyUnreadable {
+        findings: [FindingJson<'a>; 1],
+    },
+    Report {
+        name: &'a str,
+        record: Option<&'a str>,
+        cname_chain: &'a [String],
+        dnssec: Option<&'static str>,
+        dnssec_reason: Option<&'a str>,
+        key_type: Option<&'static str>,
+        bits: Option<usize>,
+        matches_private_key: Option<bool>,
+        findings: Vec<FindingJson<'a>>,
+    },
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    severity: &'static str,
+    message: String,
+    /// None for a key file that cannot be read: the message says what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advice: Option<&'a str>,
+}
+
 fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
-    let keys: Vec<_> = targets
+    let keys = targets
         .iter()
         .zip(results)
-        .map(|(target, checked)| {
-            let result = checked.verdict().as_str();
-            let mut entry = json!({
-                "key_name": target.key_name,
-                "domain": target.domain.as_ref().map(DomainName::as_str),
-                "selector": target.selector.as_str(),
-                "key_file": target.key_file.as_ref().map(|p| p.display().to_string()),
-                "result": result,
-            });
-            match checked {
-                Checked::Skipped(why) => entry["reason"] = json!(why),
-                Checked::KeyUnreadable(why) => {
-                    entry["findings"] = json!([{ "severity": "error", "message": why }]);
-                }
-                Checked::Report(report) => {
-                    entry["name"] = json!(report.name);
-                    entry["record"] = json!(report.record);
-                    entry["cname_chain"] = json!(report.cname_chain);
-                    entry["dnssec"] = json!(report.dnssec.map(|d| d.as_str()));
-                    entry["dnssec_reason"] = json!(report.dnssec_reason);
-                    entry["key_type"] = json!(report.key.map(|(t, _)| t.as_str()));
-                    entry["bits"] = json!(report.key.map(|(_, bits)| bits));
-                    entry["matches_private_key"] = json!(report.private_key_matches);
-                    entry["findings"] = report
-                        .findings
-                        .iter()
-                        .map(|f| {
-                            json!({
-                                "severity": f.severity().as_str(),
-                                "message": f.to_string(),
-                                "advice": f.advice(),
-                            })
-                        })
-                        .collect();
-                }
-            }
-            entry
+        .map(|(target, checked)| KeyJson {
+            key_name: target.key_name.as_deref(),
+            domain: target.domain.as_ref().map(DomainName::as_str),
+            selector: target.selector.as_str(),
+            key_file: target.key_file.as_ref().map(|p| p.display().to_string()),
+            result: checked.verdict().as_str(),
+            checked: match checked {
+                Checked::Skipped(why) => CheckedJson::Skipped { reason: why },
+                Checked::KeyUnreadable(why) => CheckedJson::KeyUnreadable {
+                    findings: [FindingJson {
+                        severity: Severity::Error.as_str(),
+                        message: why.clone(),
+                        advice: None,
+                    }],
+                },
+                Checked::Report(report) => report_json(report),
+            },
         })
         .collect();
-    output::print_json(&json!({ "keys": keys }))?;
+    output::print_json(&output::Keys { keys })?;
     Ok(())
+}
+
+fn report_json(report: &KeyReport) -> CheckedJson<'_> {
+    CheckedJson::Report {
+        name: &report.name,
+        record: report.record.as_deref(),
+        cname_chain: &report.cname_chain,
+        dnssec: report.dnssec.map(DnssecStatus::as_str),
+        dnssec_reason: report.dnssec_reason.as_deref(),
+        key_type: report.key.map(|(key_type, _)| key_type.as_str()),
+        bits: report.key.map(|(_, bits)| bits),
+        matches_private_key: report.private_key_matches,
+        findings: report.findings.iter().map(finding_json).collect(),
+    }
+}
+
+fn finding_json(finding: &Finding) -> FindingJson<'static> {
+    FindingJson {
+        severity: finding.severity().as_str(),
+        message: finding.to_string(),
+        advice: Some(finding.advice()),
+    }
 }

@@ -13,7 +13,7 @@ use dkim_core::time::unix_now;
 use dkim_core::verify::{DkimResult, SignatureVerdict, Verifier};
 use dkim_dns::{GivenFirst, KeyLookup, StaticLookup};
 use rayon::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Dns, dnssec_setting};
 use crate::cli::VerifyFileArgs;
@@ -379,32 +379,69 @@ fn print_authentication_results(reports: &[Report], authserv_id: &str) -> anyhow
     Ok(())
 }
 
+/// A message as verify-file's --json prints it (docs/json.md).
+#[derive(Serialize)]
+struct MessageJson<'a> {
+    file: &'a str,
+    result: &'static str,
+    #[serde(flatten)]
+    verdicts: VerdictsJson<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum VerdictsJson<'a> {
+    Unreadable { error: String },
+    Read { signatures: Vec<SignatureJson<'a>> },
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    result: &'static str,
+    reason: Option<String>,
+    domain: Option<&'a str>,
+    selector: Option<&'a str>,
+    algorithm: Option<&'static str>,
+    identity: Option<&'a str>,
+    testing: bool,
+    dnssec: Option<&'static str>,
+}
+
+/// verify-file's --json document.
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    messages: Vec<MessageJson<'a>>,
+}
+
 fn print_json(reports: &[Report]) -> anyhow::Result<()> {
-    let messages: Vec<_> = reports
+    let messages = reports
         .iter()
-        .map(|report| {
-            let result = MessageResult::of(&report.verdicts).as_str();
-            match &report.verdicts {
-                Err(error) => {
-                    json!({ "file": report.label, "result": result, "error": output::describe(error) })
-                }
-                Ok(verdicts) => json!({
-                    "file": report.label,
-                    "result": result,
-                    "signatures": verdicts.iter().map(|v| json!({
-                        "result": v.result.as_str(),
-                        "reason": v.reason.as_ref().map(ToString::to_string),
-                        "domain": v.domain,
-                        "selector": v.selector,
-                        "algorithm": v.algorithm.map(|a| a.as_str()),
-                        "identity": v.identity,
-                        "testing": v.testing,
-                        "dnssec": v.dnssec.map(|d| d.as_str()),
-                    })).collect::<Vec<_>>(),
-                }),
-            }
+        .map(|report| MessageJson {
+            file: &report.label,
+            result: MessageResult::of(&report.verdicts).as_str(),
+            verdicts: match &report.verdicts {
+                Err(error) => VerdictsJson::Unreadable {
+                    error: output::describe(error),
+                },
+                Ok(verdicts) => VerdictsJson::Read {
+                    signatures: verdicts.iter().map(signature_json).collect(),
+                },
+            },
         })
         .collect();
-    output::print_json(&json!({ "messages": messages }))?;
+    output::print_json(&VerifyJson { messages })?;
     Ok(())
+}
+
+fn signature_json(verdict: &SignatureVerdict) -> SignatureJson<'_> {
+    SignatureJson {
+        result: verdict.result.as_str(),
+        reason: verdict.reason.as_ref().map(ToString::to_string),
+        domain: verdict.domain.as_deref(),
+        selector: verdict.selector.as_deref(),
+        algorithm: verdict.algorithm.map(|a| a.as_str()),
+        identity: verdict.identity.as_deref(),
+        testing: verdict.testing,
+        dnssec: verdict.dnssec.map(|d| d.as_str()),
+    }
 }

@@ -77,9 +77,10 @@ pub struct ManagedEntry {
 }
 
 /// An entry rotate leaves alone, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Untouched {
     /// Its key name.
+    #[serde(rename = "key_name")]
     pub name: String,
     /// Why.
     pub why: &'static str,

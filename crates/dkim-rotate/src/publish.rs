@@ -35,7 +35,8 @@ pub struct Change<'a> {
 }
 
 /// Whether a change publishes or withdraws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ChangeAction {
     /// A record was published (or replaced).
     Publish,

@@ -93,7 +93,7 @@ pub struct EntryReport {
 }
 
 /// A record change made, for scripts (`--json` with manual publishing).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DnsChange {
     /// Publish or withdraw.
     pub action: ChangeAction,
@@ -104,6 +104,7 @@ pub struct DnsChange {
     /// The record, when published.
     pub value: Option<String>,
     /// The selector's name, when a CNAME points from it to `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cname_from: Option<String>,
 }
 

@@ -388,7 +388,8 @@ fn whose(path: &[String]) -> String {
 }
 
 /// The result of check_host() (RFC 7208 2.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SpfResult {
     /// No SPF record.
     None,
@@ -427,8 +428,9 @@ impl fmt::Display for SpfResult {
     }
 }
 
-/// check_host()'s answer for one address, and what decided it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// check_host()'s answer for one address, and what decided it (`dkimkit check --json`'s
+/// `spf_results`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Evaluation {
     /// The sending address.
     pub ip: IpAddr,

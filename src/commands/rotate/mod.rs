@@ -21,12 +21,12 @@ use dkim_dns::{
 };
 use dkim_rotate::publish::{Exec, Hosted, Manual, Rfc2136, ZoneFile, ZoneFileEdit};
 use dkim_rotate::{
-    ChangeAction, Config, EntryStatus, Event, LockError, NameServer, Parts, Policy, Publisher,
+    Config, DnsChange, EntryStatus, Event, LockError, NameServer, Parts, Policy, Publisher,
     RotateError, RotationState, Rotator, RunLock, RunReport, SigningKeys, Untouched,
 };
 use opendkim_config::users::{SystemUser, opendkim_user};
 use opendkim_config::{KeyTable, OpendkimConf, SigningSetup, SigningTable};
-use serde_json::json;
+use serde::Serialize;
 
 use super::{dnssec_setting, read_private_key, table_location, warn_if_weak};
 use crate::cli::{PublishMethod, RotateAction, RotateArgs};
@@ -458,6 +458,27 @@ fn status_words(status: &EntryStatus) -> String {
     }
 }
 
+/// rotate's --json document (docs/json.md), which the text output says in lines.
+#[derive(Serialize)]
+struct RunJson<'a> {
+    dry_run: bool,
+    keys: Vec<EntryJson<'a>>,
+    untouched: &'a [Untouched],
+    dns_changes: &'a [DnsChange],
+    settings: &'a [String],
+    summary: String,
+}
+
+/// An entry: what was done and found (the warnings are said on standard error), and where it
+/// stands.
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    key_name: &'a str,
+    domain: &'a str,
+    events: Vec<String>,
+    status: String,
+}
+
 fn print_report(
     args: &RotateArgs,
     settings_used: &[String],
@@ -491,57 +512,45 @@ fn print_report(
             n => format!("; {n} KeyTable entries left untouched"),
         }
     );
-    let said = |entry: &dkim_rotate::EntryReport| -> Vec<String> {
-        entry
-            .events
+    let run = RunJson {
+        dry_run: args.dry_run,
+        keys: report
+            .entries
             .iter()
-            .filter(|e| !is_warning(e))
-            .map(ToString::to_string)
-            .collect()
+            .map(|entry| EntryJson {
+                key_name: &entry.name,
+                domain: &entry.domain,
+                events: entry
+                    .events
+                    .iter()
+                    .filter(|e| !is_warning(e))
+                    .map(ToString::to_string)
+                    .collect(),
+                status: status_words(&entry.status),
+            })
+            .collect(),
+        untouched,
+        dns_changes: &report.dns_changes,
+        settings: settings_used,
+        summary,
     };
     if args.json {
-        output::print_json(&json!({
-            "dry_run": args.dry_run,
-            "keys": report.entries.iter().map(|entry| json!({
-                "key_name": entry.name,
-                "domain": entry.domain,
-                "events": said(entry),
-                "status": status_words(&entry.status),
-            })).collect::<Vec<_>>(),
-            "untouched": untouched.iter().map(|u| json!({ "key_name": u.name, "why": u.why })).collect::<Vec<_>>(),
-            "dns_changes": report.dns_changes.iter().map(|change| {
-                let mut document = json!({
-                    "action": match change.action {
-                        ChangeAction::Publish => "publish",
-                        ChangeAction::Withdraw => "withdraw",
-                    },
-                    "domain": change.domain,
-                    "name": change.name,
-                    "value": change.value,
-                });
-                if let Some(from) = &change.cname_from {
-                    document["cname_from"] = json!(from);
-                }
-                document
-            }).collect::<Vec<_>>(),
-            "settings": settings_used,
-            "summary": summary,
-        }))?;
+        output::print_json(&run)?;
         return Ok(());
     }
     let mut out = output::stdout();
     if args.verbose {
-        for setting in settings_used {
+        for setting in run.settings {
             writeln!(out, "using {setting}")?;
         }
     }
-    for entry in &report.entries {
-        for event in said(entry) {
-            writeln!(out, "{}: {event}", entry.name)?;
+    for entry in &run.keys {
+        for event in &entry.events {
+            writeln!(out, "{}: {event}", entry.key_name)?;
         }
-        writeln!(out, "{}: {}", entry.name, status_words(&entry.status))?;
+        writeln!(out, "{}: {}", entry.key_name, entry.status)?;
     }
-    writeln!(out, "{summary}")?;
+    writeln!(out, "{}", run.summary)?;
     out.flush()?;
     Ok(())
 }

@@ -3,22 +3,73 @@
 //! and the KeyTable. It changes nothing and takes no lock, so it answers while a run waits.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 
-use dkim_rotate::{EntryState, Observed, Policy, RotationState, Step, next_step};
-use serde_json::json;
+use dkim_rotate::{EntryState, Observed, Policy, RotationState, Step, StolenKeyEnd, next_step};
+use serde::Serialize;
 
 use crate::cli::RotateArgs;
 use crate::output;
 use dkim_rotate::{ManagedEntry, SigningKeys, Untouched, known_or_adopted, utc_minute as date};
 
+/// rotate status's --json document (docs/json.md), which the text output says a line per entry.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    keys: Vec<EntryStatus>,
+    untouched: &'a [Untouched],
+}
+
 /// One entry as status reports it.
+#[derive(Serialize)]
 struct EntryStatus {
-    name: String,
+    key_name: String,
     domain: String,
-    /// The state rotate keeps (or would adopt on its next run), or why it cannot be read.
-    state: Result<EntryState, String>,
-    /// What comes next, in words, and when.
-    next: Option<(String, u64)>,
+    #[serde(flatten)]
+    cycle: CycleOrError,
+}
+
+/// The state rotate keeps (or would adopt on its next run), or why it cannot be read.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CycleOrError {
+    Cycle(Box<Cycle>),
+    Error { error: String },
+}
+
+/// Where an entry is in its cycle, with dates in words, and what comes next and when.
+#[derive(Serialize)]
+struct Cycle {
+    active: ActiveKey,
+    pending: Option<PendingKey>,
+    retiring: Vec<RetiringKey>,
+    next_step: String,
+    next_step_at: String,
+    next_step_unix: u64,
+}
+
+#[derive(Serialize)]
+struct ActiveKey {
+    selector: String,
+    key_file: PathBuf,
+    since: String,
+}
+
+#[derive(Serialize)]
+struct PendingKey {
+    selector: String,
+    key_file: PathBuf,
+    started: String,
+    published: bool,
+}
+
+#[derive(Serialize)]
+struct RetiringKey {
+    selector: String,
+    key_file: PathBuf,
+    switched: String,
+    overlap_ends: String,
+    withdrawn: bool,
+    stolen: Option<StolenKeyEnd>,
 }
 
 /// The next step of `state` in words, and when it is due.
@@ -81,33 +132,33 @@ pub(super) fn print(
 ) -> anyhow::Result<bool> {
     let entries: Vec<EntryStatus> = managed
         .iter()
-        .map(|entry| {
-            let known = known_or_adopted(state, keys, entry)
-                .map(|(state, _)| state)
-                .map_err(|error| output::describe_cause(&error));
-            let next = known
-                .as_ref()
-                .ok()
-                .map(|s| next_step_in_words(s, keys, &entry.name, now, policy));
-            EntryStatus {
-                name: entry.name.clone(),
-                domain: entry.domain.to_string(),
-                state: known,
-                next,
-            }
+        .map(|entry| EntryStatus {
+            key_name: entry.name.clone(),
+            domain: entry.domain.to_string(),
+            cycle: match known_or_adopted(state, keys, entry) {
+                Ok((state, _)) => {
+                    let next = next_step_in_words(&state, keys, &entry.name, now, policy);
+                    CycleOrError::Cycle(Box::new(cycle(state, next, policy)))
+                }
+                Err(error) => CycleOrError::Error {
+                    error: output::describe_cause(&error),
+                },
+            },
         })
         .collect();
-    let all_read = entries.iter().all(|e| e.state.is_ok());
+    let all_read = entries
+        .iter()
+        .all(|e| matches!(e.cycle, CycleOrError::Cycle(_)));
     if args.json {
-        output::print_json(&json!({
-            "keys": entries.iter().map(|e| entry_json(e, policy)).collect::<Vec<_>>(),
-            "untouched": unmanaged.iter().map(|u| json!({ "key_name": u.name, "why": u.why })).collect::<Vec<_>>(),
-        }))?;
+        output::print_json(&StatusJson {
+            keys: entries,
+            untouched: unmanaged,
+        })?;
         return Ok(all_read);
     }
     let mut out = output::stdout();
     for entry in &entries {
-        writeln!(out, "{}", entry_line(entry, policy))?;
+        writeln!(out, "{}", entry_line(entry))?;
     }
     for Untouched { name, why } in unmanaged {
         writeln!(out, "{name}: left untouched: {why}")?;
@@ -116,52 +167,50 @@ pub(super) fn print(
     Ok(all_read)
 }
 
-fn entry_json(entry: &EntryStatus, policy: Policy) -> serde_json::Value {
-    let state = match &entry.state {
-        Ok(state) => state,
-        Err(error) => {
-            return json!({ "key_name": entry.name, "domain": entry.domain, "error": error });
-        }
-    };
-    json!({
-        "key_name": entry.name,
-        "domain": entry.domain,
-        "active": {
-            "selector": state.current.selector,
-            "key_file": state.current.key_file,
-            "since": date(state.current.since),
+/// `state` as status says it, and its `next` step.
+fn cycle(state: EntryState, (next_step, at): (String, u64), policy: Policy) -> Cycle {
+    Cycle {
+        active: ActiveKey {
+            selector: state.current.selector,
+            key_file: state.current.key_file,
+            since: date(state.current.since),
         },
-        "pending": state.next.as_ref().map(|next| json!({
-            "selector": next.selector,
-            "key_file": next.key_file,
-            "started": date(next.started),
-            "published": next.published,
-        })),
-        "retiring": state.retiring.iter().map(|r| json!({
-            "selector": r.selector,
-            "key_file": r.key_file,
-            "switched": date(r.switched_at),
-            "overlap_ends": date(policy.overlap.after(r.switched_at)),
-            "withdrawn": r.withdrawn,
-            "stolen": r.stolen,
-        })).collect::<Vec<_>>(),
-        "next_step": entry.next.as_ref().map(|(what, _)| what),
-        "next_step_at": entry.next.as_ref().map(|(_, at)| date(*at)),
-        "next_step_unix": entry.next.as_ref().map(|(_, at)| at),
-    })
+        pending: state.next.map(|next| PendingKey {
+            selector: next.selector,
+            key_file: next.key_file,
+            started: date(next.started),
+            published: next.published,
+        }),
+        retiring: state
+            .retiring
+            .into_iter()
+            .map(|r| RetiringKey {
+                overlap_ends: date(policy.overlap.after(r.switched_at)),
+                switched: date(r.switched_at),
+                selector: r.selector,
+                key_file: r.key_file,
+                withdrawn: r.withdrawn,
+                stolen: r.stolen,
+            })
+            .collect(),
+        next_step,
+        next_step_at: date(at),
+        next_step_unix: at,
+    }
 }
 
-fn entry_line(entry: &EntryStatus, policy: Policy) -> String {
-    let state = match &entry.state {
-        Ok(state) => state,
-        Err(error) => return format!("{}: {}: cannot tell: {error}", entry.name, entry.domain),
+fn entry_line(entry: &EntryStatus) -> String {
+    let (name, domain) = (&entry.key_name, &entry.domain);
+    let cycle = match &entry.cycle {
+        CycleOrError::Cycle(cycle) => cycle,
+        CycleOrError::Error { error } => return format!("{name}: {domain}: cannot tell: {error}"),
     };
-    let pending = match &state.next {
+    let pending = match &cycle.pending {
         None => "none".to_owned(),
         Some(next) if next.published => format!("{} (published)", next.selector),
         Some(next) => format!("{} (not yet published)", next.selector),
     };
-    let retiring: Vec<String> = state
+    let retiring: Vec<String> = cycle
         .retiring
         .iter()
         .map(|r| {
@@ -170,29 +219,21 @@ fn entry_line(entry: &EntryStatus, policy: Policy) -> String {
             } else if r.stolen.is_some() {
                 format!("{} (believed stolen: record goes now)", r.selector)
             } else {
-                format!(
-                    "{} (record until {})",
-                    r.selector,
-                    date(policy.overlap.after(r.switched_at))
-                )
+                format!("{} (record until {})", r.selector, r.overlap_ends)
             }
         })
         .collect();
-    let next = entry
-        .next
-        .as_ref()
-        .map(|(what, at)| format!("; next step {}: {what}", date(*at)))
-        .unwrap_or_default();
     format!(
-        "{}: {}: active {} since {}; pending {pending}; retiring {}{next}",
-        entry.name,
-        entry.domain,
-        state.current.selector,
-        date(state.current.since),
+        "{name}: {domain}: active {} since {}; pending {pending}; retiring {}; next step \
+         {}: {}",
+        cycle.active.selector,
+        cycle.active.since,
         if retiring.is_empty() {
             "none".to_owned()
         } else {
             retiring.join(", ")
-        }
+        },
+        cycle.next_step_at,
+        cycle.next_step
     )
 }
