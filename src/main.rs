@@ -3,6 +3,7 @@
 //! This file only parses, runs and exits; the subcommands are in `commands/`, everything they
 //! decide in the library crates (docs/ARCHITECTURE.md).
 
+mod advice;
 mod cli;
 mod commands;
 mod exit;

@@ -56,13 +56,16 @@ pub fn about(subject: &str, error: &anyhow::Error) -> String {
     said_once(subject, error.chain())
 }
 
-/// `subject` and each of `causes` that says something not said yet, joined with ": ".
+/// `subject` and each of `causes` that says something not said yet, joined with ": ", then the
+/// flag that fixes the first cause a flag fixes.
 fn said_once<'a>(
     subject: &str,
     causes: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
 ) -> String {
     let mut said = subject.to_owned();
+    let mut advice = None;
     for cause in causes {
+        advice = advice.or_else(|| crate::advice::for_error(cause));
         let text = without_os_error_codes(&cause.to_string());
         if said.contains(&text) {
             continue;
@@ -73,7 +76,7 @@ fn said_once<'a>(
             said = format!("{said}: {text}");
         }
     }
-    said
+    said + advice.unwrap_or_default()
 }
 
 /// `text` without the ` (os error 2)` that the standard library puts after the system's own

@@ -472,7 +472,7 @@ fn a_second_run_changes_nothing_and_nothing_switches_before_the_record_is_served
                 1,
                 &format!(
                     "202611._domainkey.example.com: waited since 2026-11-01 04:00 UTC, longer \
-                     than --max-wait 3d, for it to be served by every --nameserver: {} does \
+                     than the 3d allowed, for it to be served by every name server: {} does \
                      not serve it",
                     server.addr()
                 ),
@@ -1027,7 +1027,7 @@ fn zone_file_publishing_reaches_the_secondary_before_the_switch_and_leaves_it_be
         1,
         &format!(
             "202612._domainkey.example.com: waited since 2026-12-01 04:00 UTC, longer than \
-             --max-wait 3d, for it to be served by every --nameserver: {secondary_address} did \
+             the 3d allowed, for it to be served by every name server: {secondary_address} did \
              not answer"
         ),
     );
@@ -1068,7 +1068,7 @@ fn a_name_server_that_never_serves_the_record_fails_the_run_after_max_wait() {
         1,
         &format!(
             "202611._domainkey.example.com: waited since 2026-11-01 04:00 UTC, longer than \
-             --max-wait 3d, for it to be served by every --nameserver: {gone} did not answer"
+             the 3d allowed, for it to be served by every name server: {gone} did not answer"
         ),
     );
     assert_eq!(setup.selector("example.com"), "202610");
@@ -1186,7 +1186,7 @@ fn a_hook_that_asks_to_try_again_later_is_retried_by_the_next_run() {
     )
     .fails_with(
         1,
-        "--publish-command: it failed (exit status: 2): no such zone / check the name",
+        "the publish command: it failed (exit status: 2): no such zone / check the name",
     );
     // The hook works again: the record the first runs left unpublished is published, then
     // switched to once served.
@@ -1194,7 +1194,7 @@ fn a_hook_that_asks_to_try_again_later_is_retried_by_the_next_run() {
     let published = run(0, &hook).success();
     assert!(
         published.stdout.contains(
-            "published 202611._domainkey.example.org by --publish-command (zone example.org)"
+            "published 202611._domainkey.example.org by the publish command (zone example.org)"
         ),
         "{}",
         published.stdout

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::testkey::{self, Checked, Target};
 use super::{Dns, dnssec_setting, table_location};
+use crate::advice;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::exit::Outcome;
 use crate::output;
@@ -108,6 +109,9 @@ fn check_domain(
         }
     }
     report.findings.extend(dkim);
+    for finding in &mut report.findings {
+        finding.fix.push_str(advice::for_finding(finding.code));
+    }
     report.findings.sort_by_key(|finding| finding.check);
     report
 }

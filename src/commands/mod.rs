@@ -167,7 +167,7 @@ impl Dns {
         self.lookup.get_or_init(|| {
             HickoryLookup::new(&self.settings)
                 .map(CachingLookup::new)
-                .map_err(|e| e.to_string())
+                .map_err(|e| output::describe_cause(&e))
         })
     }
 

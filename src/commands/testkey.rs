@@ -374,7 +374,7 @@ fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::
                         "{label}: {}: {}: {}",
                         finding.severity().as_str(),
                         finding,
-                        finding.advice()
+                        crate::advice::for_key_finding(finding)
                     )?;
                 }
                 if checked.verdict() == Verdict::Ok {
@@ -439,7 +439,7 @@ enum CheckedJson<'a> {
         reason: &'a str,
     },
     KeyUnreadable {
-        findings: [FindingJson<'a>; 1],
+        findings: [FindingJson; 1],
     },
     Report {
         name: &'a str,
@@ -450,17 +450,17 @@ enum CheckedJson<'a> {
         key_type: Option<&'static str>,
         bits: Option<usize>,
         matches_private_key: Option<bool>,
-        findings: Vec<FindingJson<'a>>,
+        findings: Vec<FindingJson>,
     },
 }
 
 #[derive(Serialize)]
-struct FindingJson<'a> {
+struct FindingJson {
     severity: &'static str,
     message: String,
     /// None for a key file that cannot be read: the message says what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
-    advice: Option<&'a str>,
+    advice: Option<String>,
 }
 
 fn print_json(targets: &[Target], results: &[Checked]) -> anyhow::Result<()> {
@@ -504,10 +504,10 @@ fn report_json(report: &KeyReport) -> CheckedJson<'_> {
     }
 }
 
-fn finding_json(finding: &Finding) -> FindingJson<'static> {
+fn finding_json(finding: &Finding) -> FindingJson {
     FindingJson {
         severity: finding.severity().as_str(),
         message: finding.to_string(),
-        advice: Some(finding.advice()),
+        advice: Some(crate::advice::for_key_finding(finding)),
     }
 }

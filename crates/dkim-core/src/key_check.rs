@@ -71,8 +71,8 @@ impl KeyProblem {
     pub fn advice(&self) -> &'static str {
         match self {
             KeyProblem::Lookup(LookupError::NoSuchName { .. } | LookupError::NoRecords { .. }) => {
-                "publish the record (genkey's SELECTOR.txt) in the domain's zone; if it was just \
-                 published, wait for the zone to reach every name server"
+                "publish the record (SELECTOR.txt, beside the private key) in the domain's zone; \
+                 if it was just published, wait for the zone to reach every name server"
             }
             KeyProblem::Lookup(LookupError::DanglingCname { .. }) => {
                 "the selector is a CNAME: publish the record at its target, or fix the CNAME"
@@ -81,10 +81,10 @@ impl KeyProblem {
                 "validating receivers will not use this key until that is fixed"
             }
             KeyProblem::Lookup(e) if e.is_temporary() => {
-                "the name server did not answer usefully; try again later, or check --nameserver"
+                "the name server did not answer usefully; try again later, or check that server"
             }
             KeyProblem::Lookup(_) => "check the name and the name server",
-            KeyProblem::Malformed(_) => "publish the record again as genkey or record prints it",
+            KeyProblem::Malformed(_) => "publish the record again as generated with the key",
             KeyProblem::Revoked => {
                 "the key is withdrawn on purpose (empty p=); sign with another selector"
             }
@@ -92,7 +92,7 @@ impl KeyProblem {
             KeyProblem::HashExcludesSha256 => "remove h= or set h=sha256 (RFC 8301)",
             KeyProblem::NotForEmail => "remove s= or set s=email",
             KeyProblem::TooSmall { .. } => {
-                "make a new key of 2048 bits (dkimkit genkey) and publish it under a new selector"
+                "make a new key of 2048 bits and publish it under a new selector"
             }
         }
     }
@@ -157,8 +157,8 @@ pub(crate) fn record_problems(
 }
 
 /// What to do about a record that does not publish the private key.
-const KEY_MISMATCH_ADVICE: &str = "publish the record of this private key (dkimkit record -k \
-                                   KEYFILE), or sign with the private key that matches the record";
+const KEY_MISMATCH_ADVICE: &str =
+    "publish the record of this private key, or sign with the private key that matches the record";
 
 /// Something testkey found about a published key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,8 +225,8 @@ impl Finding {
                 "receivers treat the domain as testing DKIM; remove t=y once mail verifies"
             }
             Finding::DnssecNotValidated { .. } => {
-                "to validate, ask a validating resolver (--nameserver), or give the zone's own \
-                 key-signing key (its K*.key, or `dig DNSKEY` output) with --trust-anchor"
+                "to validate, ask a validating resolver, or give the zone's own key-signing key \
+                 (its K*.key, or `dig DNSKEY` output) as a trust anchor"
             }
         }
     }

@@ -41,7 +41,7 @@ pub enum ResolverSetupError {
         source: Box<dyn Error + Send + Sync>,
     },
     /// No name servers were given, and the system has none.
-    #[error("/etc/resolv.conf names no name server; give one with --nameserver")]
+    #[error("/etc/resolv.conf names no name server")]
     NoNameServers,
     /// A timeout of zero, which no answer could meet.
     #[error("the DNS timeout must be longer than zero")]

@@ -402,6 +402,7 @@ pub struct HostedDnsError {
     /// The provider's error, with every secret blanked.
     message: String,
     temporary: bool,
+    missing_zone: bool,
 }
 
 impl HostedDnsError {
@@ -409,6 +410,11 @@ impl HostedDnsError {
     /// failed on its side), as opposed to a refusal that needs the administrator.
     pub fn is_temporary(&self) -> bool {
         self.temporary
+    }
+
+    /// Whether the provider has no zone to hold the record.
+    pub fn is_missing_zone(&self) -> bool {
+        self.missing_zone
     }
 }
 
@@ -545,21 +551,22 @@ impl HostedDns {
             Some(Err(error)) => Err(HostedDnsError {
                 provider: self.provider,
                 temporary: is_temporary(&error),
+                missing_zone: matches!(error, dns_update::Error::NotFound),
                 message: match error {
                     dns_update::Error::Unauthorized => format!(
                         "the credentials in {} are refused (unauthorized): check them",
                         self.credentials_path.display()
                     ),
-                    dns_update::Error::NotFound => format!(
-                        "no zone {zone} there to hold {name}: create it, or give --nameserver \
-                         so that rotate asks DNS which zone holds the name"
-                    ),
+                    dns_update::Error::NotFound => {
+                        format!("no zone {zone} there to hold {name}: create it")
+                    }
                     other => blank_secrets(&other.to_string(), &self.secrets),
                 },
             }),
             None => Err(HostedDnsError {
                 provider: self.provider,
                 temporary: true,
+                missing_zone: false,
                 message: "the request ended without an answer".to_owned(),
             }),
         }

@@ -457,7 +457,7 @@ impl Walk<'_> {
         if trusted.is_empty() {
             return ZoneKeys::Other(Verdict::Bogus(format!(
                 "none of the DNSKEY records of {zone_name} is the trust anchor's key; give the \
-                 zone's current key-signing key as --trust-anchor"
+                 zone's current key-signing key as the trust anchor"
             )));
         }
         let signatures = signatures_over(&dnskeys, zone, RecordType::DNSKEY);

@@ -41,8 +41,8 @@ pub enum ZoneFileError {
     },
     /// No SOA record for the zone's apex.
     #[error(
-        "{}: no SOA record for {zone} (is this the zone's own file, and is the zone given \
-         right in --zone-file ZONE=PATH?)",
+        "{}: no SOA record for {zone} (is this the zone's own file, and is {zone} the zone it \
+         holds?)",
         path.display()
     )]
     NoSoa {

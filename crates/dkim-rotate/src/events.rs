@@ -177,7 +177,7 @@ impl fmt::Display for Event {
             Event::SignerCannotRead(why) => write!(f, "warning: {why}"),
             Event::StolenKeyReplaced { next, current } => write!(
                 f,
-                "the rotation to {next} under way replaces key {current}, as --rotate-now asks: \
+                "the rotation to {next} under way replaces key {current} now, as asked: \
                  its record goes as soon as {next} is served, with no overlap"
             ),
             Event::Began {
@@ -191,7 +191,7 @@ impl fmt::Display for Event {
             ),
             Event::BeganEarly { current, next, end } => write!(
                 f,
-                "rotating key {current} now, as --rotate-now asks: the next is {next}; the old \
+                "rotating key {current} now, as asked: the next is {next}; the old \
                  record is {} as soon as {next} is served, with no overlap",
                 match end {
                     StolenKeyEnd::Revoke => "revoked",
@@ -240,7 +240,7 @@ impl fmt::Display for Event {
                 "key {old} retires; its record stays published for the overlap"
             ),
             Event::Reload { command: None, .. } => {
-                write!(f, "no --reload-command: reload the signer yourself")
+                write!(f, "no reload command given: reload the signer yourself")
             }
             Event::Reload {
                 command: Some(command),
@@ -340,7 +340,7 @@ pub enum RotateError {
     #[error(transparent)]
     SelectorFormat(#[from] SelectorFormatError),
     /// The selector format gives something that is not a selector.
-    #[error("--selector-format gives \"{selector}\", which is not a selector")]
+    #[error("the selector format gives \"{selector}\", which is not a selector")]
     NotASelector {
         /// What it gave.
         selector: String,
@@ -375,10 +375,10 @@ pub enum RotateError {
     #[error(transparent)]
     Overdue(#[from] WaitOverdue),
     /// The signer's reload command failed.
-    #[error("--reload-command")]
+    #[error("the signer's reload command")]
     Reload(#[source] super::publish::CommandError),
     /// A retired key could not be revealed.
-    #[error("--reveal-dir {}", dir.display())]
+    #[error("the reveal directory {}", dir.display())]
     Reveal {
         /// The folder.
         dir: PathBuf,

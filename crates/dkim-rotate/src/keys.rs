@@ -193,7 +193,7 @@ impl SigningKeys {
                 return match domain {
                     _ if !is_under(key_file, keys_dir) => (
                         Vec::new(),
-                        vec![untouched(name, "its KeyFile is not under --keys-dir")],
+                        vec![untouched(name, "its KeyFile is outside the keys directory")],
                     ),
                     Some(domain) => (
                         vec![ManagedEntry {
@@ -222,7 +222,7 @@ impl SigningKeys {
                 (_, KeySource::File(path))
                     if !is_under(&path_in_base_directory(base, path), keys_dir) =>
                 {
-                    Some("its key file is not under --keys-dir")
+                    Some("its key file is outside the keys directory")
                 }
                 _ if referenced.is_some_and(|r| !r.contains(&entry.name)) => {
                     Some("the SigningTable does not refer to it")

@@ -132,7 +132,7 @@ impl fmt::Display for Applied {
                 write!(f, "{done} {name} through the {provider} API (zone {zone})")
             }
             PublishedBy::Command { zone } => {
-                write!(f, "{done} {name} by --publish-command (zone {zone})")
+                write!(f, "{done} {name} by the publish command (zone {zone})")
             }
             PublishedBy::IncludeFile { path } => {
                 write!(f, "{done} {name} {in_or_from} {}", path.display())
@@ -162,9 +162,9 @@ pub enum Hook {
 impl fmt::Display for Hook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Hook::Publish => "--publish-command",
-            Hook::DnsReload => "--dns-reload-command",
-            Hook::SignerReload => "--reload-command",
+            Hook::Publish => "the publish command",
+            Hook::DnsReload => "the DNS reload command",
+            Hook::SignerReload => "the signer's reload command",
         })
     }
 }
@@ -210,7 +210,7 @@ pub enum PublishError {
     #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
     /// No zone file given holds the name.
-    #[error("no --zone-file is for a zone holding {name}: add --zone-file ZONE=PATH for it")]
+    #[error("no zone file given is for a zone holding {name}")]
     NoZoneFile {
         /// The record's name.
         name: String,

@@ -94,13 +94,13 @@ impl fmt::Display for WaitOverdue {
         let awaited = self.behind.first().map_or(Awaited::Served, |b| b.awaited);
         let since = utc_minute(self.since);
         let goal = match awaited {
-            Awaited::Served => "to be served by every --nameserver",
-            Awaited::Gone => "to be gone from every --nameserver",
+            Awaited::Served => "to be served by every name server",
+            Awaited::Gone => "to be gone from every name server",
         };
         let behind: Vec<String> = self.behind.iter().map(ToString::to_string).collect();
         write!(
             f,
-            "{}: waited since {since}, longer than --max-wait {}, for it {goal}: {}; fix the \
+            "{}: waited since {since}, longer than the {} allowed, for it {goal}: {}; fix the \
              server (zone transfer, NOTIFY, serial) and run again",
             self.name,
             self.max_wait,
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(
             overdue.to_string(),
             "202612._domainkey.example.com: waited since 2026-12-01 04:00 UTC, longer than \
-             --max-wait 3d, for it to be served by every --nameserver: 127.0.0.2:53 did not \
+             the 3d allowed, for it to be served by every name server: 127.0.0.2:53 did not \
              answer (timed out); fix the server (zone transfer, NOTIFY, serial) and run again"
         );
     }

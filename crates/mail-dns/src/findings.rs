@@ -220,7 +220,7 @@ impl Finding {
             ),
             e if e.is_temporary() => (
                 Code::DnsTemporary,
-                "the name server did not answer usefully; try again later, or check --nameserver",
+                "the name server did not answer usefully; try again later, or check that server",
             ),
             _ => (
                 Code::DnsBadName,
