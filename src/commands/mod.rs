@@ -24,7 +24,7 @@ use dkim_dns::{
     CachingLookup, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TxtAnswer,
     parse_nameserver,
 };
-use host_files::{Existing, NewFile, UnsafeKeyFile, WriteError};
+use host_files::{Existing, KeyFileError, NewFile, UnsafeKeyFile, WriteError};
 use opendkim_config::{DataSetKind, OpendkimConf};
 
 use crate::cli::{Cli, Command, DnssecArgs};
@@ -239,67 +239,35 @@ fn table_location(argument: &str) -> (std::path::PathBuf, DataSetKind) {
     }
 }
 
-/// No private key file is this large (a 4096-bit RSA key in PEM is about 3.3 KB): reading stops
-/// here, so a wrong path (a mailbox, a device) is refused without filling memory.
-const MAX_PRIVATE_KEY_FILE: u64 = 64 * 1024;
-
 /// Reads a private key to sign with or to compare with a record. A key that other users could
 /// read or replace is refused, as opendkim's RequireSafeKeys (on by default) refuses it, unless
 /// `allow_unsafe` (`--allow-unsafe-keys`), which only warns.
 fn read_private_key(path: &Path, allow_unsafe: bool) -> anyhow::Result<PrivateKey> {
-    use std::io::Read as _;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    // Checked on the open file, so the file judged is the file read.
-    let safety = host_files::check_private_key(&file, path);
-    let judge = |safety| match safety {
-        Ok(()) => Ok(()),
-        Err(error @ UnsafeKeyFile::Io { .. }) => Err(error.into()),
-        Err(error) if allow_unsafe => {
-            output::warning(&format!(
-                "{error} (used anyway: --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys \
-                 false)"
-            ));
-            Ok(())
-        }
-        Err(error) => Err(anyhow::anyhow!(
-            "{error}; or pass --allow-unsafe-keys to use it anyway"
-        )),
+    let record_instead = |contents: &[u8]| {
+        dkim_core::record::is_key_record_text(contents).then(|| {
+            let private = if path.extension().is_some_and(|e| e == "txt") {
+                path.with_extension("private").display().to_string()
+            } else {
+                "SELECTOR.private, beside it".to_owned()
+            };
+            format!(
+                "{} is the key record for DNS, not the private key, which is {private}",
+                path.display()
+            )
+        })
     };
-    // SELECTOR.txt given for the key fails the permission check (mode 0644, as it should be),
-    // whose advice would be to chmod the wrong file: what it is is said first. Only a regular
-    // file is read for that, as reading a FIFO could wait forever.
-    let permissions = match safety {
-        Err(UnsafeKeyFile::OpenToOthers { .. } | UnsafeKeyFile::ForeignOwner { .. }) => safety,
-        other => {
-            judge(other)?;
-            Ok(())
-        }
-    };
-    let mut contents = Vec::new();
-    (&file)
-        .take(MAX_PRIVATE_KEY_FILE + 1)
-        .read_to_end(&mut contents)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if contents.len() as u64 > MAX_PRIVATE_KEY_FILE {
-        anyhow::bail!(
-            "{}: larger than {} KiB, so not a private key",
-            path.display(),
-            MAX_PRIVATE_KEY_FILE / 1024
-        );
+    let (contents, unsafe_file) = host_files::read_private_key(path, allow_unsafe, record_instead)
+        .map_err(|error| match error {
+            KeyFileError::Unsafe(problem) if !matches!(problem, UnsafeKeyFile::Io { .. }) => {
+                anyhow::anyhow!("{problem}; or pass --allow-unsafe-keys to use it anyway")
+            }
+            other => anyhow::Error::new(other),
+        })?;
+    if let Some(problem) = unsafe_file {
+        output::warning(&format!(
+            "{problem} (used anyway: --allow-unsafe-keys, or opendkim.conf's RequireSafeKeys false)"
+        ));
     }
-    if dkim_core::record::is_key_record_text(&contents) {
-        let private = if path.extension().is_some_and(|e| e == "txt") {
-            path.with_extension("private").display().to_string()
-        } else {
-            "SELECTOR.private, beside it".to_owned()
-        };
-        anyhow::bail!(
-            "{} is the key record for DNS, not the private key, which is {private}",
-            path.display()
-        );
-    }
-    judge(permissions)?;
     PrivateKey::from_file_contents(&contents)
         .with_context(|| format!("{}: cannot read the private key", path.display()))
 }

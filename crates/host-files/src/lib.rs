@@ -8,13 +8,14 @@
 //! since syncs one after the other cost a journal commit each; a batch of new copies whose loss
 //! in a crash costs only a rerun may skip the syncs ([`Durability::Unsynced`]), as cp and rsync do.
 //!
-//! Reading a private key is the other half: [`check_private_key`] refuses a key that another
-//! user could read or replace, as opendkim's `RequireSafeKeys` (on by default) does.
+//! Reading a private key is the other half: [`read_private_key`] refuses a key that another
+//! user could read or replace ([`check_secret_file`]), as opendkim's `RequireSafeKeys` (on by
+//! default) does, unless the caller allows it.
 //!
 //! This crate knows files, owners and modes on a Unix host, and nothing of DKIM or DNS.
 
 use std::fs::{File, Metadata, Permissions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -604,8 +605,9 @@ pub enum UnsafeKeyFile {
     },
 }
 
-/// Checks that the private key open as `file` (opened from `path`) is safe to use, as
-/// opendkim's `RequireSafeKeys` does (opendkim.conf(5); `dkimf_securefile` in opendkim.c):
+/// Checks that the secret file open as `file` (opened from `path`), a private key or a DNS
+/// provider's credentials (`what` names it in the messages), is safe to use, as opendkim's
+/// `RequireSafeKeys` checks a key (opendkim.conf(5); `dkimf_securefile` in opendkim.c):
 ///
 /// - the key is a regular file, owned by the user we run as or by root (run as root, by
 ///   anyone: the mode bits and the directories are still checked);
@@ -619,12 +621,6 @@ pub enum UnsafeKeyFile {
 ///
 /// The mode and owner come from the open file (`fstat`), and the resolved path must still be
 /// that file, so a file swapped after the check is not the one that is read.
-pub fn check_private_key(file: &File, path: &Path) -> Result<(), UnsafeKeyFile> {
-    check_secret_file(file, path, "the private key")
-}
-
-/// Checks a file of other secrets (a DNS provider's credentials) as [`check_private_key`]
-/// checks a key; `what` names its contents in the messages ("the credentials").
 pub fn check_secret_file(
     file: &File,
     path: &Path,
@@ -681,13 +677,82 @@ pub fn check_secret_file(
     Ok(())
 }
 
-/// Opens `path` and checks it with [`check_private_key`].
-pub fn check_private_key_file(path: &Path) -> Result<(), UnsafeKeyFile> {
-    let file = File::open(path).map_err(|source| UnsafeKeyFile::Io {
+/// No private key file is this large (a 4096-bit RSA key in PEM is about 3.3 KB): reading stops
+/// here, so a wrong path (a mailbox, a device) is refused without filling memory.
+pub const MAX_PRIVATE_KEY_FILE: u64 = 64 * 1024;
+
+/// Why a private key file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyFileError {
+    /// It could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// It is larger than any private key.
+    #[error(
+        "{}: larger than {} KiB, so not a private key",
+        path.display(),
+        MAX_PRIVATE_KEY_FILE / 1024
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// It holds something else, as the caller's check of its contents says.
+    #[error("{0}")]
+    NotAKey(String),
+    /// It is not safe and not allowed to be, or it could not be checked ([`UnsafeKeyFile::Io`]).
+    #[error(transparent)]
+    Unsafe(UnsafeKeyFile),
+}
+
+/// Reads the private key at `path` (at most [`MAX_PRIVATE_KEY_FILE`] bytes) from the file that
+/// [`check_secret_file`] judges, and what is unsafe about it when `allow_unsafe` takes it anyway
+/// (for the caller to warn of). Unless `allow_unsafe`, an unsafe file is refused before it is
+/// read (a FIFO could make the read wait forever), but a mode or owner that lets others in only
+/// after `not_a_key` has said what the file holds instead, if it plainly holds something else: a
+/// key's record (SELECTOR.txt) has mode 0644 as it should, and chmod would be the wrong advice.
+pub fn read_private_key(
+    path: &Path,
+    allow_unsafe: bool,
+    not_a_key: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<(Vec<u8>, Option<UnsafeKeyFile>), KeyFileError> {
+    let read_error = |source| KeyFileError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    check_private_key(&file, path)
+    };
+    let file = File::open(path).map_err(read_error)?;
+    let unsafe_file = match check_secret_file(&file, path, "the private key") {
+        Ok(()) => None,
+        Err(
+            problem @ (UnsafeKeyFile::OpenToOthers { .. } | UnsafeKeyFile::ForeignOwner { .. }),
+        ) => Some(problem),
+        Err(problem @ UnsafeKeyFile::Io { .. }) => return Err(KeyFileError::Unsafe(problem)),
+        Err(problem) if !allow_unsafe => return Err(KeyFileError::Unsafe(problem)),
+        Err(problem) => Some(problem),
+    };
+    let mut contents = Vec::new();
+    (&file)
+        .take(MAX_PRIVATE_KEY_FILE + 1)
+        .read_to_end(&mut contents)
+        .map_err(read_error)?;
+    if contents.len() as u64 > MAX_PRIVATE_KEY_FILE {
+        return Err(KeyFileError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    if let Some(what) = not_a_key(&contents) {
+        return Err(KeyFileError::NotAKey(what));
+    }
+    match unsafe_file {
+        Some(problem) if !allow_unsafe => Err(KeyFileError::Unsafe(problem)),
+        problem => Ok((contents, problem)),
+    }
 }
 
 /// What lets another user replace entries of `directory`, and the fix; None when nothing does.
@@ -721,6 +786,15 @@ fn unsafe_directory(
 mod tests {
     use super::*;
     use std::fs;
+
+    /// Opens `path` and checks it as a private key.
+    fn check_private_key_file(path: &Path) -> Result<(), UnsafeKeyFile> {
+        let file = File::open(path).map_err(|source| UnsafeKeyFile::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        check_secret_file(&file, path, "the private key")
+    }
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
