@@ -519,7 +519,7 @@ _dkimkit() {
             return 0
             ;;
         dkimkit__subcmd__rotate)
-            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --publish-command --rotate-now --revoke --reveal-dir --server --tsig-key --credentials --zone-dir --zone-file --dns-reload-command --nameserver --max-wait --timeout --trust-anchor --no-dnssec --stop-after-steps --help --version status"
+            opts="-x -v -b -h -V --keytable --signing-table --config --verbose --keys-dir --selector-format --key-type --bits --every --overlap --now --dry-run --allow-unsafe-keys --json --reload-command --publish --publish-command --rotate-now --revoke --reveal-dir --server --tsig-key --credentials --zone-dir --zone-file --dns-reload-command --nameserver --timeout --trust-anchor --no-dnssec --max-wait --stop-after-steps --help --version status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,15 +621,15 @@ _dkimkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --max-wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -162,9 +162,9 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-dir -d '
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l zone-file -d 'With --publish zone-file: edit the zone\'s own master file, raising its SOA serial in the form it uses (YYYYMMDDnn, counter or Unix time); every other byte is kept (repeatable: one per zone)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dns-reload-command -d 'With --publish zone-file: run this after writing the zone or include files, such as \'rndc reload\' (once for every file a run writes together)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l nameserver -d 'Check records at this name server (repeatable: list the primary and every secondary). A new record counts as published only when every one serves it, an old one as withdrawn only when none does; the first is also asked where a selector\'s CNAME points [default: the system\'s resolver]' -r
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l timeout -d 'How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose length varies)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l trust-anchor -d 'Also trust these DNSKEY or DS records, of any zone (several in one file, as dnssec-keygen\'s K*.key, `dig DNSKEY` and unbound\'s anchor file hold them): a zone under one is validated from it, every other zone from the root\'s built-in keys (replaced by a root anchor given here)' -r -F
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l max-wait -d 'Wait this long for the name servers to serve a new record or drop an old one; then exit 1 naming the servers behind, so that cron mails someone' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l stop-after-steps -d 'Stop after this many steps, as if killed (for testing that every step is resumable)' -r
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -s v -l verbose -d 'List the settings used'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand rotate" -l dry-run -d 'Print what would be done, and change nothing'
@@ -190,7 +190,7 @@ complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s F -l fully-q
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s M -l email-only -d 'Restrict the keys to email (s=email)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s S -l soa -d 'Write an SOA record at the top (serial: the current hour, YYYYMMDDHH, UTC); ignored with -u, as by opendkim-genzone'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s u -l nsupdate -d 'Write a script for nsupdate instead of zone data'
-complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l allow-unsafe-keys -d 'Use private keys that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
+complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l allow-unsafe-keys -d 'Use a private key that other users could read or replace, with a warning (by default such a key is refused, as opendkim\'s RequireSafeKeys refuses it; fix it with chmod 600)'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s v -l verbose -d 'Say what is done, on standard error: the opendkim.conf settings used, keys skipped, the number of records'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -l json -d 'Print one JSON document with every key\'s record instead'
 complete -c dkimkit -n "__fish_dkimkit_using_subcommand genzone" -s h -l help -d 'Print help (see more with \'--help\')'

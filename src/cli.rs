@@ -1,6 +1,7 @@
 //! The command line, as clap definitions and nothing else. The man pages and shell completions
 //! in man/ and completions/ are generated from these (`dkimkit generate-docs .`).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use dkim_core::canonical::Canonicalization;
 use dkim_core::record::{HashAlgorithm, parse_hash_list};
 use dkim_core::time::{Period, parse_fixed_length, parse_unix_time};
 use dkim_core::{DomainName, KeyType, NameError, Selector};
-use dkim_dns::Provider;
+use dkim_dns::{Provider, parse_nameserver};
 
 /// The exit statuses every subcommand shares, for `--help`, the man pages and the README.
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
@@ -585,10 +586,8 @@ pub struct RecordArgs {
     #[arg(short = 'k', long = "key", value_name = "FILE")]
     pub key: PathBuf,
 
-    /// Use a private key that other users could read or replace, with a warning (by default
-    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
-    #[arg(long)]
-    pub allow_unsafe_keys: bool,
+    #[command(flatten)]
+    pub key_safety: KeySafetyArgs,
 
     /// The signing domain (named in the comment, and with -a in the record's name)
     #[arg(short = 'd', long, value_name = "DOMAIN", value_parser = parse_domain)]
@@ -686,10 +685,8 @@ pub struct SignFileArgs {
     )]
     pub keys: Vec<PathBuf>,
 
-    /// Use a private key that other users could read or replace, with a warning (by default
-    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
-    #[arg(long)]
-    pub allow_unsafe_keys: bool,
+    #[command(flatten)]
+    pub key_safety: KeySafetyArgs,
 
     /// opendkim's KeyTable: with --signing-table, choose the keys by each message's From
     /// address exactly as opendkim does
@@ -813,13 +810,22 @@ pub struct VerifyFileArgs {
     pub json: bool,
 }
 
-/// How the commands that look records up ask DNS (verify-file, testkey, check): where, how
-/// long to wait, and how DNSSEC is judged.
+/// Whether the commands that read private keys (all but genkey) take one that is not safe.
+#[derive(Debug, Args)]
+pub struct KeySafetyArgs {
+    /// Use a private key that other users could read or replace, with a warning (by default
+    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
+    #[arg(long)]
+    pub allow_unsafe_keys: bool,
+}
+
+/// How the commands that look records up ask DNS (verify-file, testkey, check, rotate): where,
+/// how long to wait, and how DNSSEC is judged.
 #[derive(Debug, Args)]
 pub struct DnsArgs {
     /// Ask this name server instead of the system's resolver (repeatable)
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    pub nameservers: Vec<String>,
+    #[arg(long = "nameserver", value_name = "IP[:PORT]", value_parser = parse_nameserver)]
+    pub nameservers: Vec<SocketAddr>,
 
     /// How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose
     /// length varies)
@@ -861,10 +867,8 @@ pub struct TestkeyArgs {
     #[arg(short = 'k', long = "key", value_name = "KEYFILE", requires = "domain")]
     pub key: Option<PathBuf>,
 
-    /// Use a private key that other users could read or replace, with a warning (by default
-    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
-    #[arg(long)]
-    pub allow_unsafe_keys: bool,
+    #[command(flatten)]
+    pub key_safety: KeySafetyArgs,
 
     /// Check every key of this opendkim KeyTable
     #[arg(long, value_name = "[refile:]PATH", conflicts_with_all = ["domain", "config"])]
@@ -1041,8 +1045,18 @@ pub enum RotateAction {
     Status,
 }
 
-/// `dkimkit rotate`.
+/// `dkimkit rotate`. Its --nameserver is DnsArgs', but each server given is asked, not the first
+/// that answers.
 #[derive(Debug, Args)]
+#[command(mut_args(|arg| match arg.get_id().as_str() {
+    "nameservers" => arg.help(
+        "Check records at this name server (repeatable: list the primary and every secondary). A \
+         new record counts as published only when every one serves it, an old one as withdrawn \
+         only when none does; the first is also asked where a selector's CNAME points [default: \
+         the system's resolver]",
+    ),
+    _ => arg,
+}))]
 pub struct RotateArgs {
     /// `status`: print where each entry is, and change nothing [default: rotate]
     #[arg(value_enum, value_name = "ACTION")]
@@ -1102,10 +1116,8 @@ pub struct RotateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Use a private key that other users could read or replace, with a warning (by default
-    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
-    #[arg(long)]
-    pub allow_unsafe_keys: bool,
+    #[command(flatten)]
+    pub key_safety: KeySafetyArgs,
 
     /// Print one JSON document (for logs)
     #[arg(long)]
@@ -1180,25 +1192,13 @@ pub struct RotateArgs {
     #[arg(long, value_name = "CMD")]
     pub dns_reload_command: Option<String>,
 
-    /// Check records at this name server (repeatable: list the primary and every secondary).
-    /// A new record counts as published only when every one serves it, an old one as withdrawn
-    /// only when none does; the first is also asked where a selector's CNAME points [default:
-    /// the system's resolver]
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    pub nameservers: Vec<String>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
 
     /// Wait this long for the name servers to serve a new record or drop an old one; then exit
     /// 1 naming the servers behind, so that cron mails someone
     #[arg(long, value_name = "DURATION", default_value = "3d")]
     pub max_wait: Period,
-
-    /// How long to wait for a DNS answer, such as 5s or 300ms (not in months or years, whose
-    /// length varies)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_fixed_length)]
-    pub timeout: Duration,
-
-    #[command(flatten)]
-    pub dnssec: DnssecArgs,
 
     /// Stop after this many steps, as if killed (for testing that every step is resumable)
     #[arg(long, value_name = "N", hide = true)]
@@ -1290,10 +1290,8 @@ pub struct GenzoneArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Use private keys that other users could read or replace, with a warning (by default
-    /// such a key is refused, as opendkim's RequireSafeKeys refuses it; fix it with chmod 600)
-    #[arg(long)]
-    pub allow_unsafe_keys: bool,
+    #[command(flatten)]
+    pub key_safety: KeySafetyArgs,
 
     /// Say what is done, on standard error: the opendkim.conf settings used, keys skipped, the
     /// number of records

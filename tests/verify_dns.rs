@@ -155,7 +155,7 @@ fn dns_failures_have_their_own_results_and_exit_codes() {
     drop(silent);
 
     verify(dir.path(), "not-an-address", &["signed.eml"])
-        .fails_with(2, "--nameserver not-an-address");
+        .fails_with(2, "'not-an-address' for '--nameserver");
 }
 
 #[test]

@@ -12,14 +12,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::testkey::{self, Checked, Target};
-use super::{Dns, dnssec_setting, table_location};
+use super::{Dns, table_location};
 use crate::advice;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::exit::Outcome;
 use crate::output;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let dnssec = dnssec_setting(&args.dns.dnssec, None)?;
+    let dns = Dns::new(args.dns.resolver_settings(None)?);
     let keys = dkim_targets(&args)?;
     let fetch = if args.fetch {
         let ca = match &args.ca_file {
@@ -38,7 +38,6 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let dns = Dns::new(&args.dns.nameservers, args.dns.timeout, dnssec)?;
     dns.ready()?;
     // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -137,13 +136,7 @@ fn dkim_targets(args: &CheckArgs) -> anyhow::Result<Vec<Target>> {
 
 impl RecordLookup for Dns {
     fn lookup_records(&self, name: &str, kind: RecordKind) -> Result<Records, LookupError> {
-        match self.lookup() {
-            Ok(lookup) => lookup.lookup_records(name, kind),
-            Err(detail) => Err(LookupError::ServerFailure {
-                name: name.to_owned(),
-                detail: format!("cannot set up DNS: {detail}"),
-            }),
-        }
+        self.lookup(name)?.lookup_records(name, kind)
     }
 }
 

@@ -17,7 +17,7 @@ use opendkim_config::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
 use serde::Serialize;
 
 use super::published_record::RecordJson;
-use super::{conf_setting_line, host_name, read_private_key, table_location, write_error};
+use super::{host_name, read_private_key, table_location, write_error};
 use crate::cli::GenzoneArgs;
 use crate::exit::Outcome;
 use crate::output;
@@ -145,21 +145,9 @@ fn publish(
 
 pub fn run(args: GenzoneArgs) -> anyhow::Result<Outcome> {
     let (wanted, conf) = wanted_keys(&args)?;
-    let allow_unsafe =
-        args.allow_unsafe_keys || conf.as_ref().is_some_and(|c| !c.require_safe_keys());
+    let allow_unsafe = args.key_safety.allows_unsafe(conf.as_ref());
     if let (Some(conf), true) = (&conf, args.verbose > 0) {
-        let safe = if conf.require_safe_keys() {
-            "true"
-        } else {
-            "false"
-        };
-        output::verbose(&conf_setting_line(
-            conf,
-            "RequireSafeKeys",
-            safe,
-            args.allow_unsafe_keys
-                .then_some("--allow-unsafe-keys given"),
-        ));
+        output::verbose(&args.key_safety.conf_setting_line(conf));
     }
     let mut published = Vec::new();
     for wanted in wanted {

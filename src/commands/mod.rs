@@ -12,22 +12,19 @@ mod sign_file;
 mod testkey;
 mod verify_file;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use dkim_core::key::RECOMMENDED_RSA_BITS;
 use dkim_core::{KeyType, PrivateKey};
 use dkim_dns::{
     CachingLookup, HickoryLookup, KeyLookup, LookupError, ResolverSettings, TrustAnchor, TxtAnswer,
-    parse_nameserver,
 };
 use host_files::{Existing, KeyFileError, NewFile, UnsafeKeyFile, WriteError};
 use opendkim_config::{DataSetKind, OpendkimConf};
 
-use crate::cli::{Cli, Command, DnssecArgs};
+use crate::cli::{Cli, Command, DnsArgs, KeySafetyArgs};
 use crate::exit::Outcome;
 use crate::output;
 
@@ -99,29 +96,6 @@ fn warn_if_weak(key_type: KeyType, bits: usize, subject: Option<&Path>) {
     }
 }
 
-/// The DNSSEC validation `args` ask for: from the root's built-in keys and the records of
-/// `--trust-anchor` (else of opendkim.conf's TrustAnchorFile, `conf_anchor`), or none with
-/// `--no-dnssec`. Every subcommand that looks keys up takes it from here, so testkey,
-/// verify-file and rotate judge a zone alike.
-fn dnssec_setting(
-    args: &DnssecArgs,
-    conf_anchor: Option<&Path>,
-) -> anyhow::Result<Option<TrustAnchor>> {
-    if args.no_dnssec {
-        return Ok(None);
-    }
-    let (file, origin) = match (&args.trust_anchor, conf_anchor) {
-        (Some(file), _) => (file.as_path(), "--trust-anchor"),
-        (None, Some(file)) => (file, "TrustAnchorFile"),
-        (None, None) => return Ok(Some(TrustAnchor::BuiltInRoot)),
-    };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read the trust anchor {}", file.display()))?;
-    Ok(Some(
-        TrustAnchor::from_records(text).with_context(|| format!("{origin} {}", file.display()))?,
-    ))
-}
-
 /// DNS as the command line asks for it (`--nameserver`, `--timeout`, DNSSEC), cached for the
 /// run, and set up on first use: a run that needs no DNS (every key given with `--key`) never
 /// reads /etc/resolv.conf.
@@ -130,66 +104,97 @@ struct Dns {
     lookup: OnceLock<Result<CachingLookup<HickoryLookup>, String>>,
 }
 
-impl Dns {
-    /// DNS through `nameservers` (`IP[:PORT]`; none for the system's resolver).
-    fn new(
-        nameservers: &[String],
-        timeout: Duration,
-        dnssec: Option<TrustAnchor>,
-    ) -> anyhow::Result<Self> {
-        Ok(Dns::with_servers(
-            parse_nameservers(nameservers)?,
-            timeout,
+impl DnsArgs {
+    /// How to ask DNS: the name servers of --nameserver, else of opendkim.conf's Nameservers
+    /// (`conf`), else the system's; DNSSEC validated from the root's built-in keys and the
+    /// records of --trust-anchor (else of opendkim.conf's TrustAnchorFile), or not with
+    /// --no-dnssec. Every subcommand that looks keys up takes it from here, so testkey,
+    /// verify-file, check and rotate judge a zone alike.
+    fn resolver_settings(&self, conf: Option<&OpendkimConf>) -> anyhow::Result<ResolverSettings> {
+        let nameservers = match conf {
+            Some(conf) if self.nameservers.is_empty() => conf.nameservers()?,
+            _ => self.nameservers.clone(),
+        };
+        let conf_anchor = conf.and_then(OpendkimConf::trust_anchor_file);
+        let anchor = match (&self.dnssec.trust_anchor, &conf_anchor) {
+            (Some(file), _) => Some((file, "--trust-anchor")),
+            (None, Some(file)) => Some((file, "TrustAnchorFile")),
+            (None, None) => None,
+        };
+        let dnssec = match anchor {
+            _ if self.dnssec.no_dnssec => None,
+            None => Some(TrustAnchor::BuiltInRoot),
+            Some((file, origin)) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read the trust anchor {}", file.display()))?;
+                let anchor = TrustAnchor::from_records(text);
+                Some(anchor.with_context(|| format!("{origin} {}", file.display()))?)
+            }
+        };
+        Ok(ResolverSettings {
+            nameservers,
+            timeout: self.timeout,
             dnssec,
-        ))
+            ..ResolverSettings::default()
+        })
+    }
+}
+
+impl KeySafetyArgs {
+    /// Whether a key that other users could read or replace is used (with a warning): with
+    /// --allow-unsafe-keys, or with opendkim.conf's RequireSafeKeys false (`conf`).
+    fn allows_unsafe(&self, conf: Option<&OpendkimConf>) -> bool {
+        self.allow_unsafe_keys || conf.is_some_and(|conf| !conf.require_safe_keys())
     }
 
-    /// DNS through `nameservers` (none for the system's resolver).
-    fn with_servers(
-        nameservers: Vec<SocketAddr>,
-        timeout: Duration,
-        dnssec: Option<TrustAnchor>,
-    ) -> Self {
-        Dns {
-            settings: ResolverSettings {
-                nameservers,
-                timeout,
-                dnssec,
-                ..ResolverSettings::default()
-            },
-            lookup: OnceLock::new(),
-        }
+    /// -v's line for opendkim.conf's RequireSafeKeys, which --allow-unsafe-keys overrides.
+    fn conf_setting_line(&self, conf: &OpendkimConf) -> String {
+        let value = conf.require_safe_keys().to_string();
+        let flag = self
+            .allow_unsafe_keys
+            .then_some("--allow-unsafe-keys given");
+        conf_setting_line(conf, "RequireSafeKeys", &value, flag)
     }
 }
 
 impl Dns {
-    fn lookup(&self) -> &Result<CachingLookup<HickoryLookup>, String> {
-        self.lookup.get_or_init(|| {
+    fn new(settings: ResolverSettings) -> Self {
+        Dns {
+            settings,
+            lookup: OnceLock::new(),
+        }
+    }
+
+    /// The lookup, set up on first use, or why it could not be.
+    fn set_up(&self) -> Result<&CachingLookup<HickoryLookup>, &str> {
+        let lookup = self.lookup.get_or_init(|| {
             HickoryLookup::new(&self.settings)
                 .map(CachingLookup::new)
-                .map_err(|e| output::describe_cause(&e))
+                .map_err(|e| format!("cannot set up DNS: {}", output::describe_cause(&e)))
+        });
+        lookup.as_ref().map_err(String::as_str)
+    }
+
+    /// The lookup to ask `name` with; when DNS could not be set up, the failure to ask it.
+    fn lookup(&self, name: &str) -> Result<&CachingLookup<HickoryLookup>, LookupError> {
+        self.set_up().map_err(|detail| LookupError::ServerFailure {
+            name: name.to_owned(),
+            detail: detail.to_owned(),
         })
     }
 
     /// Sets DNS up now, so that a bad setting (such as a trust anchor that does not parse) is a
     /// usage error rather than a failed lookup.
     fn ready(&self) -> anyhow::Result<()> {
-        match self.lookup() {
-            Err(detail) => anyhow::bail!("cannot set up DNS: {detail}"),
-            Ok(_) => Ok(()),
-        }
+        self.set_up()
+            .map(drop)
+            .map_err(|detail| anyhow::anyhow!("{detail}"))
     }
 }
 
 impl KeyLookup for Dns {
     fn lookup_txt(&self, name: &str) -> Result<TxtAnswer, LookupError> {
-        match self.lookup() {
-            Ok(lookup) => lookup.lookup_txt(name),
-            Err(detail) => Err(LookupError::ServerFailure {
-                name: name.to_owned(),
-                detail: format!("cannot set up DNS: {detail}"),
-            }),
-        }
+        self.lookup(name)?.lookup_txt(name)
     }
 }
 
@@ -219,14 +224,6 @@ fn host_name() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// The `--nameserver` arguments, as addresses.
-fn parse_nameservers(nameservers: &[String]) -> anyhow::Result<Vec<SocketAddr>> {
-    nameservers
-        .iter()
-        .map(|server| parse_nameserver(server).with_context(|| format!("--nameserver {server}")))
-        .collect()
 }
 
 /// A table argument: `refile:PATH` for wildcard patterns, otherwise a plain file (with or

@@ -8,7 +8,7 @@ use crate::cli::{RecordArgs, RecordFormat};
 use crate::exit::Outcome;
 
 pub fn run(args: RecordArgs) -> anyhow::Result<Outcome> {
-    let key = read_private_key(&args.key, args.allow_unsafe_keys)?;
+    let key = read_private_key(&args.key, args.key_safety.allow_unsafe_keys)?;
     key.check_not_too_large()
         .with_context(|| args.key.display().to_string())?;
     warn_if_weak(key.key_type(), key.bits(), Some(&args.key));

@@ -140,7 +140,7 @@ impl KeyChoice {
                 setup: Box::new(conf.setup.clone()),
                 loaded: KeyCache {
                     keys: Mutex::default(),
-                    allow_unsafe: args.allow_unsafe_keys || !conf.policy.require_safe_keys,
+                    allow_unsafe: args.key_safety.allows_unsafe(Some(&conf.conf)),
                     policy: Some(Box::new(conf.policy.clone())),
                 },
             });
@@ -162,7 +162,7 @@ impl KeyChoice {
                 setup: Box::new(setup),
                 loaded: KeyCache {
                     keys: Mutex::default(),
-                    allow_unsafe: args.allow_unsafe_keys,
+                    allow_unsafe: args.key_safety.allow_unsafe_keys,
                     policy: None,
                 },
             });
@@ -231,7 +231,7 @@ fn fixed_keys(args: &SignFileArgs) -> anyhow::Result<Vec<ChosenKey>> {
         .enumerate()
         .map(|(i, (path, selector))| {
             Ok(ChosenKey {
-                key: Arc::new(load_key(path, args.allow_unsafe_keys, None)?),
+                key: Arc::new(load_key(path, args.key_safety.allow_unsafe_keys, None)?),
                 domain: domains[if domains.len() == 1 { 0 } else { i }].clone(),
                 selector: selector.clone(),
                 identity: args.identity.clone(),
@@ -312,12 +312,7 @@ impl ConfSigning {
             .algorithm
             .as_ref()
             .map_or("by each key's type", |(a, _)| a.as_str());
-        let require_safe = if policy.require_safe_keys {
-            "true"
-        } else {
-            "false"
-        };
-        let settings: [(&str, String, Option<String>); 6] = [
+        let settings: [(&str, String, Option<String>); 5] = [
             (
                 "Canonicalization",
                 policy.canonicalization.to_string(),
@@ -338,11 +333,6 @@ impl ConfSigning {
                 policy.minimum_key_bits.0.to_string(),
                 None,
             ),
-            (
-                "RequireSafeKeys",
-                require_safe.to_owned(),
-                overridden(args.allow_unsafe_keys.then_some("--allow-unsafe-keys")),
-            ),
         ];
         for (name, value, overridden) in settings {
             output::verbose(&conf_setting_line(
@@ -352,6 +342,7 @@ impl ConfSigning {
                 overridden.as_deref(),
             ));
         }
+        output::verbose(&args.key_safety.conf_setting_line(&self.conf));
     }
 }
 

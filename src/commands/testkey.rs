@@ -1,7 +1,6 @@
 //! `dkimkit testkey`: check published keys in DNS, one key or every key of a KeyTable.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -13,9 +12,7 @@ use opendkim_config::{KeyTable, OpendkimConf, SigningSetup};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{
-    Dns, conf_setting_line, dnssec_setting, parse_nameservers, read_private_key, table_location,
-};
+use super::{Dns, conf_setting_line, read_private_key, table_location};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -94,18 +91,12 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
         .map(|path| OpendkimConf::load(&path).with_context(|| path.display().to_string()))
         .transpose()?;
     let (targets, signer) = targets(&args, conf.as_ref())?;
-    let settings = DnsAndKeySettings::new(&args, conf.as_ref())?;
+    let settings = args.dns.resolver_settings(conf.as_ref())?;
     if let (Some(conf), true) = (&conf, args.verbose > 0) {
-        settings.list(conf, &args);
+        list_settings(conf, &args);
     }
-    let dnssec = dnssec_setting(
-        &args.dns.dnssec,
-        conf.as_ref()
-            .and_then(OpendkimConf::trust_anchor_file)
-            .as_deref(),
-    )?;
-    let allow_unsafe_keys = settings.allow_unsafe_keys;
-    let dns = Dns::with_servers(settings.nameservers, args.dns.timeout, dnssec);
+    let allow_unsafe_keys = args.key_safety.allows_unsafe(conf.as_ref());
+    let dns = Dns::new(settings);
     dns.ready()?;
     // A single key named with -k must be readable and safe: that is a usage error, not a
     // finding. It is read once, here, so a warning (--allow-unsafe-keys) is given once.
@@ -186,72 +177,43 @@ pub(super) fn check(
     ))
 }
 
-/// Where testkey asks and how it reads keys: the flags, then opendkim.conf's Nameservers and
-/// RequireSafeKeys (its TrustAnchorFile goes to `dnssec_setting`).
-struct DnsAndKeySettings {
-    nameservers: Vec<SocketAddr>,
-    allow_unsafe_keys: bool,
-}
-
-impl DnsAndKeySettings {
-    fn new(args: &TestkeyArgs, conf: Option<&OpendkimConf>) -> anyhow::Result<Self> {
-        let nameservers = match conf {
-            Some(conf) if args.dns.nameservers.is_empty() => conf.nameservers()?,
-            _ => parse_nameservers(&args.dns.nameservers)?,
-        };
-        Ok(DnsAndKeySettings {
-            nameservers,
-            allow_unsafe_keys: args.allow_unsafe_keys
-                || conf.is_some_and(|conf| !conf.require_safe_keys()),
-        })
+/// Says on standard error which opendkim.conf settings testkey follows, and which flags override
+/// them (-v).
+fn list_settings(conf: &OpendkimConf, args: &TestkeyArgs) {
+    let servers: Vec<String> = conf
+        .nameservers()
+        .unwrap_or_default()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let servers = if servers.is_empty() {
+        "the system's resolver".to_owned()
+    } else {
+        servers.join(",")
+    };
+    let anchor = conf
+        .trust_anchor_file()
+        .map_or_else(|| "the root's".to_owned(), |p| p.display().to_string());
+    let given = |flag: &'static str, given: bool| given.then_some(flag);
+    for (name, value, overridden) in [
+        (
+            "Nameservers",
+            servers,
+            given("--nameserver given", !args.dns.nameservers.is_empty()),
+        ),
+        (
+            "TrustAnchorFile",
+            anchor,
+            given(
+                "--trust-anchor given",
+                args.dns.dnssec.trust_anchor.is_some(),
+            )
+            .or(given("--no-dnssec given", args.dns.dnssec.no_dnssec)),
+        ),
+    ] {
+        output::verbose(&conf_setting_line(conf, name, &value, overridden));
     }
-
-    /// Says on standard error which opendkim.conf settings are used (-v).
-    fn list(&self, conf: &OpendkimConf, args: &TestkeyArgs) {
-        let servers: Vec<String> = conf
-            .nameservers()
-            .unwrap_or_default()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let servers = if servers.is_empty() {
-            "the system's resolver".to_owned()
-        } else {
-            servers.join(",")
-        };
-        let anchor = conf
-            .trust_anchor_file()
-            .map_or_else(|| "the root's".to_owned(), |p| p.display().to_string());
-        let safe = if conf.require_safe_keys() {
-            "true"
-        } else {
-            "false"
-        };
-        let given = |flag: &'static str, given: bool| given.then_some(flag);
-        for (name, value, overridden) in [
-            (
-                "Nameservers",
-                servers,
-                given("--nameserver given", !args.dns.nameservers.is_empty()),
-            ),
-            (
-                "TrustAnchorFile",
-                anchor,
-                given(
-                    "--trust-anchor given",
-                    args.dns.dnssec.trust_anchor.is_some(),
-                )
-                .or(given("--no-dnssec given", args.dns.dnssec.no_dnssec)),
-            ),
-            (
-                "RequireSafeKeys",
-                safe.to_owned(),
-                given("--allow-unsafe-keys given", args.allow_unsafe_keys),
-            ),
-        ] {
-            output::verbose(&conf_setting_line(conf, name, &value, overridden));
-        }
-    }
+    output::verbose(&args.key_safety.conf_setting_line(conf));
 }
 
 /// The opendkim.conf to read when no key is named on the command line: -x, or

@@ -15,7 +15,7 @@ use dkim_dns::{GivenFirst, KeyLookup, StaticLookup};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Dns, dnssec_setting};
+use super::Dns;
 use crate::cli::VerifyFileArgs;
 use crate::exit::{AlreadyReported, Outcome};
 use crate::output::{self, Progress};
@@ -241,11 +241,7 @@ fn build_lookup(args: &VerifyFileArgs) -> anyhow::Result<Box<dyn KeyLookup>> {
         let (name, record) = parse_key_arg(key)?;
         keys.insert(&name, record);
     }
-    let dns = Dns::new(
-        &args.dns.nameservers,
-        args.dns.timeout,
-        dnssec_setting(&args.dns.dnssec, None)?,
-    )?;
+    let dns = Dns::new(args.dns.resolver_settings(None)?);
     Ok(Box::new(GivenFirst::new(keys, dns)))
 }
 

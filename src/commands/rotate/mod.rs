@@ -16,8 +16,7 @@ use anyhow::Context as _;
 use dkim_core::KeyType;
 use dkim_core::time::unix_now;
 use dkim_dns::{
-    Credentials, DnsUpdater, HickoryLookup, HostedDns, ResolverSettings, TrustAnchor, TsigKey,
-    parse_nameserver,
+    Credentials, DnsUpdater, HickoryLookup, HostedDns, ResolverSettings, TsigKey, parse_nameserver,
 };
 use dkim_rotate::publish::{Exec, Hosted, Manual, Rfc2136, ZoneFile, ZoneFileEdit};
 use dkim_rotate::{
@@ -28,7 +27,7 @@ use opendkim_config::users::{SystemUser, opendkim_user};
 use opendkim_config::{KeyTable, OpendkimConf, SigningSetup, SigningTable};
 use serde::Serialize;
 
-use super::{dnssec_setting, read_private_key, table_location, warn_if_weak};
+use super::{read_private_key, table_location, warn_if_weak};
 use crate::cli::{PublishMethod, RotateAction, RotateArgs};
 use crate::exit::{CheckFailure, Outcome, TemporaryFailure};
 use crate::output::error as print_error;
@@ -43,9 +42,8 @@ struct Settings {
     keys: SigningKeys,
     /// Key names the SigningTable refers to, when one is given.
     referenced: Option<HashSet<String>>,
-    nameservers: Vec<String>,
-    /// DNSSEC validation, as testkey's (`dnssec_setting`).
-    dnssec: Option<TrustAnchor>,
+    /// Where and how records are checked in DNS, as testkey checks them.
+    dns: ResolverSettings,
     allow_unsafe_keys: bool,
     /// The user opendkim runs as, when known: its keys must be readable by it.
     signer: Option<SystemUser>,
@@ -112,9 +110,8 @@ impl Settings {
                         base: None,
                     },
                     referenced,
-                    nameservers: args.nameservers.clone(),
-                    dnssec: dnssec_setting(&args.dnssec, None)?,
-                    allow_unsafe_keys: args.allow_unsafe_keys,
+                    dns: args.dns.resolver_settings(None)?,
+                    allow_unsafe_keys: args.key_safety.allow_unsafe_keys,
                     signer,
                     used,
                 })
@@ -169,23 +166,17 @@ impl Settings {
                 _ => anyhow::bail!("it names no keys to rotate"),
             },
         };
-        let nameservers = if args.nameservers.is_empty() {
+        let dns = args.dns.resolver_settings(Some(&conf))?;
+        if args.dns.nameservers.is_empty() {
             note("Nameservers");
-            conf.nameservers()?
-                .iter()
-                .map(ToString::to_string)
-                .collect()
         } else {
+            let given: Vec<String> = dns.nameservers.iter().map(ToString::to_string).collect();
             used.borrow_mut()
-                .push(format!("--nameserver {}", args.nameservers.join(", ")));
-            args.nameservers.clone()
-        };
-        let conf_anchor = conf.trust_anchor_file();
-        if conf_anchor.is_some() {
+                .push(format!("--nameserver {}", given.join(", ")));
+        }
+        if conf.trust_anchor_file().is_some() {
             note("TrustAnchorFile");
         }
-        let dnssec = dnssec_setting(&args.dnssec, conf_anchor.as_deref())?;
-        let require_safe_keys = conf.require_safe_keys();
         note("RequireSafeKeys");
         if conf.user_id().is_some() {
             note("UserID");
@@ -198,9 +189,8 @@ impl Settings {
         Ok(Settings {
             keys,
             referenced,
-            nameservers,
-            dnssec,
-            allow_unsafe_keys: args.allow_unsafe_keys || !require_safe_keys,
+            dns,
+            allow_unsafe_keys: args.key_safety.allows_unsafe(Some(&conf)),
             signer,
             used: used.into_inner(),
         })
@@ -287,8 +277,8 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Outcome> {
     };
     let mut rotator = Rotator::new(Parts {
         config,
-        publisher: publisher(&args, now, &settings.nameservers)?,
-        servers: name_servers(&args, &settings.nameservers, settings.dnssec.as_ref())?,
+        publisher: publisher(&args, now, &settings.dns)?,
+        servers: name_servers(&settings.dns)?,
         keys: settings.keys,
         read_key: &read_key,
         signer: settings.signer,
@@ -334,7 +324,7 @@ fn run_error(error: RotateError) -> anyhow::Error {
 fn publisher(
     args: &RotateArgs,
     now: u64,
-    nameservers: &[String],
+    dns: &ResolverSettings,
 ) -> anyhow::Result<Box<dyn Publisher>> {
     let method = args
         .publish
@@ -348,7 +338,7 @@ fn publisher(
                 .context("--publish exec needs --publish-command")?;
             Box::new(Exec {
                 command,
-                zone_finder: zone_finder(args, nameservers)?,
+                zone_finder: zone_finder(dns)?,
             })
         }
         PublishMethod::Hosted(provider) => {
@@ -357,8 +347,8 @@ fn publisher(
             })?;
             let credentials = Credentials::from_file(path, provider)?;
             Box::new(Hosted {
-                client: HostedDns::new(&credentials, args.timeout)?,
-                zone_finder: zone_finder(args, nameservers)?,
+                client: HostedDns::new(&credentials, dns.timeout)?,
+                zone_finder: zone_finder(dns)?,
             })
         }
         PublishMethod::ZoneFile if !args.zone_files.is_empty() => Box::new(ZoneFileEdit {
@@ -385,7 +375,7 @@ fn publisher(
                 .map(|path| TsigKey::from_file(path, None))
                 .transpose()?;
             Box::new(Rfc2136 {
-                updater: DnsUpdater::new(address, key, args.timeout)?,
+                updater: DnsUpdater::new(address, key, dns.timeout)?,
             })
         }
     })
@@ -393,13 +383,9 @@ fn publisher(
 
 /// What finds the zone holding a record's name, for the methods that must name it: the first
 /// --nameserver, asked for the name's SOA; none without one (the signing domain is the zone).
-fn zone_finder(args: &RotateArgs, nameservers: &[String]) -> anyhow::Result<Option<DnsUpdater>> {
-    match nameservers.first() {
-        Some(server) => {
-            let address =
-                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))?;
-            Ok(Some(DnsUpdater::new(address, None, args.timeout)?))
-        }
+fn zone_finder(dns: &ResolverSettings) -> anyhow::Result<Option<DnsUpdater>> {
+    match dns.nameservers.first() {
+        Some(&address) => Ok(Some(DnsUpdater::new(address, None, dns.timeout)?)),
         None => Ok(None),
     }
 }
@@ -407,31 +393,23 @@ fn zone_finder(args: &RotateArgs, nameservers: &[String]) -> anyhow::Result<Opti
 /// One uncached lookup per --nameserver (every one must serve a record before it counts as
 /// visible), or the system's resolver. They validate DNSSEC as testkey does (the same setting,
 /// judged per zone), so a record testkey would call bogus never counts as visible.
-fn name_servers(
-    args: &RotateArgs,
-    nameservers: &[String],
-    dnssec: Option<&TrustAnchor>,
-) -> anyhow::Result<Vec<NameServer>> {
-    let settings = |nameservers| ResolverSettings {
-        nameservers,
-        timeout: args.timeout,
-        dnssec: dnssec.cloned(),
-        ..ResolverSettings::default()
-    };
-    if nameservers.is_empty() {
+fn name_servers(dns: &ResolverSettings) -> anyhow::Result<Vec<NameServer>> {
+    if dns.nameservers.is_empty() {
         return Ok(vec![NameServer {
             name: "the system's resolver".to_owned(),
-            lookup: Box::new(HickoryLookup::new(&settings(Vec::new()))?),
+            lookup: Box::new(HickoryLookup::new(dns)?),
         }]);
     }
-    nameservers
+    dns.nameservers
         .iter()
-        .map(|server| {
-            let address =
-                parse_nameserver(server).with_context(|| format!("--nameserver {server}"))?;
+        .map(|&server| {
+            let one = ResolverSettings {
+                nameservers: vec![server],
+                ..dns.clone()
+            };
             Ok(NameServer {
-                name: server.clone(),
-                lookup: Box::new(HickoryLookup::new(&settings(vec![address]))?),
+                name: server.to_string(),
+                lookup: Box::new(HickoryLookup::new(&one)?),
             })
         })
         .collect()
