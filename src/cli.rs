@@ -258,6 +258,12 @@ fn help_footer(command: &str) -> String {
     text
 }
 
+/// Gives a subcommand the `--help` footer of its own name, which cannot be misspelt.
+fn with_help_footer(command: clap::Command) -> clap::Command {
+    let footer = help_footer(command.get_name());
+    command.after_long_help(footer)
+}
+
 /// DKIM keys, records, signing and verification for people who run their own mail.
 #[derive(Debug, Parser)]
 #[command(
@@ -265,6 +271,7 @@ fn help_footer(command: &str) -> String {
     version,
     propagate_version = true,
     after_long_help = help_footer(""),
+    mut_subcommands = with_help_footer,
     long_about = "DKIM keys, records, signing and verification for people who run their own mail.\n\n\
                   dkimkit replaces opendkim-tools: `genkey` takes opendkim-genkey's flags, and \
                   writes records that load in BIND as they are."
@@ -281,7 +288,6 @@ pub enum Command {
     /// Generate key pairs and their DNS records (a drop-in for opendkim-genkey)
     #[command(
         disable_help_flag = true,
-        after_long_help = help_footer("genkey"),
         long_about = "Generate DKIM key pairs: SELECTOR.private (the private key, mode 0600, PEM) and \
                       SELECTOR.txt (the DNS TXT record in BIND zone-file syntax, every string at \
                       most 255 bytes).\n\n\
@@ -294,7 +300,6 @@ pub enum Command {
 
     /// Sign message files (DKIM, RFC 6376 and 8463)
     #[command(
-        after_long_help = help_footer("sign-file"),
         long_about = "Sign message files with one or more keys: a DKIM-Signature field per key is \
                       added at the top, the rest of the file is unchanged, and the file's line \
                       ends (LF or CRLF) are kept. One message goes to standard output (or -o); \
@@ -316,7 +321,6 @@ pub enum Command {
 
     /// Verify the DKIM signatures of message files
     #[command(
-        after_long_help = help_footer("verify-file"),
         long_about = "Verify every DKIM signature of message files, Maildirs or mbox files, and \
                       print each signature's result (RFC 8601: pass, fail, neutral, policy, \
                       temperror, permerror) and reason. Keys come from DNS (answers are cached \
@@ -328,7 +332,6 @@ pub enum Command {
 
     /// Check published keys in DNS: one key, or every key of a KeyTable (opendkim-testkey)
     #[command(
-        after_long_help = help_footer("testkey"),
         long_about = "Check that a key is published right: the record exists, parses, is not \
                       revoked, allows sha256 and email, has a key of at least 1024 bits, and with \
                       -k publishes that private key's public key. Prints `key OK` with the \
@@ -345,7 +348,6 @@ pub enum Command {
 
     /// Check every mail DNS record of domains: SPF, DMARC, DKIM, MX, reverse DNS, MTA-STS, TLS-RPT
     #[command(
-        after_long_help = help_footer("check"),
         long_about = "Check a domain's mail DNS for CI: SPF (RFC 7208: one record, syntax, at most \
                       10 DNS lookups and 2 void lookups across includes, loops, ptr, +all, \
                       typographic quotes, the obsolete SPF record type), DMARC (RFC 7489: the \
@@ -379,7 +381,6 @@ pub enum Command {
 
     /// Rotate keys on opendkim's KeyTable, safely under cron
     #[command(
-        after_long_help = help_footer("rotate"),
         long_about = "The monthly rotation cycle, on opendkim's own files. For each KeyTable entry \
                       whose key file is under --keys-dir: when its key is older than --every, \
                       make the next key (selector from --selector-format) beside it and publish \
@@ -399,7 +400,6 @@ pub enum Command {
 
     /// Write the records of every KeyTable key as zone data or nsupdate input (opendkim-genzone)
     #[command(
-        after_long_help = help_footer("genzone"),
         long_about = "Write the DNS records of every key of a KeyTable (the DATASET argument, or \
                       the KeyTable of -x's opendkim.conf, or its Domain, Selector and KeyFile) as \
                       zone-file data, or with -u as a script for nsupdate. The public keys are \
@@ -417,7 +417,6 @@ pub enum Command {
     /// Print the DNS record of an existing private key
     #[command(
         disable_help_flag = true,
-        after_long_help = help_footer("record"),
         long_about = "Print the DNS record of an existing private key, for the times the .txt file \
                       is lost. The key may be PEM (PKCS#1 or PKCS#8), DER, or the base64 Ed25519 \
                       seed dkimpy writes. The record flags are genkey's."
@@ -1331,5 +1330,15 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Examples are looked up by a subcommand's own name: a misspelt one leaves it without.
+    #[test]
+    fn every_subcommand_has_examples() {
+        let cli = Cli::command();
+        let visible = cli.get_subcommands().filter(|s| !s.is_hide_set());
+        for name in std::iter::once("").chain(visible.map(clap::Command::get_name)) {
+            assert!(!examples(name).is_empty(), "{name:?} has no examples");
+        }
     }
 }
