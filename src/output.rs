@@ -7,6 +7,23 @@ use std::io::{self, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// "3 keys: 2 ok, 1 failed": how many `items` there are, and how many of each of `kinds`, in
+/// that order, leaving out the kinds none is.
+pub fn tally<T: PartialEq>(
+    noun: &str,
+    items: &[T],
+    kinds: &[T],
+    word: impl Fn(&T) -> &str,
+) -> String {
+    let counts: Vec<String> = kinds
+        .iter()
+        .map(|kind| (items.iter().filter(|item| *item == kind).count(), kind))
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, kind)| format!("{count} {}", word(kind)))
+        .collect();
+    format!("{} {noun}: {}", items.len(), counts.join(", "))
+}
+
 /// Reports an error, with its chain of causes.
 pub fn error(error: &anyhow::Error) {
     eprintln!("dkimkit: error: {}", describe(error));

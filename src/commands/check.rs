@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::testkey::{self, Checked, Target};
-use super::{Dns, table_location};
+use super::{Dns, dns_worker_pool, table_location};
 use crate::advice;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::exit::Outcome;
@@ -39,11 +39,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         None
     };
     dns.ready()?;
-    // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(usize::from(args.jobs))
-        .build()
-        .context("cannot start the worker threads")?;
+    let pool = dns_worker_pool(args.jobs)?;
     let reports: Vec<DomainReport> = pool.install(|| {
         args.domains
             .par_iter()

@@ -218,6 +218,15 @@ fn conf_setting_line(
 }
 
 /// This host's name, as the kernel has it; "localhost" when it cannot be read.
+/// The threads that ask DNS for testkey and check: DNS waits dominate, not CPU, so more threads
+/// than cores, bounded by --jobs.
+fn dns_worker_pool(jobs: u16) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(usize::from(jobs))
+        .build()
+        .context("cannot start the worker threads")
+}
+
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())

@@ -12,7 +12,7 @@ use opendkim_config::{KeyTable, OpendkimConf, SigningSetup};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Dns, conf_setting_line, read_private_key, table_location};
+use super::{Dns, conf_setting_line, dns_worker_pool, read_private_key, table_location};
 use crate::cli::TestkeyArgs;
 use crate::exit::Outcome;
 use crate::output::{self, Progress};
@@ -112,11 +112,7 @@ pub fn run(args: TestkeyArgs) -> anyhow::Result<Outcome> {
     };
 
     let progress = Progress::new(targets.len(), "keys", false);
-    // DNS waits dominate, not CPU: more threads than cores, bounded by --jobs.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(usize::from(args.jobs))
-        .build()
-        .context("cannot start the worker threads")?;
+    let pool = dns_worker_pool(args.jobs)?;
     let results: Vec<Checked> = pool.install(|| {
         targets
             .par_iter()
@@ -359,23 +355,15 @@ fn print_human(targets: &[Target], results: &[Checked], verbose: u8) -> anyhow::
         }
     }
     if results.len() > 1 {
-        let parts: Vec<String> = [
+        let verdicts: Vec<Verdict> = results.iter().map(Checked::verdict).collect();
+        let kinds = [
             Verdict::Ok,
             Verdict::Failed,
             Verdict::Temporary,
             Verdict::Skipped,
-        ]
-        .into_iter()
-        .map(|verdict| {
-            (
-                results.iter().filter(|r| r.verdict() == verdict).count(),
-                verdict,
-            )
-        })
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, verdict)| format!("{n} {}", verdict.as_str()))
-        .collect();
-        writeln!(out, "{} keys: {}", results.len(), parts.join(", "))?;
+        ];
+        let summary = output::tally("keys", &verdicts, &kinds, |verdict| verdict.as_str());
+        writeln!(out, "{summary}")?;
     }
     out.flush()?;
     Ok(())

@@ -335,23 +335,19 @@ fn print_human(reports: &[Report]) -> anyhow::Result<()> {
         }
     }
     if reports.len() > 1 {
-        let results: Vec<_> = reports
+        let results: Vec<MessageResult> = reports
             .iter()
             .map(|r| MessageResult::of(&r.verdicts))
             .collect();
-        let summary: Vec<String> = [
+        let kinds = [
             MessageResult::Pass,
             MessageResult::Fail,
             MessageResult::None,
             MessageResult::TempError,
             MessageResult::Unreadable,
-        ]
-        .iter()
-        .map(|kind| (kind, results.iter().filter(|r| *r == kind).count()))
-        .filter(|(_, n)| *n > 0)
-        .map(|(kind, n)| format!("{n} {}", kind.as_str()))
-        .collect();
-        writeln!(out, "{} messages: {}", reports.len(), summary.join(", "))?;
+        ];
+        let summary = output::tally("messages", &results, &kinds, |result| result.as_str());
+        writeln!(out, "{summary}")?;
     }
     out.flush()?;
     Ok(())
