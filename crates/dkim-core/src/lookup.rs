@@ -54,7 +54,7 @@ pub enum DnssecStatus {
     /// through such a zone), so nothing can be verified. The common case for mail domains.
     Insecure,
     /// Validation failed on evidence: a signature is expired or does not match, or the records
-    /// of a zone shown to be signed carry none. [`HickoryLookup`] does not hand out such data
+    /// of a zone shown to be signed carry none. `dkim_dns::HickoryLookup` does not hand out such data
     /// (RFC 4035 4.3: it must not be used) and returns [`LookupError::Bogus`] instead; the status
     /// is here for lookups that report it.
     Bogus,
