@@ -486,10 +486,15 @@ pub fn create_dir_like(dir: &Path, like: &Path) -> Result<(), WriteError> {
     }
     let kept = FileKeeping::of(like)?;
     check_can_give(kept.owner, dir)?;
-    std::fs::DirBuilder::new()
+    match std::fs::DirBuilder::new()
         .mode(kept.mode & 0o777)
         .create(dir)
-        .map_err(io_error(dir))?;
+    {
+        // Made meanwhile by another caller (rotate retires the keys of one folder on several
+        // threads), which gives it the owner and mode too.
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        result => result.map_err(io_error(dir))?,
+    }
     std::os::unix::fs::chown(dir, Some(kept.owner.uid), Some(kept.owner.gid))
         .and_then(|()| std::fs::set_permissions(dir, Permissions::from_mode(kept.mode)))
         .map_err(io_error(dir))
@@ -1068,6 +1073,32 @@ mod tests {
         let retired = dir.path().join("retired");
         create_dir_like(&retired, &old).unwrap();
         assert_eq!(FileKeeping::of(&retired).unwrap(), kept);
+    }
+
+    /// Two callers making the same folder at once (rotate retiring two keys of one folder on
+    /// two threads) both succeed: the second finds it made, not an error.
+    #[test]
+    fn a_folder_made_at_once_by_two_callers_is_made_for_both() {
+        let dir = tempfile::tempdir().unwrap();
+        for attempt in 0..50 {
+            let retired = dir.path().join(format!("retired-{attempt}"));
+            let start = std::sync::Barrier::new(2);
+            let results: Vec<Result<(), WriteError>> = thread::scope(|scope| {
+                let makers: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            create_dir_like(&retired, dir.path())
+                        })
+                    })
+                    .collect();
+                makers.into_iter().map(|m| m.join().unwrap()).collect()
+            });
+            for result in results {
+                assert!(result.is_ok(), "attempt {attempt}: {result:?}");
+            }
+            assert!(retired.is_dir());
+        }
     }
 
     #[test]
