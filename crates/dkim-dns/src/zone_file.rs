@@ -121,18 +121,10 @@ pub fn serial_greater(a: u32, b: u32) -> bool {
 /// arithmetic, else `old + 1` (wrapping past 2^32 - 1, RFC 1982 3.1).
 pub fn next_serial(old: u32, now: u64) -> u32 {
     let candidate = match SerialForm::of(old, now) {
-        SerialForm::Date => {
-            let today = i64::try_from(now)
-                .ok()
-                .and_then(|now| jiff::Timestamp::from_second(now).ok())
-                .map(|now| now.to_zoned(jiff::tz::TimeZone::UTC).date());
-            today.and_then(|day| {
-                let serial = i32::from(day.year()) * 1_000_000
-                    + i32::from(day.month()) * 10_000
-                    + i32::from(day.day()) * 100;
-                u32::try_from(serial).ok()
-            })
-        }
+        // Today's date, revision 00: YYYYMMDD00 in UTC.
+        SerialForm::Date => jiff::Timestamp::from_second(i64::try_from(now).unwrap_or(i64::MAX))
+            .ok()
+            .and_then(|now| now.strftime("%Y%m%d00").to_string().parse().ok()),
         SerialForm::UnixTime => u32::try_from(now).ok(),
         SerialForm::Counter => None,
     };
