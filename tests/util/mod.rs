@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub use named_harness::quoted_strings;
+
 /// What a finished command left.
 #[derive(Debug)]
 pub struct Run {
@@ -100,27 +102,6 @@ pub fn dkimpy_python() -> PathBuf {
 /// A file of the test data kept in the repository.
 pub fn testdata(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-/// The character-strings of a TXT record in zone-file presentation (`"a" "b\"c"`), unescaped.
-pub fn quoted_strings(text: &str) -> Vec<String> {
-    let mut strings = Vec::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut string = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => string.extend(chars.next()),
-                '"' => break,
-                c => string.push(c),
-            }
-        }
-        strings.push(string);
-    }
-    strings
 }
 
 /// A TXT record as BIND loaded it: its owner and its character-strings.

@@ -16,7 +16,7 @@ use dkim_dns::{
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_resolver::proto::rr::rdata::SOA;
 use hickory_resolver::proto::rr::{Name, RData, Record};
-use named_harness::{NamedServer, Zone};
+use named_harness::{NamedServer, Zone, quoted_strings};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -46,33 +46,12 @@ fn lookup_at(server: &NamedServer) -> HickoryLookup {
     .expect("resolver settings")
 }
 
-/// The character-strings of one TXT record as `dig +short` prints it (`"a" "b"`).
-fn dig_strings(line: &str) -> Vec<String> {
-    let mut strings = Vec::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut string = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => string.extend(chars.next()),
-                c => string.push(c),
-            }
-        }
-        strings.push(string);
-    }
-    strings
-}
-
 /// The TXT records at `name` as dig sees them, each as its character-strings.
 fn dig_txt(server: &NamedServer, name: &str) -> Vec<Vec<String>> {
     server
         .dig(name, "TXT")
         .iter()
-        .map(|line| dig_strings(line))
+        .map(|line| quoted_strings(line))
         .collect()
 }
 

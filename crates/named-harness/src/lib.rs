@@ -38,4 +38,4 @@ mod zone;
 pub use pdns::{PDNS_API_KEY, PdnsServer};
 pub use peers::{Peer, peer};
 pub use server::{NamedServer, signed_root};
-pub use zone::{Signing, Zone};
+pub use zone::{Signing, Zone, quoted_strings};

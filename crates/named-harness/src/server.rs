@@ -25,6 +25,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const START_ATTEMPTS: usize = 5;
 /// The log message named writes once it is up.
 const RUNNING: &str = "running";
+/// The configuration file named runs on, in the server's directory.
+const CONF_FILE: &str = "named.conf";
 
 /// A zone as the server holds it.
 struct ServedZone {
@@ -329,14 +331,9 @@ impl NamedServer {
 
     /// Starts named again with the same configuration and ports.
     fn restart(&mut self) {
-        match launch(
-            self.dir.path(),
-            self.port,
-            self.control_port,
-            &self.zones,
-            &self.topology,
-            &self.extra_options,
-        ) {
+        // The configuration on disk is the current one: every change rewrites it.
+        let conf_path = self.dir.path().join(CONF_FILE);
+        match launch(self.dir.path(), self.control_port, &conf_path) {
             Ok((child, log)) => {
                 self.child = child;
                 self.log = log;
@@ -464,14 +461,15 @@ fn launch_on_free_ports(
     let mut last_log = String::new();
     for _ in 0..START_ATTEMPTS {
         let (port, control_port) = (free_port(), free_port());
-        match launch(
+        let conf_path = write_configuration(
             dir.path(),
             port,
             control_port,
             &zones,
             &topology,
             extra_options,
-        ) {
+        );
+        match launch(dir.path(), control_port, &conf_path) {
             Ok((child, log)) => {
                 return NamedServer {
                     child,
@@ -594,7 +592,7 @@ fn write_configuration(
         dynamic: false,
         primary_port: topology.primary.as_ref().map(|(port, _)| *port),
     }));
-    let conf_path = dir.join("named.conf");
+    let conf_path = dir.join(CONF_FILE);
     let conf = named_conf(
         dir,
         port,
@@ -611,28 +609,19 @@ fn write_configuration(
     conf_path
 }
 
-/// Writes the configuration for `port` and `control_port`, starts named and waits until it is
-/// running. `Err` carries the log when named could not have its ports, so the caller can try
-/// others.
+/// Starts named on the configuration at `conf_path` (in `dir`, with its command channel on
+/// `control_port`) and waits until it is running. `Err` carries the log when named could not have
+/// its ports, so the caller can try others.
 ///
 /// # Panics
 ///
 /// When named fails for another reason, or does not start in time.
-fn launch(
-    dir: &Path,
-    port: u16,
-    control_port: u16,
-    zones: &[ServedZone],
-    topology: &Topology,
-    extra_options: &str,
-) -> Result<(Child, NamedLog), String> {
-    let conf_path = write_configuration(dir, port, control_port, zones, topology, extra_options);
-
+fn launch(dir: &Path, control_port: u16, conf_path: &Path) -> Result<(Child, NamedLog), String> {
     // -g: foreground, log to stderr; -n 1: one worker thread is plenty for tests; no -u, so named
     // runs as whoever runs the tests, root or not.
     let mut child = Command::new(crate::peers::peer(Peer::NAMED))
         .args(["-g", "-n", "1", "-c"])
-        .arg(&conf_path)
+        .arg(conf_path)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

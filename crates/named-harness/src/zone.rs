@@ -225,6 +225,27 @@ pub(crate) fn zone_file_text(zone: &Zone, serial: u32, delegations: &str) -> Str
     )
 }
 
+/// The character-strings of a TXT record in zone-file presentation (`"a" "b\"c"`), unescaped.
+pub fn quoted_strings(text: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut string = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => string.extend(chars.next()),
+                '"' => break,
+                c => string.push(c),
+            }
+        }
+        strings.push(string);
+    }
+    strings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
