@@ -211,6 +211,13 @@ impl Outcome {
 /// Items worked on at once (DNS round trips and file syncs overlap; CPU work uses every core).
 const WORKERS: usize = 16;
 
+/// Puts a batch's outcomes at its steps' places in the round.
+fn place(outcomes: &mut [Option<Outcome>], places: &[usize], done: Vec<Outcome>) {
+    for (&i, outcome) in places.iter().zip(done) {
+        outcomes[i] = Some(outcome);
+    }
+}
+
 /// Runs `work` on every item on a few threads, the results in order.
 fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if items.len() < 2 {
@@ -880,48 +887,34 @@ impl<'a> Rotator<'a> {
 
     /// Takes one round's steps, batched by kind; one outcome per step, in order.
     fn take_round(&mut self, going: &[Going<'_>], round: &[(usize, Step)]) -> Vec<Outcome> {
-        let entry = |index: usize| going[index].entry;
         let mut outcomes: Vec<Option<Outcome>> = round.iter().map(|_| None).collect();
-        let of_kind = |wanted: fn(&Step) -> bool| -> Vec<usize> {
-            (0..round.len()).filter(|&i| wanted(&round[i].1)).collect()
+        // The round's steps of one kind: their places in the round, and their entries.
+        let of_kind = |wanted: fn(&Step) -> bool| -> (Vec<usize>, Vec<(&ManagedEntry, &Step)>) {
+            (0..round.len())
+                .filter(|&i| wanted(&round[i].1))
+                .map(|i| (i, (going[round[i].0].entry, &round[i].1)))
+                .unzip()
         };
-        for i in of_kind(|s| matches!(s, Step::BeginRotation)) {
-            outcomes[i] = Some(self.begin_rotation(entry(round[i].0)));
-        }
-        let generate = of_kind(|s| matches!(s, Step::Generate));
-        for (i, outcome) in generate.iter().zip(self.generate(going, round, &generate)) {
-            outcomes[*i] = Some(outcome);
-        }
-        let changes = of_kind(|s| matches!(s, Step::Publish | Step::Withdraw { .. }));
-        for (i, outcome) in changes
-            .iter()
-            .zip(self.change_records(going, round, &changes))
-        {
-            outcomes[*i] = Some(outcome);
-        }
-        let switches = of_kind(|s| matches!(s, Step::SwitchWhenVisible));
-        for (i, outcome) in switches
-            .iter()
-            .zip(self.switch_when_visible(going, round, &switches))
-        {
-            outcomes[*i] = Some(outcome);
-        }
-        for i in of_kind(|s| matches!(s, Step::RecordSwitch)) {
-            outcomes[i] = Some(self.record_switch(entry(round[i].0)));
-        }
-        let reloads = of_kind(|s| matches!(s, Step::Reload));
-        for (i, outcome) in reloads.iter().zip(self.reload(going, round, &reloads)) {
-            outcomes[*i] = Some(outcome);
-        }
-        let retirements = of_kind(|s| matches!(s, Step::Retire { .. }));
+        let (places, batch) = of_kind(|s| matches!(s, Step::BeginRotation));
+        let begun = batch.iter().map(|(entry, _)| self.begin_rotation(entry));
+        place(&mut outcomes, &places, begun.collect());
+        let (places, batch) = of_kind(|s| matches!(s, Step::Generate));
+        place(&mut outcomes, &places, self.generate(&batch));
+        let (places, batch) = of_kind(|s| matches!(s, Step::Publish | Step::Withdraw { .. }));
+        place(&mut outcomes, &places, self.change_records(&batch));
+        let (places, batch) = of_kind(|s| matches!(s, Step::SwitchWhenVisible));
+        place(&mut outcomes, &places, self.switch_when_visible(&batch));
+        let (places, batch) = of_kind(|s| matches!(s, Step::RecordSwitch));
+        let recorded = batch.iter().map(|(entry, _)| self.record_switch(entry));
+        place(&mut outcomes, &places, recorded.collect());
+        let (places, batch) = of_kind(|s| matches!(s, Step::Reload));
+        place(&mut outcomes, &places, self.reload(&batch));
+        let (places, batch) = of_kind(|s| matches!(s, Step::Retire { .. }));
         let retired = {
             let context = &self.context;
-            let work: Vec<(&EntryState, &Step)> = retirements
+            let work: Vec<(&EntryState, &Step)> = batch
                 .iter()
-                .map(|&i| {
-                    let step = &round[i].1;
-                    (&self.state.entries[&entry(round[i].0).name], step)
-                })
+                .map(|&(entry, step)| (&self.state.entries[&entry.name], step))
                 .collect();
             in_parallel(&work, |(state, step)| {
                 let Step::Retire { selector } = step else {
@@ -932,9 +925,7 @@ impl<'a> Rotator<'a> {
                     .unwrap_or_else(Outcome::failed)
             })
         };
-        for (i, outcome) in retirements.iter().zip(retired) {
-            outcomes[*i] = Some(outcome);
-        }
+        place(&mut outcomes, &places, retired);
         outcomes
             .into_iter()
             .map(|o| o.expect("every step of the round has an outcome"))
@@ -1037,18 +1028,10 @@ impl<'a> Rotator<'a> {
     }
 
     /// Writes the next keys of the batch, on several threads (RSA keys take long to make).
-    fn generate(
-        &mut self,
-        going: &[Going<'_>],
-        round: &[(usize, Step)],
-        batch: &[usize],
-    ) -> Vec<Outcome> {
+    fn generate(&mut self, batch: &[(&ManagedEntry, &Step)]) -> Vec<Outcome> {
         let work: Vec<(EntryState, &DomainName)> = batch
             .iter()
-            .map(|&i| {
-                let entry = going[round[i].0].entry;
-                (self.state_of(entry), &entry.domain)
-            })
+            .map(|(entry, _)| (self.state_of(entry), &entry.domain))
             .collect();
         let context = &self.context;
         let written = in_parallel(&work, |(state, domain)| context.generate(state, domain));
@@ -1271,19 +1254,11 @@ impl<'a> Rotator<'a> {
     }
 
     /// Publishes and withdraws the batch's records in one call of the publisher.
-    fn change_records(
-        &mut self,
-        going: &[Going<'_>],
-        round: &[(usize, Step)],
-        batch: &[usize],
-    ) -> Vec<Outcome> {
+    fn change_records(&mut self, batch: &[(&ManagedEntry, &Step)]) -> Vec<Outcome> {
         if batch.is_empty() {
             return Vec::new();
         }
-        let steps: Vec<(&ManagedEntry, &Step)> = batch
-            .iter()
-            .map(|&i| (going[round[i].0].entry, &round[i].1))
-            .collect();
+        let steps = batch;
         let names = steps
             .iter()
             .filter_map(|(entry, step)| {
@@ -1385,12 +1360,7 @@ impl<'a> Rotator<'a> {
 
     /// Switches the batch's entries whose next key every name server serves, writing the
     /// KeyTable (or opendkim.conf) once.
-    fn switch_when_visible(
-        &mut self,
-        going: &[Going<'_>],
-        round: &[(usize, Step)],
-        batch: &[usize],
-    ) -> Vec<Outcome> {
+    fn switch_when_visible(&mut self, batch: &[(&ManagedEntry, &Step)]) -> Vec<Outcome> {
         let Config {
             now,
             policy,
@@ -1399,10 +1369,7 @@ impl<'a> Rotator<'a> {
         } = self.context.config;
         let work: Vec<(&ManagedEntry, EntryState, &Step)> = batch
             .iter()
-            .map(|&i| {
-                let entry = going[round[i].0].entry;
-                (entry, self.state_of(entry), &round[i].1)
-            })
+            .map(|&(entry, step)| (entry, self.state_of(entry), step))
             .collect();
         let context = &self.context;
         let judged = in_parallel(&work, |(entry, state, step)| {
@@ -1481,12 +1448,7 @@ impl<'a> Rotator<'a> {
     }
 
     /// Runs the signer's reload command once for every entry switched.
-    fn reload(
-        &mut self,
-        going: &[Going<'_>],
-        round: &[(usize, Step)],
-        batch: &[usize],
-    ) -> Vec<Outcome> {
+    fn reload(&mut self, batch: &[(&ManagedEntry, &Step)]) -> Vec<Outcome> {
         if batch.is_empty() {
             return Vec::new();
         }
@@ -1501,8 +1463,8 @@ impl<'a> Rotator<'a> {
         };
         batch
             .iter()
-            .map(|&i| {
-                let mut state = self.state_of(going[round[i].0].entry);
+            .map(|(entry, _)| {
+                let mut state = self.state_of(entry);
                 state.reload_pending = false;
                 match &ran {
                     Ok(()) => Outcome::done(event.clone(), state),
