@@ -462,8 +462,12 @@ mod tests {
 
     /// Signs `message` with a fresh key; returns the signed message and the key's record.
     fn signed(message: &str, spec: KeySpec, options: &SignOptions) -> (String, KeyRecord) {
-        let key = PrivateKey::generate(spec).unwrap();
-        let signing_key = SigningKey::new(&key).unwrap();
+        signed_with(&PrivateKey::generate(spec).unwrap(), message, options)
+    }
+
+    /// Signs `message` with `key`; returns the signed message and the key's record.
+    fn signed_with(key: &PrivateKey, message: &str, options: &SignOptions) -> (String, KeyRecord) {
+        let signing_key = SigningKey::new(key).unwrap();
         let signer = Signer {
             key: &signing_key,
             domain: "example.com".parse().unwrap(),
@@ -614,17 +618,8 @@ mod tests {
         let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
         let der = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_der(&small).unwrap();
         let key = PrivateKey::from_file_contents(der.as_bytes()).unwrap();
-        let signing_key = SigningKey::new(&key).unwrap();
-        let signer = Signer {
-            key: &signing_key,
-            domain: "example.com".parse().unwrap(),
-            selector: "sel".parse().unwrap(),
-            identity: None,
-        };
-        let signatures =
-            sign_message(&mut MESSAGE.as_bytes(), &[signer], &options("relaxed")).unwrap();
-        let message = format!("{}\r\n{MESSAGE}", signatures.fields[0]);
-        let verdict = verify_with(&message, &KeyRecord::new(&key.public_key()).to_value());
+        let (message, record) = signed_with(&key, MESSAGE, &options("relaxed"));
+        let verdict = verify_with(&message, &record.to_value());
         assert_eq!(
             (verdict.result, verdict.reason),
             (

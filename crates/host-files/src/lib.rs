@@ -805,23 +805,28 @@ mod tests {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 
+    /// A private key and its record, as genkey writes them together.
+    fn key_and_record<'a>(key: &'a Path, txt: &'a Path) -> [NewFile<'a>; 2] {
+        [
+            NewFile {
+                path: key,
+                contents: b"secret",
+                mode: PRIVATE_FILE_MODE,
+            },
+            NewFile {
+                path: txt,
+                contents: b"record",
+                mode: PUBLIC_FILE_MODE,
+            },
+        ]
+    }
+
     #[test]
     fn writes_with_modes_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("s.private");
         let txt = dir.path().join("s.txt");
-        let files = [
-            NewFile {
-                path: &key,
-                contents: b"secret",
-                mode: PRIVATE_FILE_MODE,
-            },
-            NewFile {
-                path: &txt,
-                contents: b"record",
-                mode: PUBLIC_FILE_MODE,
-            },
-        ];
+        let files = key_and_record(&key, &txt);
         write_all_or_nothing(&files, Existing::Refuse).unwrap();
         assert_eq!(fs::read(&key).unwrap(), b"secret");
         assert_eq!(mode(&key), 0o600);
@@ -834,18 +839,7 @@ mod tests {
         let key = dir.path().join("s.private");
         let txt = dir.path().join("s.txt");
         fs::write(&txt, "old").unwrap();
-        let files = [
-            NewFile {
-                path: &key,
-                contents: b"secret",
-                mode: PRIVATE_FILE_MODE,
-            },
-            NewFile {
-                path: &txt,
-                contents: b"record",
-                mode: PUBLIC_FILE_MODE,
-            },
-        ];
+        let files = key_and_record(&key, &txt);
         let err = write_all_or_nothing(&files, Existing::Refuse).unwrap_err();
         assert!(
             matches!(&err, WriteError::Exists { path } if *path == txt),
