@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use dkim_core::record::zone_entry_comment;
+use dkim_core::time::format_utc;
 use dkim_core::time::unix_now;
 use dkim_core::zone_data::{
     OwnerStyle, Soa, SoaTimers, ZoneKey, domain_selected, nsupdate_script, zone_file,
 };
 use dkim_core::{DomainName, KeyRecord, Selector};
-use dkim_rotate::format_time;
 use host_files::{Existing, PUBLIC_FILE_MODE};
 use opendkim_config::{DataSetKind, KeyTable, OpendkimConf, SigningSetup};
 use serde::Serialize;
@@ -254,8 +254,7 @@ fn zone_text(args: &GenzoneArgs, published: &[Published]) -> String {
                 .contact
                 .clone()
                 .unwrap_or_else(|| format!("hostmaster@{host}")),
-            serial: format_time("%Y%m%d%H", now)
-                .ok()
+            serial: format_utc("%Y%m%d%H", now)
                 .and_then(|serial| serial.parse().ok())
                 .unwrap_or(1),
             timers: SoaTimers {

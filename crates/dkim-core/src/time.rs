@@ -27,6 +27,18 @@ pub fn unix_now() -> u64 {
     unix_seconds(SystemTime::now())
 }
 
+/// `seconds` (Unix time) as jiff's timestamp; None past what jiff counts (the end of the year
+/// 9999).
+fn timestamp(seconds: u64) -> Option<Timestamp> {
+    Timestamp::from_second(i64::try_from(seconds).ok()?).ok()
+}
+
+/// `seconds` (Unix time) written in UTC with strftime directives (`%Y%m%d` makes 20261201); None
+/// past the year 9999 or for a directive jiff does not know.
+pub fn format_utc(format: &str, seconds: u64) -> Option<String> {
+    jiff::fmt::strtime::format(format, timestamp(seconds)?).ok()
+}
+
 /// A time that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -75,7 +87,7 @@ impl Period {
     pub fn after(self, start: u64) -> u64 {
         let later = || {
             let months = Span::new().try_months(self.months).ok()?;
-            let start = Timestamp::from_second(i64::try_from(start).ok()?).ok()?;
+            let start = timestamp(start)?;
             let later = start.to_zoned(TimeZone::UTC).checked_add(months).ok()?;
             u64::try_from(later.timestamp().checked_add(self.fixed).ok()?.as_second()).ok()
         };

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use dkim_core::record::{TxtChange, format_zone_entry};
+use dkim_core::time::format_utc;
 use host_files::{Existing, WriteError, write_file_with};
 
 /// Why a zone file could not be edited.
@@ -122,9 +123,7 @@ pub fn serial_greater(a: u32, b: u32) -> bool {
 pub fn next_serial(old: u32, now: u64) -> u32 {
     let candidate = match SerialForm::of(old, now) {
         // Today's date, revision 00: YYYYMMDD00 in UTC.
-        SerialForm::Date => jiff::Timestamp::from_second(i64::try_from(now).unwrap_or(i64::MAX))
-            .ok()
-            .and_then(|now| now.strftime("%Y%m%d00").to_string().parse().ok()),
+        SerialForm::Date => format_utc("%Y%m%d00", now).and_then(|date| date.parse().ok()),
         SerialForm::UnixTime => u32::try_from(now).ok(),
         SerialForm::Counter => None,
     };

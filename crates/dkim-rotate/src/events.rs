@@ -10,15 +10,16 @@ use dkim_core::record::RecordError;
 use dkim_dns::LookupError;
 use host_files::WriteError;
 
-use super::calendar::{SelectorFormatError, format_time};
+use super::calendar::SelectorFormatError;
 use super::keys::KeysError;
 use super::publish::{Applied, ChangeAction, PublishError};
 use super::state::{StateError, StolenKeyEnd};
 use super::wait::{Behind, WaitOverdue};
+use dkim_core::time::format_utc;
 
 /// A time as reports give it.
 pub fn utc_minute(seconds: u64) -> String {
-    format_time("%Y-%m-%d %H:%M UTC", seconds).unwrap_or_else(|_| seconds.to_string())
+    format_utc("%Y-%m-%d %H:%M UTC", seconds).unwrap_or_else(|| seconds.to_string())
 }
 
 /// A wait for name servers that goes on.

@@ -18,7 +18,7 @@ pub mod state;
 pub mod successor;
 pub mod wait;
 
-pub use calendar::{SelectorFormatError, format_selector, format_time, names_key_type};
+pub use calendar::{SelectorFormatError, format_selector, names_key_type};
 pub use events::{EntryStatus, Event, RotateError, Waiting, utc_minute};
 pub use keys::{KeysError, ManagedEntry, SigningKeys, Untouched};
 pub use lock::{LockError, RunLock};
